@@ -1,0 +1,48 @@
+//! Generates Rust code for every `proto/<service>/v1/*.proto` with protox, a
+//! pure-Rust protobuf compiler, so the build needs no system `protoc`.
+//!
+//! Output: message types, tonic clients and servers, and a file descriptor
+//! set per package for gRPC reflection.
+
+use std::{env, path::PathBuf};
+
+use protox::prost::Message;
+
+const PROTOS: &[&str] = &["identity/v1/identity.proto"];
+
+/// User attribute messages double as the identity service's storage document
+/// and the gateway's SCIM mapping, so they derive serde with SCIM's
+/// camelCase attribute names.
+const SERDE_MESSAGES: &[&str] = &[
+    ".identity.v1.User",
+    ".identity.v1.Name",
+    ".identity.v1.MultiValue",
+    ".identity.v1.Address",
+    ".identity.v1.EnterpriseUser",
+    ".identity.v1.Manager",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+
+    let descriptors = protox::compile(PROTOS, ["."])?;
+    std::fs::write(out_dir.join("descriptors.bin"), descriptors.encode_to_vec())?;
+
+    let mut builder = tonic_prost_build::configure();
+    for message in SERDE_MESSAGES {
+        builder = builder.type_attribute(
+            message,
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]",
+        );
+    }
+    builder = builder
+        .field_attribute(".identity.v1.User.meta", "#[serde(skip)]")
+        .field_attribute(".identity.v1.MultiValue.ref", "#[serde(rename = \"$ref\")]")
+        .field_attribute(".identity.v1.Manager.ref", "#[serde(rename = \"$ref\")]");
+
+    builder.compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Generated gRPC contracts, one module per service package.
+
+/// `identity.v1`: workspaces, SCIM tokens and users.
+pub mod identity {
+    pub mod v1 {
+        tonic::include_proto!("identity.v1");
+    }
+}
+
+/// Encoded file descriptor set of every package, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("descriptors");
