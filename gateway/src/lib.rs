@@ -1,1 +1,145 @@
-//! Placeholder.
+//! SCIM 2.0 HTTP gateway. It authenticates workspace bearer tokens, parses
+//! SCIM requests with `scim-protocol`, calls the services over gRPC and
+//! composes SCIM responses. It keeps nothing durable.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod auth;
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod mapping;
+pub mod request;
+pub mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    http::{HeaderMap, header},
+    middleware,
+    routing::{get, post},
+};
+use plumbing::ratelimit::RateLimiter;
+use proto::identity::v1::{token_service_client::TokenServiceClient, user_service_client::UserServiceClient};
+use tonic::transport::Channel;
+
+use crate::error::ApiError;
+
+/// Content type of every SCIM response (RFC 7644 section 3.1).
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// Gateway settings that shape SCIM answers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayConfig {
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Page size of a list without `count`.
+    #[arg(long, env = "SCIM_DEFAULT_PAGE_SIZE", default_value_t = 100)]
+    pub default_page_size: i64,
+
+    /// Largest page a list returns; a larger `count` is lowered to it.
+    #[arg(long, env = "SCIM_MAX_PAGE_SIZE", default_value_t = 1000)]
+    pub max_page_size: i64,
+
+    /// Base URL clients reach the gateway at, used in `Location` and
+    /// `meta.location`, such as `https://scim.example.com`. When unset, it is
+    /// built from the request's `Host` header over plain HTTP.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Deadline of each gRPC call to a service.
+    #[arg(long, env = "GRPC_TIMEOUT", default_value = "10s", value_parser = plumbing::config::parse_duration)]
+    pub grpc_timeout: Duration,
+}
+
+/// gRPC clients and settings shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub tokens: TokenServiceClient<Channel>,
+    pub users: UserServiceClient<Channel>,
+    pub limiter: RateLimiter,
+    pub settings: GatewayConfig,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl AppState {
+    /// Builds the state from a channel to identity-svc.
+    pub fn new(identity: Channel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                tokens: TokenServiceClient::new(identity.clone()),
+                users: UserServiceClient::new(identity),
+                limiter,
+                settings,
+            }),
+        }
+    }
+
+    /// Returns the workspace's SCIM base URL, without a trailing slash.
+    pub fn base_url(&self, headers: &HeaderMap, workspace_id: &str) -> String {
+        let origin = match &self.settings.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        format!("{origin}/scim/v2/{workspace_id}")
+    }
+
+    /// Returns the URL of one user.
+    pub fn location(&self, headers: &HeaderMap, workspace_id: &str, user_id: &str) -> String {
+        format!("{}/Users/{user_id}", self.base_url(headers, workspace_id))
+    }
+}
+
+/// Builds the SCIM router, served under `/scim/v2/{workspace_id}`.
+pub fn router(state: AppState) -> Router {
+    let read_only = || axum::routing::any(discovery::method_not_allowed);
+    let scim = Router::new()
+        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
+        .route(
+            "/Users/{user_id}",
+            get(users::get).put(users::replace).patch(users::patch).delete(users::delete),
+        )
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config).fallback(discovery::method_not_allowed),
+        )
+        .route("/Schemas", get(discovery::schemas).fallback(discovery::method_not_allowed))
+        .route("/Schemas/{id}", get(discovery::schema_by_id).fallback(discovery::method_not_allowed))
+        .route("/ResourceTypes", get(discovery::resource_types).fallback(discovery::method_not_allowed))
+        .route(
+            "/ResourceTypes/{id}",
+            get(discovery::resource_type_by_id).fallback(discovery::method_not_allowed),
+        )
+        .route("/Bulk", read_only())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .with_state(state);
+
+    Router::new()
+        .nest("/scim/v2/{workspace_id}", scim)
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(404, None, "No such endpoint. SCIM endpoints are under /scim/v2/{workspace_id}/.")
+}

@@ -1,0 +1,147 @@
+//! Bearer token authentication and per-workspace rate limiting for the SCIM
+//! routes.
+
+use axum::{
+    extract::{Path, Request, State},
+    http::{HeaderMap, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use plumbing::ratelimit::Decision;
+use proto::identity::v1::AuthenticateScimTokenRequest;
+use serde::Deserialize;
+use tonic::Code;
+
+use crate::{AppState, error::ApiError};
+
+/// The workspace and token a request was authenticated as. Handlers read it
+/// from the request extensions.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub workspace_id: String,
+    pub token_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkspacePath {
+    workspace_id: String,
+}
+
+/// Rate-limits by the workspace named in the path, then authenticates the
+/// bearer token and checks that it belongs to that workspace.
+///
+/// The limit runs first so that a flood of random tokens against one
+/// workspace URL is shed before it reaches the identity service.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    Path(path): Path<WorkspacePath>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let workspace_id = path.workspace_id;
+    tracing::Span::current().record("workspace_id", workspace_id.as_str());
+
+    if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
+        metrics::counter!("scim_rejected_requests_total", "reason" => "rate_limited").increment(1);
+        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64).into_response();
+    }
+
+    let Some(secret) = bearer_token(request.headers()) else {
+        metrics::counter!("scim_rejected_requests_total", "reason" => "missing_token").increment(1);
+        return ApiError::unauthorized().into_response();
+    };
+
+    let mut client = state.tokens.clone();
+    let reply = client
+        .authenticate_scim_token(AuthenticateScimTokenRequest {
+            secret: secret.to_owned(),
+        })
+        .await;
+    let tenant = match reply {
+        Ok(reply) => reply.into_inner(),
+        Err(status) if status.code() == Code::Unauthenticated => {
+            metrics::counter!("scim_rejected_requests_total", "reason" => "invalid_token").increment(1);
+            return ApiError::unauthorized().into_response();
+        }
+        Err(status) => return ApiError::from_status(&status, "Workspace").into_response(),
+    };
+
+    // A token reaches its own workspace only, and the answer for another
+    // workspace is the same as for an unknown token.
+    if tenant.workspace_id != workspace_id {
+        metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace").increment(1);
+        return ApiError::unauthorized().into_response();
+    }
+
+    request.extensions_mut().insert(Tenant {
+        workspace_id: tenant.workspace_id,
+        token_id: tenant.token_id,
+    });
+    next.run(request).await
+}
+
+/// Extracts the token from a single `Authorization: Bearer <token>` header.
+/// The scheme name is case-insensitive (RFC 7235 section 2.1); a missing,
+/// repeated, empty or non-Bearer header yields `None`.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+
+    let text = value.to_str().ok()?;
+    let (scheme, token) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim_start_matches(' ');
+    let well_formed = !token.is_empty() && !token.contains(|c: char| c.is_whitespace() || c.is_control());
+    well_formed.then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn bearer_scheme_ignores_case() {
+        assert_eq!(bearer_token(&headers(&["bearer abc"])), Some("abc"));
+    }
+
+    #[test]
+    fn empty_bearer_is_rejected() {
+        assert_eq!(bearer_token(&headers(&["Bearer "])), None);
+        assert_eq!(bearer_token(&headers(&["Bearer    "])), None);
+    }
+
+    #[test]
+    fn basic_scheme_is_rejected() {
+        assert_eq!(bearer_token(&headers(&["Basic YWJjOmRlZg=="])), None);
+    }
+
+    #[test]
+    fn two_authorization_headers_are_rejected() {
+        assert_eq!(bearer_token(&headers(&["Bearer a", "Bearer b"])), None);
+    }
+
+    #[test]
+    fn token_with_inner_space_is_rejected() {
+        assert_eq!(bearer_token(&headers(&["Bearer a b"])), None);
+    }
+
+    #[test]
+    fn missing_header_is_rejected() {
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,340 @@
+//! `/Users` handlers: create, read, list and search, replace, patch and
+//! delete (RFC 7644 section 3).
+
+use axum::{
+    Extension,
+    body::Body,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use proto::identity::v1::{
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, SortOrder, User,
+};
+use scim_protocol::{error::ScimType, filter, patch, resource, schema};
+use serde_json::Value;
+use tonic::Code;
+
+use crate::{
+    AppState,
+    auth::Tenant,
+    error::ApiError,
+    filter::{path as proto_path, to_proto},
+    mapping::{list_response, user_from_scim, user_to_scim, version_of},
+    request::{QueryParams, if_match_version, read_json, resource_response, scim_response},
+};
+
+/// How often a PATCH or PUT without `If-Match` is retried when another
+/// writer changed the user between the read and the conditional write.
+const MAX_WRITE_ATTEMPTS: usize = 8;
+
+const RESOURCE: &str = "User";
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let normalized = resource::normalize(&body, schema::user())?;
+    require_user_name(&normalized)?;
+    let user = user_from_scim(&normalized)?;
+
+    let mut client = state.users.clone();
+    let created = client
+        .create_user(CreateUserRequest {
+            workspace_id: tenant.workspace_id.clone(),
+            user: Some(user),
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, RESOURCE))?
+        .into_inner()
+        .user
+        .ok_or_else(ApiError::internal)?;
+    tracing::info!(user_id = %created.id, "user created");
+
+    let location = state.location(&headers, &tenant.workspace_id, &created.id);
+    let scim = user_to_scim(&created, &location);
+    Ok(resource_response(StatusCode::CREATED, &scim, version_of(&created), Some(&location)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((_, user_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(query.as_deref());
+    let user = fetch(&state, &tenant, &user_id).await?;
+
+    let location = state.location(&headers, &tenant.workspace_id, &user.id);
+    let mut scim = user_to_scim(&user, &location);
+    resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
+    Ok(resource_response(StatusCode::OK, &scim, version_of(&user), None))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = QueryParams::parse(query.as_deref());
+    search_with(&state, &tenant, &params, &headers).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let params = QueryParams::from_search_body(&body)?;
+    search_with(&state, &tenant, &params, &headers).await
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((_, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let if_match = if_match_version(&headers)?;
+    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let normalized = resource::normalize(&body, schema::user())?;
+    require_user_name(&normalized)?;
+    let replacement = user_from_scim(&normalized)?;
+
+    let saved = write_with_retry(&state, &tenant, &user_id, if_match, |current| {
+        // `roles` and `entitlements` come from group mappings, so a PUT keeps
+        // the stored values instead of clearing them.
+        let mut user = replacement.clone();
+        user.id = current.id.clone();
+        user.roles = current.roles.clone();
+        user.entitlements = current.entitlements.clone();
+        Ok(Some(user))
+    })
+    .await?;
+
+    let location = state.location(&headers, &tenant.workspace_id, &saved.id);
+    let scim = user_to_scim(&saved, &location);
+    Ok(resource_response(StatusCode::OK, &scim, version_of(&saved), None))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((_, user_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let if_match = if_match_version(&headers)?;
+    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let request = patch::PatchRequest::from_json(&body)?;
+    let location = state.location(&headers, &tenant.workspace_id, &user_id);
+
+    let saved = write_with_retry(&state, &tenant, &user_id, if_match, |current| {
+        let mut scim = user_to_scim(current, &location);
+        let changed = patch::apply(&mut scim, &request, schema::user())?;
+        if !changed {
+            return Ok(None);
+        }
+        require_user_name(&scim)?;
+        let mut user = user_from_scim(&scim)?;
+        user.id = current.id.clone();
+        user.roles = current.roles.clone();
+        user.entitlements = current.entitlements.clone();
+        Ok(Some(user))
+    })
+    .await?;
+
+    let params = QueryParams::parse(query.as_deref());
+    let mut scim = user_to_scim(&saved, &location);
+    resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
+    Ok(resource_response(StatusCode::OK, &scim, version_of(&saved), None))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((_, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let if_match = if_match_version(&headers)?;
+
+    let mut client = state.users.clone();
+    let reply = client
+        .delete_user(DeleteUserRequest {
+            workspace_id: tenant.workspace_id.clone(),
+            user_id: user_id.clone(),
+            expected_version: if_match,
+        })
+        .await;
+    match reply {
+        Ok(_) => {
+            tracing::info!(user_id = %user_id, "user deleted");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, &user_id)),
+        Err(status) => Err(ApiError::from_status(&status, RESOURCE)),
+    }
+}
+
+/// Reads the user, lets `change` compute its new state, and writes it on
+/// the condition that nobody changed it in between.
+///
+/// With `If-Match`, a stale version is 412. Without it, a lost race is
+/// retried from a fresh read, so two concurrent writers both land and the
+/// identity provider never sees a conflict it did not ask for. `change`
+/// returns `None` when the request changes nothing, which writes nothing.
+async fn write_with_retry<F>(
+    state: &AppState,
+    tenant: &Tenant,
+    user_id: &str,
+    if_match: Option<i64>,
+    mut change: F,
+) -> Result<User, ApiError>
+where
+    F: FnMut(&User) -> Result<Option<User>, ApiError>,
+{
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let current = fetch(state, tenant, user_id).await?;
+        let current_version = version_of(&current);
+        if if_match.is_some_and(|expected| expected != current_version) {
+            return Err(ApiError::version_mismatch());
+        }
+
+        let Some(user) = change(&current)? else {
+            return Ok(current);
+        };
+
+        let mut client = state.users.clone();
+        let reply = client
+            .replace_user(ReplaceUserRequest {
+                workspace_id: tenant.workspace_id.clone(),
+                user: Some(user),
+                expected_version: Some(current_version),
+            })
+            .await;
+        match reply {
+            Ok(reply) => {
+                tracing::info!(user_id = %user_id, "user updated");
+                return reply.into_inner().user.ok_or_else(ApiError::internal);
+            }
+            Err(status) if status.code() == Code::Aborted && if_match.is_none() => {
+                tracing::debug!(user_id = %user_id, "version conflict, retrying");
+                continue;
+            }
+            Err(status) if status.code() == Code::NotFound => return Err(ApiError::not_found(RESOURCE, user_id)),
+            Err(status) => return Err(ApiError::from_status(&status, RESOURCE)),
+        }
+    }
+    tracing::warn!(user_id = %user_id, attempts = MAX_WRITE_ATTEMPTS, "user update kept losing races");
+    Err(ApiError::new(
+        409,
+        None,
+        "The user is being changed by other requests at the same time; retry the request.",
+    ))
+}
+
+async fn fetch(state: &AppState, tenant: &Tenant, user_id: &str) -> Result<User, ApiError> {
+    let mut client = state.users.clone();
+    let reply = client
+        .get_user(GetUserRequest {
+            workspace_id: tenant.workspace_id.clone(),
+            user_id: user_id.to_owned(),
+        })
+        .await;
+    match reply {
+        Ok(reply) => reply.into_inner().user.ok_or_else(ApiError::internal),
+        Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, user_id)),
+        Err(status) => Err(ApiError::from_status(&status, RESOURCE)),
+    }
+}
+
+async fn search_with(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &QueryParams,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let request = list_request(state, tenant, params)?;
+    let start_index = request.start_index;
+
+    let mut client = state.users.clone();
+    let reply = client
+        .list_users(request)
+        .await
+        .map_err(|status| ApiError::from_status(&status, RESOURCE))?
+        .into_inner();
+
+    let mut resources = Vec::with_capacity(reply.users.len());
+    for user in &reply.users {
+        let location = state.location(headers, &tenant.workspace_id, &user.id);
+        let mut scim = user_to_scim(user, &location);
+        resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
+        resources.push(scim);
+    }
+    Ok(scim_response(StatusCode::OK, &list_response(resources, reply.total_results, start_index)))
+}
+
+/// Builds the list request from SCIM paging, sorting and filter parameters
+/// (RFC 7644 sections 3.4.2.2 to 3.4.2.4).
+fn list_request(state: &AppState, tenant: &Tenant, params: &QueryParams) -> Result<ListUsersRequest, ApiError> {
+    let start_index = params.integer("startIndex")?.unwrap_or(1).max(1);
+    let count = params
+        .integer("count")?
+        .unwrap_or(state.settings.default_page_size)
+        .clamp(0, state.settings.max_page_size);
+
+    let filter = match params.get("filter") {
+        Some(text) if !text.trim().is_empty() => {
+            let parsed = filter::parse(text)?;
+            Some(to_proto(&filter::resolve(&parsed, schema::user())?))
+        }
+        _ => None,
+    };
+
+    let sort_by = match params.get("sortBy") {
+        Some(text) if !text.trim().is_empty() => Some(proto_path(&filter::resolve_sort_by(text, schema::user())?)),
+        _ => None,
+    };
+    let sort_order = match params.get("sortOrder").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("ascending") => SortOrder::Ascending,
+        Some("descending") => SortOrder::Descending,
+        Some(other) => {
+            return Err(ApiError::new(
+                400,
+                Some(ScimType::InvalidValue),
+                format!("sortOrder must be \"ascending\" or \"descending\", got {other:?}."),
+            ));
+        }
+    };
+
+    Ok(ListUsersRequest {
+        workspace_id: tenant.workspace_id.clone(),
+        filter,
+        start_index,
+        count,
+        sort_by,
+        sort_order: sort_order as i32,
+    })
+}
+
+/// RFC 7643 section 4.1.1 makes `userName` required; a body without a
+/// non-empty one is rejected before any service is called.
+fn require_user_name(resource: &Value) -> Result<(), ApiError> {
+    match resource.get("userName").and_then(Value::as_str) {
+        Some(name) if !name.trim().is_empty() => Ok(()),
+        _ => Err(ApiError::new(
+            400,
+            Some(ScimType::InvalidValue),
+            "userName is required and must be a non-empty string.",
+        )),
+    }
+}

@@ -1,0 +1,221 @@
+//! Starts the chosen services, serves HTTP and gRPC, and shuts down in order:
+//! readiness off, stop accepting, drain in-flight requests, close pools.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use identity_svc::{IdentityConfig, IdentityService};
+use plumbing::{
+    ratelimit::RateLimiter,
+    shutdown::{Readiness, Shutdown},
+};
+use tokio::task::JoinSet;
+
+use crate::{
+    bootstrap,
+    cli::{RunArgs, Service},
+};
+
+/// Names registered with gRPC health for identity-svc.
+const IDENTITY_SERVICES: &[&str] = &[
+    "identity.v1.WorkspaceService",
+    "identity.v1.TokenService",
+    "identity.v1.UserService",
+];
+
+/// A started set of services.
+pub struct Stack {
+    /// Bound HTTP address (SCIM when the gateway runs, health and metrics).
+    pub http_addr: SocketAddr,
+    /// Bound identity-svc gRPC address, when it runs here.
+    pub identity_addr: Option<SocketAddr>,
+    /// SCIM URL of the demo workspace, when this start created it.
+    pub demo_scim_url: Option<String>,
+    shutdown: Shutdown,
+    readiness: Readiness,
+    tasks: JoinSet<anyhow::Result<()>>,
+    identity: Option<IdentityService>,
+    grace: Duration,
+}
+
+/// Runs the services until SIGTERM or SIGINT, then shuts them down.
+pub async fn run(args: Box<RunArgs>) -> anyhow::Result<()> {
+    let mut stack = start(*args).await?;
+    if let Some(scim_url) = &stack.demo_scim_url {
+        println!("Demo workspace SCIM URL: {scim_url}");
+    }
+
+    let signal = stack.shutdown.clone();
+    tokio::spawn(async move { signal.wait_for_signal().await });
+    tokio::select! {
+        () = stack.shutdown.token().cancelled() => {}
+        finished = stack.tasks.join_next() => {
+            // A server ended on its own: report it and stop the rest.
+            if let Some(Ok(Err(error))) = finished {
+                tracing::error!(error = %format!("{error:#}"), "server stopped with an error");
+            }
+        }
+    }
+    stack.stop().await;
+    Ok(())
+}
+
+/// Starts the services named in `args` and returns once they accept requests.
+pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
+    let metrics = plumbing::metrics::install_recorder()?;
+    let shutdown = Shutdown::new();
+    let readiness = Readiness::new();
+    let mut tasks = JoinSet::new();
+
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("failed to create data directory {}", args.data_dir.display()))?;
+
+    let (identity, identity_addr) = if args.runs(Service::Identity) {
+        let (service, addr) = start_identity(&args, &shutdown, &mut tasks).await?;
+        (Some(service), Some(addr))
+    } else {
+        (None, None)
+    };
+    let identity_url = match (&args.identity_url, identity_addr) {
+        (Some(url), _) => url.clone(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => args.identity_url(),
+    };
+
+    let listener = plumbing::listen::bind(&args.http_addr).await?;
+    let http_addr = listener.local_addr()?;
+    let mut http = plumbing::shutdown::health_router(readiness.clone())
+        .merge(plumbing::metrics::metrics_router(metrics));
+    if args.runs(Service::Gateway) {
+        http = http.merge(build_gateway(&args, &identity_url).await?);
+    }
+    tracing::info!(addr = %http_addr, "http listening");
+    let token = shutdown.token();
+    tasks.spawn(async move {
+        axum::serve(listener, http.into_make_service())
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+            .context("http server failed")
+    });
+
+    let demo_scim_url = if identity.is_some() && args.bootstrap_demo {
+        let public_url = args
+            .gateway
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"));
+        bootstrap_on_first_start(&args, &identity_url, &public_url).await?
+    } else {
+        None
+    };
+
+    readiness.set_ready(true);
+    tracing::info!(services = ?args.services, "ready");
+    Ok(Stack {
+        http_addr,
+        identity_addr,
+        demo_scim_url,
+        shutdown,
+        readiness,
+        tasks,
+        identity,
+        grace: args.shutdown_grace,
+    })
+}
+
+impl Stack {
+    /// Stops accepting, drains in-flight requests within the grace period and
+    /// closes the database pools.
+    pub async fn stop(mut self) {
+        self.readiness.set_ready(false);
+        self.shutdown.trigger();
+        tracing::info!(grace = ?self.grace, "shutting down");
+
+        let drained = tokio::time::timeout(self.grace, drain(&mut self.tasks)).await;
+        if drained.is_err() {
+            tracing::warn!("shutdown grace period ended with requests still in flight");
+            self.tasks.abort_all();
+        }
+        if let Some(identity) = self.identity.take() {
+            identity.close().await;
+        }
+        tracing::info!("stopped");
+    }
+}
+
+async fn start_identity(
+    args: &RunArgs,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<(IdentityService, SocketAddr)> {
+    let config = IdentityConfig {
+        database_url: args.identity_database_url(),
+        max_connections: args.database_max_connections,
+    };
+    let service = IdentityService::connect(&config)
+        .await
+        .context("failed to start identity-svc")?;
+
+    let (_reporter, health, reflection_v1, reflection_v1alpha) =
+        plumbing::grpc::health_and_reflection(proto::FILE_DESCRIPTOR_SET, IDENTITY_SERVICES).await?;
+    let router = tonic::transport::Server::builder()
+        .layer(plumbing::grpc::ServerLayer::new("identity"))
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(service.workspace_server())
+        .add_service(service.token_server())
+        .add_service(service.user_server());
+
+    let listener = plumbing::listen::bind(&args.identity_grpc_addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(addr = %addr, "identity-svc grpc listening");
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let token = shutdown.token();
+    tasks.spawn(async move {
+        router
+            .serve_with_incoming_shutdown(incoming, async move { token.cancelled().await })
+            .await
+            .context("identity-svc grpc server failed")
+    });
+    Ok((service, addr))
+}
+
+async fn build_gateway(args: &RunArgs, identity_url: &str) -> anyhow::Result<Router> {
+    let channel = plumbing::grpc::connect_channel(identity_url, args.gateway.grpc_timeout).await?;
+    let limiter = match &args.redis_url {
+        Some(url) => RateLimiter::redis(url, &args.rate_limit).await?,
+        None => RateLimiter::in_process(&args.rate_limit),
+    };
+    let state = gateway::AppState::new(channel, limiter, args.gateway.clone());
+    Ok(gateway::router(state).layer(plumbing::http::RequestLayer::new()))
+}
+
+/// Creates the demo workspace unless the data directory already has one.
+/// Returns its SCIM URL when it was created now.
+async fn bootstrap_on_first_start(
+    args: &RunArgs,
+    identity_url: &str,
+    public_url: &str,
+) -> anyhow::Result<Option<String>> {
+    let output = args.data_dir.join("demo-workspace.json");
+    if output.exists() {
+        return Ok(None);
+    }
+    let channel = plumbing::grpc::connect_channel(identity_url, Duration::from_secs(10)).await?;
+    let domains = ["example.com".to_owned()];
+    let scim_url = bootstrap::create_demo_workspace(channel, public_url, "Demo workspace", &domains, &output).await?;
+    tracing::info!(path = %output.display(), "demo workspace ready");
+    Ok(Some(scim_url))
+}
+
+async fn drain(tasks: &mut JoinSet<anyhow::Result<()>>) {
+    while let Some(result) = tasks.join_next().await {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(error = %format!("{error:#}"), "server stopped with an error"),
+            Err(error) => tracing::error!(error = %error, "server task failed"),
+        }
+    }
+}
