@@ -1,0 +1,168 @@
+//! Graceful shutdown: the signal watcher, the readiness flag and the
+//! `/livez` and `/readyz` routes.
+//!
+//! The order on shutdown is fixed:
+//!
+//! 1. readiness off ([`Readiness::set_not_ready`]), so load balancers stop
+//!    sending new work;
+//! 2. stop accepting connections (servers built with
+//!    `with_graceful_shutdown(shutdown.token().cancelled_owned())`);
+//! 3. drain in-flight requests, all servers under one deadline
+//!    ([`drain`], default [`DEFAULT_DRAIN_TIMEOUT`]);
+//! 4. close pools (database, Redis) last, after [`drain`] returns.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+/// Default time allowed for in-flight requests to finish after shutdown starts.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Process-wide shutdown trigger, cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    token: CancellationToken,
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns the token that is cancelled when shutdown starts. Use
+    /// `child_token()` on it for per-component tokens.
+    pub fn token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// Starts shutdown.
+    pub fn trigger(&self) {
+        self.token.cancel();
+    }
+
+    /// Returns whether shutdown has started.
+    pub fn is_triggered(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Waits for SIGINT or SIGTERM (Ctrl-C elsewhere than Unix) or for an
+    /// earlier [`Shutdown::trigger`], then triggers shutdown.
+    pub async fn wait_for_signal(self) {
+        tokio::select! {
+            signal = termination_signal() => match signal {
+                Ok(name) => tracing::info!(signal = name, "shutdown signal received"),
+                Err(error) => tracing::error!(%error, "failed to listen for shutdown signals; shutting down"),
+            },
+            () = self.token.cancelled() => {}
+        }
+        self.trigger();
+    }
+}
+
+/// Waits until every future in `in_flight` completes or `timeout` passes.
+///
+/// `in_flight` are the servers' own futures (such as axum's or tonic's
+/// graceful-shutdown futures), which finish once their connections drain.
+/// Returns `true` when all drained in time; on timeout, it logs a warning and
+/// returns `false`, and the caller closes pools and exits anyway.
+pub async fn drain<F>(in_flight: Vec<F>, timeout: Duration) -> bool
+where
+    F: Future<Output = ()>,
+{
+    let all = futures::future::join_all(in_flight);
+    match tokio::time::timeout(timeout, all).await {
+        Ok(_) => {
+            tracing::info!("in-flight requests drained");
+            true
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "drain deadline passed; in-flight requests abandoned"
+            );
+            false
+        }
+    }
+}
+
+/// Readiness flag read by `/readyz` and by Kubernetes readiness probes.
+///
+/// Starts not ready. Clones share one flag.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn set_not_ready(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Returns a router with `GET /livez` (200 while the process serves HTTP)
+/// and `GET /readyz` (200 with `{"status":"ready"}` when `readiness` is set,
+/// else 503 with `{"status":"not_ready"}`).
+pub fn health_router(readiness: Readiness) -> Router {
+    Router::new()
+        .route(
+            "/livez",
+            get(|| async { axum::Json(serde_json::json!({ "status": "alive" })) }),
+        )
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = readiness.is_ready();
+                async move {
+                    if ready {
+                        (
+                            StatusCode::OK,
+                            axum::Json(serde_json::json!({ "status": "ready" })),
+                        )
+                    } else {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(serde_json::json!({ "status": "not_ready" })),
+                        )
+                    }
+                }
+            }),
+        )
+}
+
+#[cfg(unix)]
+async fn termination_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = interrupt.recv() => Ok("SIGINT"),
+        _ = terminate.recv() => Ok("SIGTERM"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn termination_signal() -> std::io::Result<&'static str> {
+    tokio::signal::ctrl_c().await?;
+    Ok("ctrl-c")
+}
+
+#[cfg(test)]
+#[path = "shutdown_tests.rs"]
+mod tests;
