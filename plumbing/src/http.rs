@@ -26,6 +26,26 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// Returns the request id of the HTTP request or RPC that the current task
+/// serves, or `None` outside one.
+///
+/// Tasks started with `tokio::spawn` inside a handler do not inherit it.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `future` with `request_id` as [`current_request_id`].
+pub(crate) async fn with_request_id<F: std::future::Future>(
+    request_id: String,
+    future: F,
+) -> F::Output {
+    CURRENT_REQUEST_ID.scope(request_id, future).await
+}
+
 /// Records `workspace_id` on the current `http_request` or `grpc_request` span.
 pub fn record_workspace_id(workspace_id: &str) {
     tracing::Span::current().record("workspace_id", workspace_id);
@@ -39,7 +59,8 @@ pub fn record_workspace_id(workspace_id: &str) {
 ///
 /// - takes `x-request-id` when it is printable ASCII of at most 128 bytes, or
 ///   generates a UUID v7, then sets it on the request (header and
-///   [`RequestId`] extension) and echoes it on the response;
+///   [`RequestId`] extension, and [`current_request_id`] for the handler's
+///   task) and echoes it on the response;
 /// - opens an INFO span `http_request` with `method`, `route`, `request_id`,
 ///   `trace_id` and an empty `workspace_id` for the handler to fill through
 ///   [`record_workspace_id`], parented on an incoming W3C `traceparent`;
@@ -115,6 +136,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let started = Instant::now();
         let future = span.in_scope(|| inner.call(request));
+        let future = with_request_id(request_id, future);
 
         Box::pin(
             async move {

@@ -27,6 +27,10 @@ async fn serve() -> SocketAddr {
     let app = Router::new()
         .route("/http-test/users/{id}", get(echo_request_id))
         .route("/http-test/trace", get(current_trace_id))
+        .route(
+            "/http-test/current",
+            get(|| async { current_request_id().unwrap_or_default() }),
+        )
         .layer(HttpTelemetryLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -79,6 +83,25 @@ async fn replaces_oversized_request_id() {
 
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+#[tokio::test]
+async fn handler_task_has_current_request_id() {
+    let address = serve().await;
+
+    let response = reqwest::Client::new()
+        .get(format!("http://{address}/http-test/current"))
+        .header("x-request-id", "client-id-2")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.text().await.unwrap(), "client-id-2");
+}
+
+#[test]
+fn current_request_id_is_none_outside_request() {
+    assert_eq!(current_request_id(), None);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::future::BoxFuture;
+use http::header::HeaderValue;
 use http::{Request, Response};
 use tonic::transport::{Channel, Endpoint};
 use tower::{Layer, Service};
@@ -12,6 +13,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::body::{CallRecord, ObservedBody};
+use crate::http::{REQUEST_ID_HEADER, current_request_id};
 use crate::metrics::RpcSide;
 use crate::propagation;
 
@@ -53,7 +55,8 @@ pub async fn connect_traced_channel(
 ///
 /// Per RPC it opens a span `grpc_client_request` (child of the current span)
 /// with `service` and `method`, injects its trace context as `traceparent`
-/// into the outgoing metadata, and records `grpc_client_requests_total` and
+/// into the outgoing metadata, sets `x-request-id` to
+/// [`current_request_id`] unless the request already has one, and records `grpc_client_requests_total` and
 /// `grpc_client_duration_seconds` as described on [`ObservedBody`]. A
 /// transport error (connection refused, deadline) is counted with code
 /// `DEADLINE_EXCEEDED` for tonic's timeout and `UNAVAILABLE` otherwise.
@@ -101,6 +104,11 @@ where
         let (service, method) = (service.to_owned(), method.to_owned());
         let span = tracing::info_span!("grpc_client_request", service = %service, method = %method);
         propagation::inject(&span.context(), request.headers_mut());
+        if !request.headers().contains_key(&REQUEST_ID_HEADER)
+            && let Some(value) = current_request_id().and_then(|id| HeaderValue::from_str(&id).ok())
+        {
+            request.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
 
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -18,7 +18,8 @@ use crate::propagation;
 /// Per RPC it opens an INFO span `grpc_request` with `service`, `method`,
 /// `request_id` (from `x-request-id` metadata, else a new UUID v7),
 /// `trace_id` and an empty `workspace_id`, parented on the `traceparent`
-/// metadata. It records `grpc_server_requests_total` and
+/// metadata. The request id is also available to the handler's task through
+/// [`crate::http::current_request_id`]. It records `grpc_server_requests_total` and
 /// `grpc_server_duration_seconds` as described on [`ObservedBody`]. It never
 /// records metadata values.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,6 +83,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let started = Instant::now();
         let future = span.in_scope(|| inner.call(request));
+        let future = crate::http::with_request_id(request_id, future);
 
         Box::pin(
             async move {

@@ -18,11 +18,12 @@ use crate::test_support::init_tracing;
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const ECHO_SERVICE: &str = "test.v1.Echo";
 
-/// What the server saw for one request: the `traceparent` header and the
-/// trace id of the `grpc_request` span.
+/// Values the server read from one request: the `traceparent` and
+/// `x-request-id` headers and the trace id of the `grpc_request` span.
 #[derive(Debug)]
 struct Seen {
     traceparent: Option<String>,
+    request_id: Option<String>,
     trace_id: String,
 }
 
@@ -62,8 +63,13 @@ async fn serve() -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) {
             .headers()
             .get("traceparent")
             .map(|value| value.to_str().unwrap().to_owned());
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .map(|value| value.to_str().unwrap().to_owned());
         let _ = sender.send(Seen {
             traceparent,
+            request_id,
             trace_id,
         });
         request
@@ -261,6 +267,34 @@ async fn server_span_continues_client_trace() {
         .unwrap();
 
     assert_eq!(seen.recv().await.unwrap().trace_id, TRACE_ID);
+}
+
+#[tokio::test]
+async fn client_forwards_current_request_id() {
+    let (address, mut seen) = serve().await;
+    let mut client = health_client(address).await;
+
+    crate::http::with_request_id("req-forwarded".to_owned(), client.check(check_request("")))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        seen.recv().await.unwrap().request_id.as_deref(),
+        Some("req-forwarded")
+    );
+}
+
+#[tokio::test]
+async fn client_without_request_id_sends_none() {
+    let (address, mut seen) = serve().await;
+
+    health_client(address)
+        .await
+        .check(check_request(""))
+        .await
+        .unwrap();
+
+    assert_eq!(seen.recv().await.unwrap().request_id, None);
 }
 
 #[tokio::test]
