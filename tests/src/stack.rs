@@ -1,0 +1,305 @@
+//! Running stacks: every service in this process on SQLite, or identity-svc
+//! and the gateway in separate processes on PostgreSQL and Redis.
+
+use std::{net::SocketAddr, path::Path};
+
+use clap::Parser;
+use launcher::cli::RunArgs;
+use proto::identity::v1::{
+    CreateWorkspaceRequest, IssueScimTokenRequest, token_service_client::TokenServiceClient,
+    workspace_service_client::WorkspaceServiceClient,
+};
+use serde::Deserialize;
+use tonic::transport::Channel;
+
+use crate::{
+    client::{ScimClient, http_client},
+    fixtures::SECOND_DOMAIN,
+    process::{ChildProcess, TempDir, free_loopback_addr},
+    services::{TestDatabase, postgres_url, probe_tcp, redis_url, service_missing},
+};
+
+/// Rate limit of the default stacks, high enough that no scenario meets it;
+/// tests of the limiter start a stack with their own.
+const GENEROUS_RATE_LIMIT: &str = "100000";
+
+/// Extra launcher flags for a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Flags added after the defaults; a later flag wins over an earlier one.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            extra_args: vec![
+                "--rate-limit-per-second".to_owned(),
+                GENEROUS_RATE_LIMIT.to_owned(),
+                "--rate-limit-burst".to_owned(),
+                GENEROUS_RATE_LIMIT.to_owned(),
+            ],
+        }
+    }
+}
+
+impl StackOptions {
+    /// Returns the default options followed by `args`.
+    pub fn with_args(args: &[&str]) -> Self {
+        let mut options = Self::default();
+        options.extra_args.extend(args.iter().map(|arg| (*arg).to_owned()));
+        options
+    }
+}
+
+/// A workspace as seen by a SCIM client.
+#[derive(Clone)]
+pub struct Tenant {
+    pub workspace_id: String,
+    pub base_url: String,
+    pub token: String,
+}
+
+impl Tenant {
+    pub fn client(&self) -> ScimClient {
+        ScimClient::new(http_client(), &self.base_url, &self.token)
+    }
+}
+
+/// Contents of `<data-dir>/demo-workspace.json` written by the launcher.
+#[derive(Deserialize)]
+struct DemoWorkspace {
+    workspace_id: String,
+    scim_url: String,
+    token: String,
+}
+
+enum Services {
+    Embedded(launcher::run::Stack),
+    // Field order is drop order: processes stop before their database goes.
+    Split {
+        _gateway: ChildProcess,
+        _identity: ChildProcess,
+        _database: TestDatabase,
+    },
+}
+
+/// A running stack with the demo workspace (domain `example.com`).
+pub struct TestStack {
+    /// SCIM base URL of the demo workspace, `http://{addr}/scim/v2/{id}`.
+    pub base_url: String,
+    pub token: String,
+    pub workspace_id: String,
+    /// Address of the gateway's HTTP listener.
+    pub http_addr: SocketAddr,
+    /// Address of identity-svc's gRPC listener.
+    pub identity_addr: SocketAddr,
+    services: Services,
+    _data_dir: TempDir,
+}
+
+impl TestStack {
+    /// Starts every service in this process on SQLite in a fresh directory.
+    pub async fn embedded() -> Self {
+        Self::embedded_with(StackOptions::default()).await
+    }
+
+    pub async fn embedded_with(options: StackOptions) -> Self {
+        let data_dir = TempDir::new("e2e-embedded");
+        let mut args = vec![
+            "run".to_owned(),
+            "--data-dir".to_owned(),
+            path_text(data_dir.path()),
+            "--http-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--identity-grpc-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--bootstrap-demo".to_owned(),
+            "true".to_owned(),
+        ];
+        args.extend(options.extra_args);
+
+        let stack = launcher::run::start(RunArgs::parse_from(args))
+            .await
+            .unwrap_or_else(|error| panic!("failed to start the embedded stack: {error:#}"));
+        let demo = read_demo_workspace(data_dir.path());
+        let http_addr = stack.http_addr;
+        let identity_addr = stack.identity_addr.expect("the embedded stack runs identity-svc");
+        Self {
+            base_url: format!("http://{http_addr}/scim/v2/{}", demo.workspace_id),
+            token: demo.token,
+            workspace_id: demo.workspace_id,
+            http_addr,
+            identity_addr,
+            services: Services::Embedded(stack),
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Starts identity-svc on a fresh PostgreSQL database and the gateway
+    /// with Redis, each in a process of its own. Returns `None` when
+    /// PostgreSQL or Redis is unreachable and `CI` is not `true`.
+    pub async fn split() -> Option<Self> {
+        Self::split_with(StackOptions::default()).await
+    }
+
+    pub async fn split_with(options: StackOptions) -> Option<Self> {
+        let postgres = postgres_url();
+        let redis = redis_url();
+        if let Err(error) = probe_tcp(&postgres, 5432).await {
+            service_missing("PostgreSQL", &postgres, &error);
+            return None;
+        }
+        if let Err(error) = probe_tcp(&redis, 6379).await {
+            service_missing("Redis", &redis, &error);
+            return None;
+        }
+        let database = match TestDatabase::create(&postgres).await {
+            Ok(database) => database,
+            Err(error) => {
+                service_missing("PostgreSQL", &postgres, &error);
+                return None;
+            }
+        };
+
+        let data_dir = TempDir::new("e2e-split");
+        let identity_http = free_loopback_addr();
+        let identity_grpc = free_loopback_addr();
+        let gateway_http = free_loopback_addr();
+        let program = env!("CARGO_BIN_EXE_scim-stack");
+        let http = http_client();
+
+        let mut identity_args = strings(&[
+            "run",
+            "--services",
+            "identity",
+            "--data-dir",
+            &path_text(&data_dir.path().join("identity")),
+            "--http-addr",
+            &identity_http.to_string(),
+            "--identity-grpc-addr",
+            &identity_grpc.to_string(),
+            "--identity-database-url",
+            &database.url,
+            "--bootstrap-demo",
+            "true",
+            "--public-url",
+            &format!("http://{gateway_http}"),
+        ]);
+        identity_args.extend(options.extra_args.iter().cloned());
+        let mut identity = ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
+        identity.wait_ready(&http, identity_http).await;
+
+        let mut gateway_args = strings(&[
+            "run",
+            "--services",
+            "gateway",
+            "--data-dir",
+            &path_text(&data_dir.path().join("gateway")),
+            "--http-addr",
+            &gateway_http.to_string(),
+            "--identity-url",
+            &format!("http://{identity_grpc}"),
+            "--redis-url",
+            &redis,
+            "--bootstrap-demo",
+            "false",
+        ]);
+        gateway_args.extend(options.extra_args.iter().cloned());
+        let mut gateway = ChildProcess::spawn("gateway", program, &gateway_args, data_dir.path());
+        gateway.wait_ready(&http, gateway_http).await;
+
+        let demo = read_demo_workspace(&data_dir.path().join("identity"));
+        let base_url = format!("http://{gateway_http}/scim/v2/{}", demo.workspace_id);
+        assert_eq!(demo.scim_url, base_url, "the bootstrap SCIM URL is not the gateway's");
+        Some(Self {
+            base_url,
+            token: demo.token,
+            workspace_id: demo.workspace_id,
+            http_addr: gateway_http,
+            identity_addr: identity_grpc,
+            services: Services::Split {
+                _gateway: gateway,
+                _identity: identity,
+                _database: database,
+            },
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Returns a client of the demo workspace.
+    pub fn client(&self) -> ScimClient {
+        self.tenant().client()
+    }
+
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            workspace_id: self.workspace_id.clone(),
+            base_url: self.base_url.clone(),
+            token: self.token.clone(),
+        }
+    }
+
+    /// Returns a gRPC channel to identity-svc.
+    pub async fn identity_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.identity_addr))
+            .expect("invalid identity-svc URL")
+            .connect()
+            .await
+            .expect("failed to connect to identity-svc")
+    }
+
+    /// Creates another workspace (domain `b.example`) with its own token.
+    pub async fn second_workspace(&self) -> Tenant {
+        let channel = self.identity_channel().await;
+        let workspace = WorkspaceServiceClient::new(channel.clone())
+            .create_workspace(CreateWorkspaceRequest {
+                name: "Second workspace".to_owned(),
+                domains: vec![SECOND_DOMAIN.to_owned()],
+                sso_enabled: true,
+                scim_enabled: true,
+            })
+            .await
+            .expect("CreateWorkspace failed")
+            .into_inner()
+            .workspace
+            .expect("CreateWorkspace returned no workspace");
+        let issued = TokenServiceClient::new(channel)
+            .issue_scim_token(IssueScimTokenRequest {
+                workspace_id: workspace.id.clone(),
+                name: "e2e".to_owned(),
+                ttl_seconds: 0,
+            })
+            .await
+            .expect("IssueScimToken failed")
+            .into_inner();
+        Tenant {
+            base_url: format!("http://{}/scim/v2/{}", self.http_addr, workspace.id),
+            workspace_id: workspace.id,
+            token: issued.secret,
+        }
+    }
+
+    /// Stops the stack: drains the embedded services, or kills the processes
+    /// and drops their database.
+    pub async fn stop(self) {
+        match self.services {
+            Services::Embedded(stack) => stack.stop().await,
+            Services::Split { .. } => {}
+        }
+    }
+}
+
+fn read_demo_workspace(data_dir: &Path) -> DemoWorkspace {
+    let path = data_dir.join("demo-workspace.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is not the expected JSON: {error}", path.display()))
+}
+
+fn path_text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| (*arg).to_owned()).collect()
+}
