@@ -1,15 +1,15 @@
 //! Graceful shutdown: the signal watcher, the readiness flag and the
 //! `/livez` and `/readyz` routes.
 //!
-//! The order on shutdown is fixed:
+//! [`graceful_shutdown`] runs the steps in this order:
 //!
 //! 1. readiness off ([`Readiness::set_not_ready`]), so load balancers stop
-//!    sending new work;
-//! 2. stop accepting connections (servers built with
-//!    `with_graceful_shutdown(shutdown.token().cancelled_owned())`);
+//!    sending new work, then an optional pause for them to notice;
+//! 2. stop accepting connections, by cancelling the token the servers were
+//!    built with (`with_graceful_shutdown(token.cancelled_owned())`);
 //! 3. drain in-flight requests, all servers under one deadline
-//!    ([`drain`], default [`DEFAULT_DRAIN_TIMEOUT`]);
-//! 4. close pools (database, Redis) last, after [`drain`] returns.
+//!    ([`ShutdownConfig::drain_timeout`], default 30 s);
+//! 4. close pools (database, Redis) last.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,8 +21,33 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::parse_duration;
+
 /// Default time allowed for in-flight requests to finish after shutdown starts.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shutdown timing options shared by every service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct ShutdownConfig {
+    /// Maximum time for in-flight requests to finish after the servers stop
+    /// accepting, such as `30s`.
+    #[arg(long, env = "SHUTDOWN_DRAIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// Pause between readiness off and stop accepting, such as `5s`, so that
+    /// load balancers stop routing first. Zero skips the pause.
+    #[arg(long, env = "SHUTDOWN_READINESS_DELAY", default_value = "0s", value_parser = parse_duration)]
+    pub readiness_delay: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            readiness_delay: Duration::ZERO,
+        }
+    }
+}
 
 /// Process-wide shutdown trigger, cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +88,42 @@ impl Shutdown {
         }
         self.trigger();
     }
+}
+
+/// Runs the shutdown steps in order: readiness off, the configured pause,
+/// `stop_accepting` cancelled, `servers` drained under
+/// [`ShutdownConfig::drain_timeout`], then `close_pools`.
+///
+/// `servers` are the servers' own futures (or their task handles mapped to
+/// `()`), built with `with_graceful_shutdown(stop_accepting.cancelled_owned())`.
+/// Returns `true` when every server drained before the deadline. Pools are
+/// closed in both cases.
+pub async fn graceful_shutdown<S, P>(
+    readiness: &Readiness,
+    stop_accepting: &CancellationToken,
+    servers: Vec<S>,
+    config: &ShutdownConfig,
+    close_pools: P,
+) -> bool
+where
+    S: Future<Output = ()>,
+    P: Future<Output = ()>,
+{
+    readiness.set_not_ready();
+    tracing::info!(
+        delay_ms = config.readiness_delay.as_millis() as u64,
+        "readiness off; shutting down"
+    );
+    if !config.readiness_delay.is_zero() {
+        tokio::time::sleep(config.readiness_delay).await;
+    }
+
+    stop_accepting.cancel();
+    let drained = drain(servers, config.drain_timeout).await;
+
+    close_pools.await;
+    tracing::info!(drained, "shutdown complete");
+    drained
 }
 
 /// Waits until every future in `in_flight` completes or `timeout` passes.

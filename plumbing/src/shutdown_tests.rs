@@ -90,6 +90,80 @@ async fn drain_gives_up_at_deadline() {
 }
 
 #[tokio::test]
+async fn graceful_shutdown_runs_steps_in_order() {
+    let readiness = Readiness::new();
+    readiness.set_ready();
+    let stop_accepting = CancellationToken::new();
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server_steps = steps.clone();
+    let server_token = stop_accepting.clone();
+    let server_readiness = readiness.clone();
+    let server = async move {
+        server_token.cancelled().await;
+        let ready = server_readiness.is_ready();
+        server_steps
+            .lock()
+            .unwrap()
+            .push(format!("server stopped, ready={ready}"));
+    };
+    let pool_steps = steps.clone();
+    let close_pools = async move { pool_steps.lock().unwrap().push("pools closed".to_owned()) };
+
+    let drained = graceful_shutdown(
+        &readiness,
+        &stop_accepting,
+        vec![server],
+        &ShutdownConfig::default(),
+        close_pools,
+    )
+    .await;
+
+    assert!(drained);
+    assert_eq!(
+        *steps.lock().unwrap(),
+        ["server stopped, ready=false", "pools closed"]
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_pools_after_timeout() {
+    let config = ShutdownConfig {
+        drain_timeout: Duration::from_millis(50),
+        readiness_delay: Duration::ZERO,
+    };
+    let closed = std::sync::Arc::new(AtomicBool::new(false));
+    let closed_flag = closed.clone();
+
+    let drained = graceful_shutdown(
+        &Readiness::new(),
+        &CancellationToken::new(),
+        vec![std::future::pending::<()>()],
+        &config,
+        async move { closed_flag.store(true, Ordering::SeqCst) },
+    )
+    .await;
+
+    assert!(!drained);
+    assert!(closed.load(Ordering::SeqCst));
+}
+
+#[test]
+fn shutdown_config_defaults() {
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        shutdown: ShutdownConfig,
+    }
+
+    let cli = Cli::try_parse_from(["test", "--readiness-delay", "5s"]).unwrap();
+
+    assert_eq!(cli.shutdown.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
+    assert_eq!(cli.shutdown.readiness_delay, Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn axum_server_stops_on_trigger() {
     let shutdown = Shutdown::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -53,13 +53,14 @@ pub async fn connect_traced_channel(
 
 /// Tower layer for client channels.
 ///
-/// Per RPC it opens a span `grpc_client_request` (child of the current span)
-/// with `service` and `method`, injects its trace context as `traceparent`
-/// into the outgoing metadata, sets `x-request-id` to
-/// [`current_request_id`] unless the request already has one, and records `grpc_client_requests_total` and
-/// `grpc_client_duration_seconds` as described on [`ObservedBody`]. A
-/// transport error (connection refused, deadline) is counted with code
-/// `DEADLINE_EXCEEDED` for tonic's timeout and `UNAVAILABLE` otherwise.
+/// Per RPC it opens a span `grpc_client_request`, a child of the current
+/// span, with `service` and `method`. It injects that span's trace context
+/// as `traceparent` into the outgoing metadata, and sets `x-request-id` to
+/// [`current_request_id`] unless the request already has one. It records
+/// `grpc_client_requests_total` and `grpc_client_duration_seconds` as
+/// described on [`ObservedBody`]. A transport error (connection refused,
+/// deadline) is counted with code `DEADLINE_EXCEEDED` for tonic's timeout
+/// and `UNAVAILABLE` otherwise.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrpcClientLayer;
 
