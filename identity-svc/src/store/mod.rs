@@ -1,0 +1,139 @@
+//! Storage of workspaces, SCIM tokens and users behind one [`Store`] trait,
+//! with a PostgreSQL and a SQLite engine chosen by database URL.
+
+mod postgres;
+pub mod query;
+mod render;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+pub use self::postgres::PostgresStore;
+pub use self::query::UserQuery;
+pub use self::sqlite::SqliteStore;
+use crate::error::StoreError;
+
+/// A workspace with its normalised email domains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkspaceRecord {
+    pub id: String,
+    pub name: String,
+    /// Lower-case ASCII entries; `*.example.com` is a wildcard entry.
+    pub domains: Vec<String>,
+    pub sso_enabled: bool,
+    pub scim_enabled: bool,
+    pub created: OffsetDateTime,
+}
+
+/// A SCIM bearer token. Only the SHA-256 digest of the secret is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// The first 12 characters of the secret, to recognise it in a list.
+    pub prefix: String,
+    pub digest: [u8; 32],
+    pub created: OffsetDateTime,
+    pub last_used: Option<OffsetDateTime>,
+    pub expires: Option<OffsetDateTime>,
+    pub revoked: Option<OffsetDateTime>,
+}
+
+/// The token found for a digest, with the state of its workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenMatch {
+    pub token: TokenRecord,
+    pub scim_enabled: bool,
+}
+
+/// A user row. The engines derive `user_name_folded` and
+/// `attributes_folded` from `user_name` and `attributes` on every write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub workspace_id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    /// Starts at 1 and grows by 1 with each change.
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// The serde JSON of `proto::identity::v1::User` without `id` and `meta`.
+    pub attributes: Value,
+}
+
+/// One page of a user search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPage {
+    pub users: Vec<UserRecord>,
+    /// Number of users matching the condition, across all pages.
+    pub total: i64,
+}
+
+/// Storage engine. Every user and token operation is scoped by workspace id.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Runs a trivial query, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes the connection pools and waits for checked-out connections.
+    async fn close(&self);
+
+    async fn insert_workspace(&self, workspace: &WorkspaceRecord) -> Result<(), StoreError>;
+    async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError>;
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn find_token(&self, digest: &[u8; 32]) -> Result<Option<TokenMatch>, StoreError>;
+    /// Sets `last_used` to `used_at` unless it is already at or after
+    /// `stale_before`, so concurrent requests write at most once.
+    async fn touch_token(
+        &self,
+        token_id: &str,
+        used_at: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Marks a token revoked. Returns false when the workspace has no such token.
+    async fn revoke_token(&self, workspace_id: &str, token_id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Inserts a user; [`StoreError::UniqueViolation`] when the folded
+    /// userName is taken in the workspace.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    async fn get_user(&self, workspace_id: &str, user_id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Returns the users among `user_ids`, in no particular order.
+    async fn get_users(&self, workspace_id: &str, user_ids: &[String]) -> Result<Vec<UserRecord>, StoreError>;
+    async fn list_users(&self, workspace_id: &str, query: &UserQuery) -> Result<UserPage, StoreError>;
+    /// Overwrites the user only while its stored version equals
+    /// `expected_version`. Returns false when no row matched.
+    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError>;
+    /// Deletes the user, only at `expected_version` when given. Returns false
+    /// when no row matched.
+    async fn delete_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Connects to `database_url` (`postgres://`, `postgresql://`, `sqlite:`)
+/// and applies the engine's migrations.
+pub async fn connect(database_url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(database_url, max_connections).await?))
+    } else if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(database_url, max_connections).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Truncates a timestamp to whole microseconds, the precision both engines store.
+pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
+}
