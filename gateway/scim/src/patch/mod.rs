@@ -1,0 +1,1 @@
+//! PATCH (RFC 7644 section 3.5.2).
