@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod assertions;
 pub mod client;
 pub mod fixtures;
 pub mod process;
@@ -38,7 +39,7 @@ macro_rules! stack_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    let Some(stack) = $crate::TestStack::split_with($options).await else {
+                    let Some(stack) = $crate::TestStack::split_with(env!("CARGO_BIN_EXE_scim-stack"), $options).await else {
                         return;
                     };
                     super::$scenario(&stack).await;

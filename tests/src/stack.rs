@@ -137,13 +137,15 @@ impl TestStack {
     }
 
     /// Starts identity-svc on a fresh PostgreSQL database and the gateway
-    /// with Redis, each in a process of its own. Returns `None` when
-    /// PostgreSQL or Redis is unreachable and `CI` is not `true`.
-    pub async fn split() -> Option<Self> {
-        Self::split_with(StackOptions::default()).await
+    /// with Redis, each a process of `program` (the `scim-stack` binary, which
+    /// an integration test names with `env!("CARGO_BIN_EXE_scim-stack")`).
+    /// Returns `None` when PostgreSQL or Redis is unreachable and `CI` is not
+    /// `true`.
+    pub async fn split(program: &str) -> Option<Self> {
+        Self::split_with(program, StackOptions::default()).await
     }
 
-    pub async fn split_with(options: StackOptions) -> Option<Self> {
+    pub async fn split_with(program: &str, options: StackOptions) -> Option<Self> {
         let postgres = postgres_url();
         let redis = redis_url();
         if let Err(error) = probe_tcp(&postgres, 5432).await {
@@ -166,7 +168,6 @@ impl TestStack {
         let identity_http = free_loopback_addr();
         let identity_grpc = free_loopback_addr();
         let gateway_http = free_loopback_addr();
-        let program = env!("CARGO_BIN_EXE_scim-stack");
         let http = http_client();
 
         let mut identity_args = strings(&[

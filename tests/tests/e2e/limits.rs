@@ -1,0 +1,136 @@
+//! Request body and rate limits: 413 and 429 answers with SCIM Error bodies.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use e2e_tests::{
+    TestStack,
+    assertions::{assert_error, assert_list},
+    fixtures::{DOMAIN, unique_email, user_body},
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Body limit of the stacks below, in bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+mod body {
+    use super::*;
+
+    e2e_tests::stack_tests!(
+        options: e2e_tests::StackOptions::with_args(&["--scim-max-body-bytes", "65536"]);
+        oversized_body_is_413,
+        oversized_chunked_body_is_413,
+    );
+}
+
+mod rate {
+    use super::*;
+
+    e2e_tests::stack_tests!(
+        options: e2e_tests::StackOptions::with_args(&["--rate-limit-per-second", "1", "--rate-limit-burst", "3"]);
+        burst_over_limit_is_429_with_retry_after,
+        limited_workspace_leaves_other_unaffected,
+    );
+}
+
+/// Returns a user body padded with a `displayName` of `bytes` characters.
+fn padded_user(user_name: &str, bytes: usize) -> Value {
+    let mut body = user_body(user_name, "Large", "Body");
+    body["displayName"] = json!("x".repeat(bytes));
+    body
+}
+
+async fn oversized_body_is_413(stack: &TestStack) {
+    let scim = stack.client();
+    let user_name = unique_email("large.body", DOMAIN);
+
+    let answer = scim.post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES)).await;
+
+    assert_error(&answer, 413, None);
+    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+}
+
+async fn oversized_chunked_body_is_413(stack: &TestStack) {
+    let scim = stack.client();
+    let user_name = unique_email("chunked.body", DOMAIN);
+    let body = padded_user(&user_name, 2 * MAX_BODY_BYTES).to_string();
+    let path = format!("/scim/v2/{}/Users", stack.workspace_id);
+
+    let (status, head, text) = post_chunked(stack, &path, body.as_bytes()).await;
+
+    assert_eq!(status, 413, "{head}\r\n\r\n{text}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/scim+json"), "{head}");
+    assert!(text.contains("urn:ietf:params:scim:api:messages:2.0:Error"), "{text}");
+    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+}
+
+/// Sends a POST with `Transfer-Encoding: chunked` (no `Content-Length`) over
+/// a raw connection and returns the status, the header block and the body.
+async fn post_chunked(stack: &TestStack, path: &str, body: &[u8]) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(stack.http_addr).await.expect("connect failed");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\n\
+         Accept: application/scim+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        stack.http_addr, stack.token
+    );
+    stream.write_all(head.as_bytes()).await.expect("writing the request head failed");
+    // The server may answer and close before the whole body is sent, so
+    // write errors end the upload without failing the test.
+    for chunk in body.chunks(8 * 1024) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw)).await;
+    assert!(read.is_ok(), "no answer within 30 s");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {head:?}"));
+    (status, head.to_owned(), body.to_owned())
+}
+
+async fn burst_over_limit_is_429_with_retry_after(stack: &TestStack) {
+    let scim = stack.client();
+
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        answers.push(scim.send(scim.request(Method::GET, "Users?count=1")).await);
+    }
+
+    let limited: Vec<_> = answers.iter().filter(|answer| answer.status == 429).collect();
+    assert!(!limited.is_empty(), "10 requests at once under a limit of 1/s with burst 3 were all served");
+    assert!(answers.iter().all(|answer| matches!(answer.status, 200 | 429)), "{answers:#?}");
+    for answer in limited {
+        assert_error(answer, 429, None);
+        let retry_after = answer.header("retry-after").unwrap_or("");
+        let seconds: u64 = retry_after
+            .parse()
+            .unwrap_or_else(|_| panic!("Retry-After is not whole seconds: {retry_after:?}"));
+        assert!(seconds >= 1, "Retry-After is {seconds}");
+    }
+}
+
+async fn limited_workspace_leaves_other_unaffected(stack: &TestStack) {
+    let scim = stack.client();
+    let other = stack.second_workspace().await.client();
+    for _ in 0..10 {
+        scim.send(scim.request(Method::GET, "Users?count=1")).await;
+    }
+    let limited = scim.send(scim.request(Method::GET, "Users?count=1")).await;
+    assert_eq!(limited.status, 429, "{limited}");
+
+    let served = other.get("Users?count=1").await;
+
+    assert_eq!(served.status, 200, "{served}");
+}

@@ -1,0 +1,19 @@
+//! End-to-end tests: every scenario runs against an embedded stack (one
+//! process, SQLite) and a split stack (identity-svc and the gateway in
+//! separate processes, PostgreSQL and Redis).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod concurrency;
+mod discovery;
+mod entra;
+mod errors;
+mod filters;
+mod grpc;
+mod isolation;
+mod limits;
+mod okta;
+mod pagination;
+mod patch;
+mod users;
