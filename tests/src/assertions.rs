@@ -1,4 +1,4 @@
-//! Assertions on SCIM answers shared by the scenarios.
+//! Assertions on SCIM responses shared by the scenarios.
 
 use serde_json::Value;
 
@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Asserts that `list` is a ListResponse with `total` results whose page
-/// holds exactly the users `ids`, in that order.
+/// contains exactly the users `ids`, in that order.
 pub fn assert_list(list: &Value, total: u64, ids: &[&str]) {
     assert!(has_schema(list, LIST_RESPONSE_URN), "not a ListResponse: {list}");
     assert_eq!(list["totalResults"].as_u64(), Some(total), "totalResults of {list}");
@@ -25,7 +25,7 @@ pub fn assert_error(response: &ScimResponse, status: u16, scim_type: Option<&str
     }
 }
 
-/// Asserts a 2xx answer to a PATCH (200 with the resource or 204).
+/// Asserts a 2xx response to a PATCH (200 with the resource or 204).
 pub fn assert_patched(response: &ScimResponse) {
     assert!(matches!(response.status, 200 | 204), "PATCH was not applied: {response}");
 }

@@ -1,4 +1,4 @@
-//! A SCIM client over reqwest that checks what every answer must satisfy:
+//! A SCIM client over reqwest that checks what every response must satisfy:
 //! no 5xx, `application/scim+json` on every body, and a SCIM Error body on
 //! every 4xx.
 
@@ -49,7 +49,7 @@ pub struct ScimClient {
     base_query: Option<String>,
 }
 
-/// A received SCIM answer.
+/// A received SCIM response.
 #[derive(Debug)]
 pub struct ScimResponse {
     /// Method and URL of the request, for failure messages.
@@ -119,7 +119,7 @@ impl ScimClient {
             .header(reqwest::header::ACCEPT, SCIM_CONTENT_TYPE)
     }
 
-    /// Sends the request and checks the answer (see [`ScimResponse::check`]).
+    /// Sends the request and checks the response (see [`ScimResponse::check`]).
     pub async fn send(&self, builder: RequestBuilder) -> ScimResponse {
         let request = builder.build().expect("invalid request");
         let description = format!("{} {}", request.method(), request.url());
@@ -136,15 +136,15 @@ impl ScimClient {
             .await
             .unwrap_or_else(|error| panic!("{description}: failed to read the body: {error}"));
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let answer = ScimResponse {
+        let received = ScimResponse {
             request: description,
             status,
             headers,
             text,
             body,
         };
-        answer.check();
-        answer
+        received.check();
+        received
     }
 
     pub async fn get(&self, path: &str) -> ScimResponse {
@@ -211,11 +211,11 @@ impl ScimResponse {
     pub fn id(&self) -> String {
         self.body["id"]
             .as_str()
-            .unwrap_or_else(|| panic!("no string id in the answer to {self}"))
+            .unwrap_or_else(|| panic!("no string id in the response to {self}"))
             .to_owned()
     }
 
-    /// Checks what every answer to a client must satisfy, whatever the
+    /// Checks what every response to a client must satisfy, whatever the
     /// request: a client mistake is never a 5xx, every body is
     /// `application/scim+json`, and every 4xx body is a SCIM Error whose
     /// `status` is the HTTP status as a string (RFC 7644 section 3.12).

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// How long a stack may take to answer `/readyz` with 200.
+/// How long a stack may take to respond to `/readyz` with 200.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Environment variables of the launcher that would override the flags the
@@ -92,7 +92,7 @@ impl ChildProcess {
         }
     }
 
-    /// Polls `http://{addr}/readyz` until it answers 200, and panics with the
+    /// Polls `http://{addr}/readyz` until it responds with 200, and panics with the
     /// child's log when the child exits or the wait times out.
     pub async fn wait_ready(&mut self, http: &reqwest::Client, addr: SocketAddr) {
         let url = format!("http://{addr}/readyz");
@@ -108,7 +108,7 @@ impl ChildProcess {
             }
             if started.elapsed() > READY_TIMEOUT {
                 panic!(
-                    "{} did not answer {url} with 200 within {READY_TIMEOUT:?}; log:\n{}",
+                    "{} did not respond to {url} with 200 within {READY_TIMEOUT:?}; log:\n{}",
                     self.name,
                     self.log_tail()
                 );

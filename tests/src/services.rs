@@ -1,5 +1,5 @@
 //! PostgreSQL and Redis for the split stack: where they are, whether they
-//! answer, and a fresh PostgreSQL database per stack.
+//! accept connections, and a fresh PostgreSQL database per stack.
 
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned())
 }
 
-/// Decides what a test does when a service it needs does not answer: with
+/// Decides what a test does when a service it needs is unreachable: with
 /// `CI=true` it fails, elsewhere it prints a note and the caller skips.
 pub fn service_missing(service: &str, url: &str, error: &str) {
     if std::env::var("CI").is_ok_and(|value| value == "true") {

@@ -39,7 +39,7 @@ async fn every_route_requires_token(stack: &TestStack) {
     let scim = stack.client();
 
     for (method, path) in routes() {
-        let answer = scim
+        let response = scim
             .send(
                 scim.unauthenticated(method.clone(), &path)
                     .header("Content-Type", "application/scim+json")
@@ -47,8 +47,8 @@ async fn every_route_requires_token(stack: &TestStack) {
             )
             .await;
 
-        assert_error(&answer, 401, None);
-        let challenge = answer.header("www-authenticate").unwrap_or("");
+        assert_error(&response, 401, None);
+        let challenge = response.header("www-authenticate").unwrap_or("");
         assert!(
             challenge.to_ascii_lowercase().starts_with("bearer"),
             "{method} {path}: WWW-Authenticate is {challenge:?}"
@@ -71,11 +71,11 @@ async fn malformed_credentials_rejected(stack: &TestStack) {
     ];
 
     for credential in &credentials {
-        let answer = scim
+        let response = scim
             .send(scim.unauthenticated(Method::GET, "Users").header("Authorization", credential.as_str()))
             .await;
 
-        assert_error(&answer, 401, None);
+        assert_error(&response, 401, None);
     }
     let doubled = scim
         .send(
@@ -117,14 +117,14 @@ async fn scheme_name_ignores_case(stack: &TestStack) {
     let scim = stack.client();
 
     for scheme in ["bearer", "BEARER", "Bearer"] {
-        let answer = scim
+        let response = scim
             .send(
                 scim.unauthenticated(Method::GET, "Users")
                     .header("Authorization", format!("{scheme} {}", stack.token)),
             )
             .await;
 
-        assert_eq!(answer.status, 200, "scheme {scheme:?}: {answer}");
+        assert_eq!(response.status, 200, "scheme {scheme:?}: {response}");
     }
 }
 

@@ -48,10 +48,10 @@ async fn parallel_phone_adds_all_land(stack: &TestStack) {
         })
         .collect();
 
-    let answers = patch_all_at_once(stack, &id, bodies).await;
+    let responses = patch_all_at_once(stack, &id, bodies).await;
 
-    for answer in &answers {
-        assert_patched(answer);
+    for response in &responses {
+        assert_patched(response);
     }
     let read = scim.get_user(&id).await;
     assert_eq!(count_of(&read, "phoneNumbers"), PARALLEL_WRITERS, "{read}");
@@ -83,10 +83,10 @@ async fn parallel_attribute_replaces_all_land(stack: &TestStack) {
         .map(|(path, value)| patch_body(json!([{"op": "replace", "path": path, "value": value}])))
         .collect();
 
-    let answers = patch_all_at_once(stack, &id, bodies).await;
+    let responses = patch_all_at_once(stack, &id, bodies).await;
 
-    for answer in &answers {
-        assert_patched(answer);
+    for response in &responses {
+        assert_patched(response);
     }
     let read = scim.get_user(&id).await;
     for (attribute, value) in changes {

@@ -116,8 +116,8 @@ async fn user_lifecycle(stack: &TestStack) {
 
     let deleted = scim.delete(&format!("Users/{id}")).await;
     assert_eq!(deleted.status, 204, "{deleted}");
-    let gone = scim.get(&format!("Users/{id}")).await;
-    assert_error(&gone, 404, None);
+    let after_delete = scim.get(&format!("Users/{id}")).await;
+    assert_error(&after_delete, 404, None);
     assert_list(&scim.filter_users(&by_new_user_name).await, 0, &[]);
 
     let unknown = scim.get(&format!("Users/{}", Uuid::new_v4())).await;
@@ -252,7 +252,7 @@ async fn legacy_patch_dialect(stack: &TestStack) {
 async fn manager_reference(stack: &TestStack) {
     let scim = stack.client();
     let mut ids = Vec::new();
-    for (local, given, family) in [
+    for (local, given_name, family_name) in [
         ("esme.taranto", "Esme", "Taranto"),
         ("farid.holloway", "Farid", "Holloway"),
         ("greta.voss", "Greta", "Voss"),
@@ -260,8 +260,8 @@ async fn manager_reference(stack: &TestStack) {
         let body = entra_user_body(
             &unique_email(local, DOMAIN),
             &unique_email(&format!("{local}.mail"), DOMAIN),
-            given,
-            family,
+            given_name,
+            family_name,
             &Uuid::new_v4().to_string(),
         );
         ids.push(scim.create_user(&body).await);

@@ -36,7 +36,7 @@ async fn malformed_json_is_invalid_syntax(stack: &TestStack) {
 
     for (method, path, body) in bodies {
         let method = Method::from_bytes(method.as_bytes()).expect("valid method");
-        let answer = scim
+        let response = scim
             .send(
                 scim.request(method, &path)
                     .header("Content-Type", "application/scim+json")
@@ -44,7 +44,7 @@ async fn malformed_json_is_invalid_syntax(stack: &TestStack) {
             )
             .await;
 
-        assert_error(&answer, 400, Some("invalidSyntax"));
+        assert_error(&response, 400, Some("invalidSyntax"));
     }
 }
 
@@ -56,7 +56,7 @@ async fn duplicate_json_keys_are_invalid_syntax(stack: &TestStack) {
         r#"{{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "{first}", "userName": "{second}"}}"#
     );
 
-    let answer = scim
+    let response = scim
         .send(
             scim.request(Method::POST, "Users")
                 .header("Content-Type", "application/scim+json")
@@ -64,7 +64,7 @@ async fn duplicate_json_keys_are_invalid_syntax(stack: &TestStack) {
         )
         .await;
 
-    assert_error(&answer, 400, Some("invalidSyntax"));
+    assert_error(&response, 400, Some("invalidSyntax"));
     assert_eq!(scim.filter_users(&format!(r#"userName eq "{first}""#)).await["totalResults"], 0);
     assert_eq!(scim.filter_users(&format!(r#"userName eq "{second}""#)).await["totalResults"], 0);
 }
@@ -74,7 +74,7 @@ async fn unsupported_content_type_is_415(stack: &TestStack) {
     let user_name = unique_email("plain.text", DOMAIN);
     let body = user_body(&user_name, "Plain", "Text").to_string();
 
-    let answer = scim
+    let response = scim
         .send(
             scim.request(Method::POST, "Users")
                 .header("Content-Type", "text/plain")
@@ -82,7 +82,7 @@ async fn unsupported_content_type_is_415(stack: &TestStack) {
         )
         .await;
 
-    assert_error(&answer, 415, None);
+    assert_error(&response, 415, None);
     assert_eq!(scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await["totalResults"], 0);
 }
 
@@ -97,10 +97,10 @@ async fn invalid_user_bodies_are_invalid_value(stack: &TestStack) {
     ];
 
     for (case, body) in cases {
-        let answer = scim.post("Users", &body).await;
+        let response = scim.post("Users", &body).await;
 
-        assert_eq!(answer.status, 400, "{case}: {answer}");
-        assert_eq!(answer.body["scimType"], "invalidValue", "{case}: {answer}");
+        assert_eq!(response.status, 400, "{case}: {response}");
+        assert_eq!(response.body["scimType"], "invalidValue", "{case}: {response}");
     }
     let array = scim
         .send(
@@ -115,12 +115,12 @@ async fn invalid_user_bodies_are_invalid_value(stack: &TestStack) {
 async fn not_found_error_is_top_level(stack: &TestStack) {
     let scim = stack.client();
 
-    let answer = scim.get("Users/5b0e9d1a-0000-4000-8000-00000000beef").await;
+    let response = scim.get("Users/5b0e9d1a-0000-4000-8000-00000000beef").await;
 
-    assert_error(&answer, 404, None);
-    assert_eq!(answer.body["status"], "404");
-    assert!(answer.body.get("response").is_none(), "{answer}");
-    assert!(answer.body.get("error").is_none(), "{answer}");
+    assert_error(&response, 404, None);
+    assert_eq!(response.body["status"], "404");
+    assert!(response.body.get("response").is_none(), "{response}");
+    assert!(response.body.get("error").is_none(), "{response}");
 }
 
 async fn unknown_route_is_scim_404(stack: &TestStack) {
@@ -143,12 +143,12 @@ async fn unknown_route_is_scim_404(stack: &TestStack) {
 async fn unsupported_method_is_scim_405(stack: &TestStack) {
     let scim = stack.client();
 
-    let answer = scim
+    let response = scim
         .send(
             scim.request(Method::DELETE, "ServiceProviderConfig")
                 .header("Content-Type", "application/scim+json"),
         )
         .await;
 
-    assert_error(&answer, 405, None);
+    assert_error(&response, 405, None);
 }

@@ -62,7 +62,7 @@ async fn email_value_filters_match(stack: &TestStack) {
     let value_path = scim
         .filter_users(&format!(r#"emails[type eq "work" and value eq "{email}"]"#))
         .await;
-    // Not RFC 7644 grammar: the product may answer 200 or 400, never 5xx.
+    // Not RFC 7644 grammar: the product may respond 200 or 400, never 5xx.
     let non_standard = scim
         .get(&format!(
             "Users?{}",

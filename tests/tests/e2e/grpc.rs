@@ -1,4 +1,4 @@
-//! identity-svc's gRPC answers behind the SCIM gateway: status codes for
+//! identity-svc's gRPC responses behind the SCIM gateway: status codes for
 //! conflicts, foreign domains, other workspaces and stale versions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -135,7 +135,7 @@ async fn responses_name_only_own_tenant(stack: &TestStack) {
         .create_user(&user_body(&unique_email("aurora.lind", DOMAIN), "Aurora", "Lind"))
         .await;
 
-    let answers = [
+    let responses = [
         scim.get(&format!("Users/{id}")).await,
         scim.get("Users").await,
         scim.get(&format!("Users?filter={}", encode_plus(r#"userName sw "a""#))).await,
@@ -143,12 +143,12 @@ async fn responses_name_only_own_tenant(stack: &TestStack) {
         scim.get("ServiceProviderConfig").await,
     ];
 
-    for answer in &answers {
-        assert!(!answer.text.contains(&second.workspace_id), "{answer}");
-        assert!(!answer.text.contains(&foreign.id), "{answer}");
-        assert!(!answer.text.contains(&second.token), "{answer}");
+    for response in &responses {
+        assert!(!response.text.contains(&second.workspace_id), "{response}");
+        assert!(!response.text.contains(&foreign.id), "{response}");
+        assert!(!response.text.contains(&second.token), "{response}");
     }
-    let listed = &answers[1].body;
+    let listed = &responses[1].body;
     for resource in listed["Resources"].as_array().expect("no Resources") {
         let location = resource["meta"]["location"].as_str().expect("no meta.location");
         assert!(location.starts_with(&stack.base_url), "{location}");

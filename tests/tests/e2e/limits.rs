@@ -1,4 +1,4 @@
-//! Request body and rate limits: 413 and 429 answers with SCIM Error bodies.
+//! Request body and rate limits: 413 and 429 responses with SCIM Error bodies.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -47,9 +47,9 @@ async fn oversized_body_is_413(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("large.body", DOMAIN);
 
-    let answer = scim.post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES)).await;
+    let response = scim.post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES)).await;
 
-    assert_error(&answer, 413, None);
+    assert_error(&response, 413, None);
     assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
 }
 
@@ -77,7 +77,7 @@ async fn post_chunked(stack: &TestStack, path: &str, body: &[u8]) -> (u16, Strin
         stack.http_addr, stack.token
     );
     stream.write_all(head.as_bytes()).await.expect("writing the request head failed");
-    // The server may answer and close before the whole body is sent, so
+    // The server may respond and close before the whole body is sent, so
     // write errors end the upload without failing the test.
     for chunk in body.chunks(8 * 1024) {
         let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
@@ -89,7 +89,7 @@ async fn post_chunked(stack: &TestStack, path: &str, body: &[u8]) -> (u16, Strin
 
     let mut raw = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw)).await;
-    assert!(read.is_ok(), "no answer within 30 s");
+    assert!(read.is_ok(), "no response within 30 s");
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
     let status = head
@@ -103,17 +103,17 @@ async fn post_chunked(stack: &TestStack, path: &str, body: &[u8]) -> (u16, Strin
 async fn burst_over_limit_is_429_with_retry_after(stack: &TestStack) {
     let scim = stack.client();
 
-    let mut answers = Vec::new();
+    let mut responses = Vec::new();
     for _ in 0..10 {
-        answers.push(scim.send(scim.request(Method::GET, "Users?count=1")).await);
+        responses.push(scim.send(scim.request(Method::GET, "Users?count=1")).await);
     }
 
-    let limited: Vec<_> = answers.iter().filter(|answer| answer.status == 429).collect();
+    let limited: Vec<_> = responses.iter().filter(|response| response.status == 429).collect();
     assert!(!limited.is_empty(), "10 requests at once under a limit of 1/s with burst 3 were all served");
-    assert!(answers.iter().all(|answer| matches!(answer.status, 200 | 429)), "{answers:#?}");
-    for answer in limited {
-        assert_error(answer, 429, None);
-        let retry_after = answer.header("retry-after").unwrap_or("");
+    assert!(responses.iter().all(|response| matches!(response.status, 200 | 429)), "{responses:#?}");
+    for response in limited {
+        assert_error(response, 429, None);
+        let retry_after = response.header("retry-after").unwrap_or("");
         let seconds: u64 = retry_after
             .parse()
             .unwrap_or_else(|_| panic!("Retry-After is not whole seconds: {retry_after:?}"));

@@ -46,14 +46,14 @@ fn existence_check(user_name: &str) -> String {
 }
 
 /// Returns the full PUT body Okta's app wizard sends for a user.
-fn put_body(id: &str, user_name: &str, given: &str, middle: &str, family: &str, active: bool) -> Value {
+fn put_body(id: &str, user_name: &str, given_name: &str, middle_name: &str, family_name: &str, active: bool) -> Value {
     json!({
         "schemas": [USER_URN],
         "id": id,
         "userName": user_name,
-        "name": {"givenName": given, "middleName": middle, "familyName": family},
+        "name": {"givenName": given_name, "middleName": middle_name, "familyName": family_name},
         "emails": [{"primary": true, "value": user_name, "type": "work", "display": user_name}],
-        "displayName": format!("{given} {middle} {family}"),
+        "displayName": format!("{given_name} {middle_name} {family_name}"),
         "locale": "en-US",
         "externalId": "00u1a2b3c4d5e6f7g8h",
         "active": active,

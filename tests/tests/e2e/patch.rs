@@ -27,9 +27,9 @@ e2e_tests::stack_tests!(
 );
 
 /// Creates a user in the demo workspace and returns its id and userName.
-async fn create(stack: &TestStack, local: &str, given: &str, family: &str) -> (String, String) {
+async fn create(stack: &TestStack, local: &str, given_name: &str, family_name: &str) -> (String, String) {
     let user_name = unique_email(local, DOMAIN);
-    let id = stack.client().create_user(&user_body(&user_name, given, family)).await;
+    let id = stack.client().create_user(&user_body(&user_name, given_name, family_name)).await;
     (id, user_name)
 }
 

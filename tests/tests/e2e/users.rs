@@ -118,17 +118,17 @@ async fn concurrent_creates_of_one_name_make_one_user(stack: &TestStack) {
     let user_name = unique_email("twin.sorensen", DOMAIN);
     let variants = [user_name.clone(), user_name.to_uppercase(), user_name.clone(), user_name.to_uppercase()];
 
-    let answers = futures::future::join_all(variants.iter().map(|name| {
+    let responses = futures::future::join_all(variants.iter().map(|name| {
         let scim = scim.clone();
         let body = user_body(name, "Twin", "Sorensen");
         async move { scim.post("Users", &body).await }
     }))
     .await;
 
-    let created = answers.iter().filter(|answer| answer.status == 201).count();
-    assert_eq!(created, 1, "{answers:#?}");
-    for answer in answers.iter().filter(|answer| answer.status != 201) {
-        assert_error(answer, 409, Some("uniqueness"));
+    let created = responses.iter().filter(|response| response.status == 201).count();
+    assert_eq!(created, 1, "{responses:#?}");
+    for response in responses.iter().filter(|response| response.status != 201) {
+        assert_error(response, 409, Some("uniqueness"));
     }
     let matched = scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await;
     assert_eq!(matched["totalResults"], 1);
@@ -142,14 +142,14 @@ async fn password_accepted_and_never_returned(stack: &TestStack) {
     let created = scim.post("Users", &body).await;
     let id = created.id();
     let read = scim.get(&format!("Users/{id}")).await;
-    let asked = scim.get(&format!("Users/{id}?attributes=password")).await;
+    let requested = scim.get(&format!("Users/{id}?attributes=password")).await;
     let listed = scim.get("Users?attributes=password,userName").await;
 
     assert_eq!(created.status, 201, "{created}");
     assert!(created.body.get("password").is_none(), "{created}");
     assert!(read.body.get("password").is_none(), "{read}");
-    assert!(!asked.text.contains("tq7mLwx9dk"), "{asked}");
-    assert!(asked.body.get("password").is_none(), "{asked}");
+    assert!(!requested.text.contains("tq7mLwx9dk"), "{requested}");
+    assert!(requested.body.get("password").is_none(), "{requested}");
     assert!(!listed.text.contains("tq7mLwx9dk"), "{listed}");
     assert!(listed.body["Resources"][0].get("password").is_none(), "{listed}");
 }
