@@ -1,7 +1,7 @@
 //! SCIM filters (RFC 7644 section 3.4.2.2): parsing to an AST, resolution
 //! against a schema, in-memory evaluation, and `sortBy`.
 
-mod eval;
+pub(crate) mod eval;
 pub(crate) mod parser;
 mod resolve;
 

@@ -6,7 +6,6 @@ pub(crate) mod json_util;
 mod normalize;
 mod projection;
 
-pub(crate) use normalize::is_ignored_on_write;
 pub use normalize::normalize;
 pub use projection::project;
 
