@@ -4,4 +4,6 @@
 
 mod support;
 mod filters;
+mod paging;
+mod tokens;
 mod users;
