@@ -173,7 +173,10 @@ impl ScimError {
             "detail": self.detail,
         });
         if let (Some(scim_type), Some(object)) = (self.scim_type, body.as_object_mut()) {
-            object.insert("scimType".to_owned(), Value::String(scim_type.as_str().to_owned()));
+            object.insert(
+                "scimType".to_owned(),
+                Value::String(scim_type.as_str().to_owned()),
+            );
         }
         body
     }

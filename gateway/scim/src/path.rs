@@ -88,8 +88,12 @@ pub struct ResolvedPath {
 /// Returns 400 `invalidPath` when the text is not an attribute path.
 pub fn parse_attribute_path(input: &str) -> Result<AttributePath, ScimError> {
     let trimmed = input.trim();
-    split_attribute_path(trimmed)
-        .ok_or_else(|| ScimError::invalid_path(format!("'{}' is not a valid attribute path.", shorten(input))))
+    split_attribute_path(trimmed).ok_or_else(|| {
+        ScimError::invalid_path(format!(
+            "'{}' is not a valid attribute path.",
+            shorten(input)
+        ))
+    })
 }
 
 /// Parses a PATCH path (RFC 7644 section 3.5.2), such as `members`,
@@ -157,7 +161,10 @@ pub(crate) fn attribute_path(input: &mut &str) -> ModalResult<AttributePath> {
         Some(path) => Ok(path),
         None => {
             *input = checkpoint;
-            grammar::expected(input, "an attribute name such as userName, name.givenName or a schema URN prefix")
+            grammar::expected(
+                input,
+                "an attribute name such as userName, name.givenName or a schema URN prefix",
+            )
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::path::ResolvedPath;
 use crate::resource::json_util::get_ignore_case;
 use crate::schema::{AttributeDefinition, AttributeType, ResourceSchema};
 
-/// Where paths are looked up: a whole resource, or one value of a complex
+/// Lookup context of a path: a whole resource, or one value of a complex
 /// attribute inside a value filter.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
@@ -29,7 +29,11 @@ pub fn matches(filter: &ResolvedFilter, resource: &Value, schema: &ResourceSchem
 
 /// Returns whether one value of the complex attribute `parent` matches a
 /// value-filter expression whose paths name sub-attributes of `parent`.
-pub(crate) fn matches_value(filter: &ResolvedFilter, value: &Value, parent: &'static AttributeDefinition) -> bool {
+pub(crate) fn matches_value(
+    filter: &ResolvedFilter,
+    value: &Value,
+    parent: &'static AttributeDefinition,
+) -> bool {
     evaluate(filter, value, Scope::Element(parent))
 }
 
@@ -48,9 +52,16 @@ fn evaluate(filter: &ResolvedFilter, node: &Value, scope: Scope<'_>) -> bool {
                 return false;
             };
             match op {
-                CompareOp::Ne => !values.iter().any(|actual| compare(actual, CompareOp::Eq, value, definition)),
+                CompareOp::Ne if *value == FilterValue::Null => {
+                    values.iter().any(|actual| is_present(actual))
+                }
+                CompareOp::Ne => !values
+                    .iter()
+                    .any(|actual| compare(actual, CompareOp::Eq, value, definition)),
                 _ if *value == FilterValue::Null => values.iter().all(|actual| !is_present(actual)),
-                _ => values.iter().any(|actual| compare(actual, *op, value, definition)),
+                _ => values
+                    .iter()
+                    .any(|actual| compare(actual, *op, value, definition)),
             }
         }
         ResolvedFilter::ValuePath { attr, filter } => {
@@ -58,7 +69,9 @@ fn evaluate(filter: &ResolvedFilter, node: &Value, scope: Scope<'_>) -> bool {
             let Some(definition) = definition else {
                 return false;
             };
-            values.iter().any(|value| evaluate(filter, value, Scope::Element(definition)))
+            values
+                .iter()
+                .any(|value| evaluate(filter, value, Scope::Element(definition)))
         }
     }
 }
@@ -84,7 +97,9 @@ fn lookup<'v>(
         Scope::Element(parent) => (Some(node), parent.sub_attribute(&path.name)),
         Scope::Resource(schema) => {
             let container = match schema.urn(path.schema) {
-                Some(urn) if path.schema != crate::schema::SchemaKind::Core => get_ignore_case(node, urn),
+                Some(urn) if path.schema != crate::schema::SchemaKind::Core => {
+                    get_ignore_case(node, urn)
+                }
                 _ => Some(node),
             };
             (container, schema.attribute(path.schema, &path.name))
@@ -121,9 +136,16 @@ fn flatten_into<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
     }
 }
 
-fn compare(actual: &Value, op: CompareOp, expected: &FilterValue, definition: &AttributeDefinition) -> bool {
+fn compare(
+    actual: &Value,
+    op: CompareOp,
+    expected: &FilterValue,
+    definition: &AttributeDefinition,
+) -> bool {
     match (actual, expected) {
-        (Value::Bool(actual), FilterValue::Bool(expected)) => op == CompareOp::Eq && actual == expected,
+        (Value::Bool(actual), FilterValue::Bool(expected)) => {
+            op == CompareOp::Eq && actual == expected
+        }
         (Value::Number(actual), FilterValue::Number(expected)) => actual
             .as_f64()
             .and_then(|actual| actual.partial_cmp(expected))
@@ -154,7 +176,10 @@ fn compare_strings(actual: &str, op: CompareOp, expected: &str, case_exact: bool
 }
 
 fn compare_date_times(actual: &str, op: CompareOp, expected: &str) -> bool {
-    match (OffsetDateTime::parse(actual, &Rfc3339), OffsetDateTime::parse(expected, &Rfc3339)) {
+    match (
+        OffsetDateTime::parse(actual, &Rfc3339),
+        OffsetDateTime::parse(expected, &Rfc3339),
+    ) {
         (Ok(actual), Ok(expected)) => ordering_matches(actual.cmp(&expected), op),
         _ => false,
     }

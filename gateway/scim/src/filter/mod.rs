@@ -8,8 +8,8 @@ mod resolve;
 pub use eval::matches;
 pub use resolve::{ResolvedFilter, SortOrder, parse_sort_by, parse_sort_order, resolve};
 
-pub use crate::path::ResolvedPath;
 use crate::error::ScimError;
+pub use crate::path::ResolvedPath;
 use crate::path::{AttributePath, shorten};
 
 /// Maximum filter length in bytes; a longer filter is rejected with 400 `invalidFilter`.
@@ -51,7 +51,10 @@ impl CompareOp {
 
     /// Returns whether the operator orders values (gt, ge, lt, le).
     pub fn is_ordering(self) -> bool {
-        matches!(self, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le)
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
     }
 
     /// Returns whether the operator matches substrings (co, sw, ew).
@@ -88,7 +91,10 @@ pub enum Filter {
     Present(AttributePath),
     /// `attr[filter]`: some value of the multi-valued `attr` matches `filter`,
     /// whose paths name sub-attributes of `attr`.
-    ValuePath { attr: AttributePath, filter: Box<Filter> },
+    ValuePath {
+        attr: AttributePath,
+        filter: Box<Filter>,
+    },
 }
 
 /// Parses a filter expression.
@@ -112,7 +118,10 @@ pub fn parse(input: &str) -> Result<Filter, ScimError> {
     let mut rest = input;
     parser::complete_filter(&mut rest).map_err(|error| {
         let explanation = parser::describe_error(input, rest, &error);
-        ScimError::invalid_filter(format!("The filter '{}' is invalid: {explanation}", shorten(input)))
+        ScimError::invalid_filter(format!(
+            "The filter '{}' is invalid: {explanation}",
+            shorten(input)
+        ))
     })
 }
 

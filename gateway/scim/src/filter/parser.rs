@@ -23,8 +23,8 @@ use winnow::token::take_while;
 use super::{CompareOp, Filter, FilterValue};
 use crate::path::{AttributePath, attribute_path, sub_attribute_name};
 
-/// Where an expression is parsed: at the top level, or inside the brackets of
-/// a value path, where another value path is not allowed.
+/// Parsing context of an expression: the top level, or the brackets of a value
+/// path, where another value path is not allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
     Resource,
@@ -33,7 +33,9 @@ pub(crate) enum Scope {
 
 /// Skips any whitespace.
 pub(crate) fn whitespace(input: &mut &str) -> ModalResult<()> {
-    take_while(0.., char::is_whitespace).void().parse_next(input)
+    take_while(0.., char::is_whitespace)
+        .void()
+        .parse_next(input)
 }
 
 /// Fails without backtracking, recording what the grammar expected at `input`.
@@ -62,7 +64,10 @@ pub(crate) fn describe_error(original: &str, rest: &str, error: &ErrMode<Context
     };
 
     let offset = original.len().saturating_sub(rest.len());
-    let position = original.get(..offset).map_or(0, |consumed| consumed.chars().count()) + 1;
+    let position = original
+        .get(..offset)
+        .map_or(0, |consumed| consumed.chars().count())
+        + 1;
     let found = if rest.is_empty() {
         "the end of the text".to_owned()
     } else {
@@ -115,7 +120,11 @@ fn or_expression(input: &mut &str, scope: Scope) -> ModalResult<Filter> {
     while keyword(input, "or") {
         terms.push(and_expression(input, scope)?);
     }
-    Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::Or(terms) })
+    Ok(if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        Filter::Or(terms)
+    })
 }
 
 fn and_expression(input: &mut &str, scope: Scope) -> ModalResult<Filter> {
@@ -123,7 +132,11 @@ fn and_expression(input: &mut &str, scope: Scope) -> ModalResult<Filter> {
     while keyword(input, "and") {
         terms.push(term(input, scope)?);
     }
-    Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::And(terms) })
+    Ok(if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        Filter::And(terms)
+    })
 }
 
 /// Consumes whitespace, `word` and the whitespace after it when `word` follows
@@ -241,7 +254,10 @@ impl Condition {
 fn condition(input: &mut &str) -> ModalResult<Condition> {
     let spaces: &str = take_while(0.., char::is_whitespace).parse_next(input)?;
     if spaces.is_empty() {
-        return expected(input, "whitespace and an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)");
+        return expected(
+            input,
+            "whitespace and an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)",
+        );
     }
 
     let before_operator = *input;
@@ -259,12 +275,18 @@ fn condition(input: &mut &str) -> ModalResult<Condition> {
         "le" => Some(CompareOp::Le),
         _ => {
             *input = before_operator;
-            return expected(input, "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)");
+            return expected(
+                input,
+                "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)",
+            );
         }
     };
     if !at_delimiter(input) {
         *input = before_operator;
-        return expected(input, "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)");
+        return expected(
+            input,
+            "an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)",
+        );
     }
 
     match op {
@@ -281,7 +303,10 @@ fn condition(input: &mut &str) -> ModalResult<Condition> {
 
 /// Returns whether the next character ends a token: whitespace, `)`, `]` or the end.
 fn at_delimiter(input: &str) -> bool {
-    input.chars().next().is_none_or(|c| c.is_whitespace() || c == ')' || c == ']')
+    input
+        .chars()
+        .next()
+        .is_none_or(|c| c.is_whitespace() || c == ')' || c == ']')
 }
 
 fn comparison_value(input: &mut &str) -> ModalResult<FilterValue> {
@@ -300,7 +325,10 @@ fn comparison_value(input: &mut &str) -> ModalResult<FilterValue> {
         "null" => FilterValue::Null,
         _ => {
             *input = checkpoint;
-            return expected(input, "a value: a quoted string, a number, true, false or null");
+            return expected(
+                input,
+                "a value: a quoted string, a number, true, false or null",
+            );
         }
     };
     if !at_delimiter(input) {
@@ -339,9 +367,14 @@ fn string_literal(input: &mut &str) -> ModalResult<String> {
 /// Parses a JSON number.
 fn number(input: &mut &str) -> ModalResult<f64> {
     let checkpoint = *input;
-    let text: &str =
-        take_while(1.., |c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')).parse_next(input)?;
-    match serde_json::from_str::<serde_json::Number>(text).ok().and_then(|number| number.as_f64()) {
+    let text: &str = take_while(1.., |c: char| {
+        c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')
+    })
+    .parse_next(input)?;
+    match serde_json::from_str::<serde_json::Number>(text)
+        .ok()
+        .and_then(|number| number.as_f64())
+    {
         Some(value) if at_delimiter(input) => Ok(value),
         _ => {
             *input = checkpoint;

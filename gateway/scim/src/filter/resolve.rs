@@ -54,6 +54,9 @@ pub enum SortOrder {
 /// complex attribute without a `value` sub-attribute compared directly, is
 /// never returned (`password`), or is compared with an operator or value that
 /// does not fit its type.
+///
+/// NOTE: `schemas` is not in the attribute registry, so the RFC 7644 example
+/// `schemas eq "urn:..."` is rejected as naming an unknown attribute.
 pub fn resolve(filter: &Filter, schema: &ResourceSchema) -> Result<ResolvedFilter, ScimError> {
     resolve_in(filter, schema, None)
 }
@@ -66,8 +69,11 @@ pub fn resolve(filter: &Filter, schema: &ResourceSchema) -> Result<ResolvedFilte
 /// Returns 400 `invalidValue` when the path is malformed, unknown or names a
 /// complex attribute without a `value` sub-attribute.
 pub fn parse_sort_by(input: &str, schema: &ResourceSchema) -> Result<ResolvedPath, ScimError> {
-    let path = parse_attribute_path(input).map_err(|error| ScimError::invalid_value(error.detail))?;
-    let resolved = schema.resolve(&path).map_err(|error| ScimError::invalid_value(error.detail))?;
+    let path =
+        parse_attribute_path(input).map_err(|error| ScimError::invalid_value(error.detail))?;
+    let resolved = schema
+        .resolve(&path)
+        .map_err(|error| ScimError::invalid_value(error.detail))?;
 
     let mut canonical = resolved.path();
     if resolved.target().is_complex() {
@@ -103,11 +109,17 @@ pub fn parse_sort_order(input: &str) -> Result<SortOrder, ScimError> {
 /// The enclosing attribute of a value filter, whose sub-attributes the inner paths name.
 type Parent = (SchemaKind, &'static AttributeDefinition);
 
-fn resolve_in(filter: &Filter, schema: &ResourceSchema, parent: Option<Parent>) -> Result<ResolvedFilter, ScimError> {
+fn resolve_in(
+    filter: &Filter,
+    schema: &ResourceSchema,
+    parent: Option<Parent>,
+) -> Result<ResolvedFilter, ScimError> {
     match filter {
         Filter::And(terms) => Ok(ResolvedFilter::And(resolve_all(terms, schema, parent)?)),
         Filter::Or(terms) => Ok(ResolvedFilter::Or(resolve_all(terms, schema, parent)?)),
-        Filter::Not(inner) => Ok(ResolvedFilter::Not(Box::new(resolve_in(inner, schema, parent)?))),
+        Filter::Not(inner) => Ok(ResolvedFilter::Not(Box::new(resolve_in(
+            inner, schema, parent,
+        )?))),
         Filter::Present(path) => {
             let (resolved, _) = resolve_path(path, schema, parent)?;
             Ok(ResolvedFilter::Present(resolved))
@@ -155,7 +167,10 @@ fn resolve_all(
     schema: &ResourceSchema,
     parent: Option<Parent>,
 ) -> Result<Vec<ResolvedFilter>, ScimError> {
-    terms.iter().map(|term| resolve_in(term, schema, parent)).collect()
+    terms
+        .iter()
+        .map(|term| resolve_in(term, schema, parent))
+        .collect()
 }
 
 fn resolve_path(
@@ -163,14 +178,17 @@ fn resolve_path(
     schema: &ResourceSchema,
     parent: Option<Parent>,
 ) -> Result<(ResolvedPath, &'static AttributeDefinition), ScimError> {
-    let unknown = || ScimError::invalid_filter(format!("The filter names the unknown attribute '{path}'."));
+    let unknown =
+        || ScimError::invalid_filter(format!("The filter names the unknown attribute '{path}'."));
 
     let (resolved, target) = match parent {
         Some((kind, parent_definition)) => {
             if path.urn.is_some() || path.sub_attribute.is_some() {
                 return Err(unknown());
             }
-            let sub = parent_definition.sub_attribute(&path.name).ok_or_else(unknown)?;
+            let sub = parent_definition
+                .sub_attribute(&path.name)
+                .ok_or_else(unknown)?;
             let resolved = ResolvedPath {
                 schema: kind,
                 name: sub.name.to_owned(),
@@ -223,8 +241,12 @@ fn check_comparison(
             }
             match value {
                 FilterValue::Bool(flag) => Ok(FilterValue::Bool(*flag)),
-                FilterValue::String(text) if text.eq_ignore_ascii_case("true") => Ok(FilterValue::Bool(true)),
-                FilterValue::String(text) if text.eq_ignore_ascii_case("false") => Ok(FilterValue::Bool(false)),
+                FilterValue::String(text) if text.eq_ignore_ascii_case("true") => {
+                    Ok(FilterValue::Bool(true))
+                }
+                FilterValue::String(text) if text.eq_ignore_ascii_case("false") => {
+                    Ok(FilterValue::Bool(false))
+                }
                 _ => Err(mismatch("true or false")),
             }
         }
@@ -233,20 +255,25 @@ fn check_comparison(
             _ => Err(mismatch("a number")),
         },
         AttributeType::DateTime => match value {
-            FilterValue::String(text) if !op.is_substring() && OffsetDateTime::parse(text, &Rfc3339).is_ok() => {
+            FilterValue::String(text)
+                if !op.is_substring() && OffsetDateTime::parse(text, &Rfc3339).is_ok() =>
+            {
                 Ok(value.clone())
             }
-            _ => Err(mismatch("a quoted RFC 3339 date-time such as \"2024-05-01T00:00:00Z\"")),
+            _ => Err(mismatch(
+                "a quoted RFC 3339 date-time such as \"2024-05-01T00:00:00Z\"",
+            )),
         },
         AttributeType::Binary if op.is_ordering() => Err(ScimError::invalid_filter(format!(
             "The binary attribute '{path}' cannot be ordered with '{}'.",
             op.as_str()
         ))),
-        AttributeType::String | AttributeType::Reference | AttributeType::Binary | AttributeType::Complex => {
-            match value {
-                FilterValue::String(_) => Ok(value.clone()),
-                _ => Err(mismatch("a quoted string")),
-            }
-        }
+        AttributeType::String
+        | AttributeType::Reference
+        | AttributeType::Binary
+        | AttributeType::Complex => match value {
+            FilterValue::String(_) => Ok(value.clone()),
+            _ => Err(mismatch("a quoted string")),
+        },
     }
 }

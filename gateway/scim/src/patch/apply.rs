@@ -32,7 +32,10 @@ pub(super) fn apply_operation(
 
 fn required_value<'v>(operation: &'v PatchOperation, label: &str) -> Result<&'v Value, ScimError> {
     operation.value.as_ref().ok_or_else(|| {
-        ScimError::invalid_value(format!("The {} operation on {label} requires a value.", operation.op.as_str()))
+        ScimError::invalid_value(format!(
+            "The {} operation on {label} requires a value.",
+            operation.op.as_str()
+        ))
     })
 }
 
@@ -54,7 +57,10 @@ fn apply_value_object(
     };
 
     for (key, member) in members {
-        if SKIPPED_VALUE_KEYS.iter().any(|skipped| key.eq_ignore_ascii_case(skipped)) {
+        if SKIPPED_VALUE_KEYS
+            .iter()
+            .any(|skipped| key.eq_ignore_ascii_case(skipped))
+        {
             continue;
         }
         match urn_prefix {
@@ -81,7 +87,8 @@ fn apply_path(
     }
 
     let parsed = parse_patch_path(path)?;
-    let Some(target) = resolve_target(&parsed.attribute, parsed.value_filter.as_ref(), schema)? else {
+    let Some(target) = resolve_target(&parsed.attribute, parsed.value_filter.as_ref(), schema)?
+    else {
         // Unknown attributes and schema URNs, such as a custom extension, are dropped.
         return Ok(());
     };
@@ -93,10 +100,15 @@ fn apply_path(
     let value = match op {
         PatchOp::Remove => value,
         PatchOp::Add | PatchOp::Replace => Some(value.ok_or_else(|| {
-            ScimError::invalid_value(format!("The {} operation on '{}' requires a value.", op.as_str(), target.label))
+            ScimError::invalid_value(format!(
+                "The {} operation on '{}' requires a value.",
+                op.as_str(),
+                target.label
+            ))
         })?),
     };
-    let Some(container) = container_mut(resource, target.schema, schema, op != PatchOp::Remove) else {
+    let Some(container) = container_mut(resource, target.schema, schema, op != PatchOp::Remove)
+    else {
         return Ok(());
     };
     values::execute(container, op, &target, value)
@@ -168,7 +180,12 @@ fn resolve_target(
 
     let filter = match value_filter {
         None => None,
-        Some(inner) => Some(resolve_value_filter(&top, inner, schema, definition.multi_valued)?),
+        Some(inner) => Some(resolve_value_filter(
+            &top,
+            inner,
+            schema,
+            definition.multi_valued,
+        )?),
     };
 
     let mut label = definition.name.to_owned();
@@ -201,7 +218,9 @@ fn resolve_value_filter(
     };
     match resolve(&whole, schema) {
         Ok(ResolvedFilter::ValuePath { filter, .. }) => Ok(*filter),
-        Ok(_) => Err(ScimError::invalid_path(format!("The value filter on '{attribute}' is invalid."))),
+        Ok(_) => Err(ScimError::invalid_path(format!(
+            "The value filter on '{attribute}' is invalid."
+        ))),
         Err(error) => Err(ScimError::invalid_path(error.detail)),
     }
 }
@@ -260,7 +279,8 @@ pub(super) fn finish(
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
     if let Some(urn) = schema.urn(SchemaKind::Enterprise) {
-        let present = canonical_entry(resource, urn).is_some_and(|value| value.as_object().is_some_and(|m| !m.is_empty()));
+        let present = canonical_entry(resource, urn)
+            .is_some_and(|value| value.as_object().is_some_and(|m| !m.is_empty()));
         if present {
             add_schema_urn(resource, schema.core.id, urn);
         } else {
@@ -268,12 +288,21 @@ pub(super) fn finish(
         }
     }
 
-    for attribute in schema.core.attributes.iter().filter(|attribute| attribute.required) {
-        let had = original.keys().any(|key| key.eq_ignore_ascii_case(attribute.name));
-        let has = resource.get(attribute.name).is_some_and(|value| match value {
-            Value::String(text) => !text.trim().is_empty(),
-            other => !other.is_null(),
-        });
+    for attribute in schema
+        .core
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.required)
+    {
+        let had = original
+            .keys()
+            .any(|key| key.eq_ignore_ascii_case(attribute.name));
+        let has = resource
+            .get(attribute.name)
+            .is_some_and(|value| match value {
+                Value::String(text) => !text.trim().is_empty(),
+                other => !other.is_null(),
+            });
         if had && !has {
             return Err(ScimError::invalid_value(format!(
                 "The attribute '{}' is required and cannot be removed or emptied.",
@@ -289,7 +318,11 @@ fn add_schema_urn(resource: &mut Map<String, Value>, core_urn: &str, urn: &str) 
         .entry("schemas")
         .or_insert_with(|| Value::Array(vec![Value::String(core_urn.to_owned())]));
     if let Value::Array(list) = schemas
-        && !list.iter().any(|entry| entry.as_str().is_some_and(|text| text.eq_ignore_ascii_case(urn)))
+        && !list.iter().any(|entry| {
+            entry
+                .as_str()
+                .is_some_and(|text| text.eq_ignore_ascii_case(urn))
+        })
     {
         list.push(Value::String(urn.to_owned()));
     }

@@ -62,17 +62,29 @@ impl PatchRequest {
     /// [`MAX_OPERATIONS`] operations.
     pub fn from_json(body: &Value) -> Result<Self, ScimError> {
         if !body.is_object() {
-            return Err(ScimError::invalid_syntax("The PATCH request body must be a JSON object."));
+            return Err(ScimError::invalid_syntax(
+                "The PATCH request body must be a JSON object.",
+            ));
         }
         check_schemas(body)?;
 
         let operations = match get_ignore_case(body, "Operations") {
             Some(Value::Array(operations)) if !operations.is_empty() => operations,
             Some(Value::Array(_)) => {
-                return Err(ScimError::invalid_syntax("The PATCH request has an empty 'Operations' list."));
+                return Err(ScimError::invalid_syntax(
+                    "The PATCH request has an empty 'Operations' list.",
+                ));
             }
-            Some(_) => return Err(ScimError::invalid_syntax("'Operations' must be a JSON array.")),
-            None => return Err(ScimError::invalid_syntax("The PATCH request is missing 'Operations'.")),
+            Some(_) => {
+                return Err(ScimError::invalid_syntax(
+                    "'Operations' must be a JSON array.",
+                ));
+            }
+            None => {
+                return Err(ScimError::invalid_syntax(
+                    "The PATCH request is missing 'Operations'.",
+                ));
+            }
         };
         if operations.len() > MAX_OPERATIONS {
             return Err(ScimError::payload_too_large(format!(
@@ -99,15 +111,24 @@ impl PatchRequest {
 ///
 /// # Errors
 ///
-/// Returns 400 errors per RFC 7644 section 3.5.2: `noTarget` for a remove
-/// without path or a value filter that matches nothing and cannot create a
-/// value, `invalidPath` for a malformed path, `invalidValue` naming the
-/// attribute for a value of the wrong type or a required attribute removed or
-/// emptied, and `mutability` for readOnly attributes (`roles`, `entitlements`,
-/// `id`, `meta`, `groups`) addressed explicitly.
-pub fn apply(resource: &mut Value, request: &PatchRequest, schema: &ResourceSchema) -> Result<bool, ScimError> {
+/// Returns a 400 error per RFC 7644 section 3.5.2:
+/// - `noTarget` for a remove without path, or for a value filter that matches
+///   nothing and has no `eq` values to build a new value from;
+/// - `invalidPath` for a malformed path;
+/// - `invalidValue` naming the attribute for a value of the wrong type, or for
+///   a required attribute that is removed or emptied;
+/// - `mutability` for a readOnly attribute (`roles`, `entitlements`, `id`,
+///   `meta`, `groups`) addressed explicitly.
+pub fn apply(
+    resource: &mut Value,
+    request: &PatchRequest,
+    schema: &ResourceSchema,
+) -> Result<bool, ScimError> {
     let Value::Object(original) = &*resource else {
-        return Err(ScimError::invalid_syntax(format!("The stored {} is not a JSON object.", schema.name)));
+        return Err(ScimError::invalid_syntax(format!(
+            "The stored {} is not a JSON object.",
+            schema.name
+        )));
     };
 
     let mut working = original.clone();
@@ -125,20 +146,26 @@ fn check_schemas(body: &Value) -> Result<(), ScimError> {
     match get_ignore_case(body, "schemas") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Array(schemas))
-            if schemas
-                .iter()
-                .any(|schema| schema.as_str().is_some_and(|urn| urn.eq_ignore_ascii_case(PATCH_OP))) =>
+            if schemas.iter().any(|schema| {
+                schema
+                    .as_str()
+                    .is_some_and(|urn| urn.eq_ignore_ascii_case(PATCH_OP))
+            }) =>
         {
             Ok(())
         }
-        Some(_) => Err(ScimError::invalid_syntax(format!("The PATCH request 'schemas' must contain '{PATCH_OP}'."))),
+        Some(_) => Err(ScimError::invalid_syntax(format!(
+            "The PATCH request 'schemas' must contain '{PATCH_OP}'."
+        ))),
     }
 }
 
 fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, ScimError> {
     let number = index + 1;
     if !operation.is_object() {
-        return Err(ScimError::invalid_syntax(format!("PATCH operation {number} must be a JSON object.")));
+        return Err(ScimError::invalid_syntax(format!(
+            "PATCH operation {number} must be a JSON object."
+        )));
     }
 
     let op = match get_ignore_case(operation, "op") {
@@ -150,7 +177,11 @@ fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, Sc
                 "PATCH operation {number} has the unknown op {other}; use add, replace or remove."
             )));
         }
-        None => return Err(ScimError::invalid_syntax(format!("PATCH operation {number} is missing 'op'."))),
+        None => {
+            return Err(ScimError::invalid_syntax(format!(
+                "PATCH operation {number} is missing 'op'."
+            )));
+        }
     };
 
     let path = match get_ignore_case(operation, "path") {
@@ -158,7 +189,9 @@ fn parse_operation(index: usize, operation: &Value) -> Result<PatchOperation, Sc
         Some(Value::String(path)) if path.trim().is_empty() => None,
         Some(Value::String(path)) => Some(path.clone()),
         Some(_) => {
-            return Err(ScimError::invalid_path(format!("The path of PATCH operation {number} must be a string.")));
+            return Err(ScimError::invalid_path(format!(
+                "The path of PATCH operation {number} must be a string."
+            )));
         }
     };
 

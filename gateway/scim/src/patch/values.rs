@@ -56,7 +56,9 @@ fn whole_attribute(
     if op == PatchOp::Remove {
         match value {
             // Entra removes members by sending them as the value of a remove on `members`.
-            Some(listed) if attribute.multi_valued && !listed.is_null() => remove_listed(container, name, listed),
+            Some(listed) if attribute.multi_valued && !listed.is_null() => {
+                remove_listed(container, name, listed)
+            }
             _ => {
                 remove_ignore_case(container, name);
             }
@@ -64,7 +66,9 @@ fn whole_attribute(
         return Ok(());
     }
 
-    let Some(new_value) = coerce_attribute(attribute, value.unwrap_or(&Value::Null), &target.label)? else {
+    let Some(new_value) =
+        coerce_attribute(attribute, value.unwrap_or(&Value::Null), &target.label)?
+    else {
         remove_ignore_case(container, name);
         return Ok(());
     };
@@ -98,7 +102,11 @@ fn whole_attribute(
 /// section 3.5.2.3: unspecified sub-attributes stay). A new `value` different
 /// from the stored one replaces the whole object, so a changed `manager` does
 /// not keep the previous manager's `$ref` and `displayName`.
-fn merge_complex(container: &mut Map<String, Value>, attribute: &AttributeDefinition, new_value: Value) {
+fn merge_complex(
+    container: &mut Map<String, Value>,
+    attribute: &AttributeDefinition,
+    new_value: Value,
+) {
     let Value::Object(new_members) = new_value else {
         return;
     };
@@ -162,13 +170,17 @@ fn sub_attribute(
     let mut items = take_list(container, name);
     let touched: Vec<usize> = (0..items.len()).collect();
     match new_value {
-        None => items.iter_mut().for_each(|item| remove_member(item, sub.name)),
+        None => items
+            .iter_mut()
+            .for_each(|item| remove_member(item, sub.name)),
         Some(new_value) if items.is_empty() => {
             let mut object = Map::new();
             object.insert(sub.name.to_owned(), new_value);
             items.push(Value::Object(object));
         }
-        Some(new_value) => items.iter_mut().for_each(|item| set_member(item, sub.name, new_value.clone())),
+        Some(new_value) => items
+            .iter_mut()
+            .for_each(|item| set_member(item, sub.name, new_value.clone())),
     }
     items.retain(|item| !is_empty_object(item));
     store_list(container, name, items, &touched);
@@ -187,7 +199,11 @@ fn filtered(
     let name = attribute.name;
     let mut items = take_list(container, name);
     let mut matching: Vec<usize> = (0..items.len())
-        .filter(|index| items.get(*index).is_some_and(|item| matches_value(filter, item, attribute)))
+        .filter(|index| {
+            items
+                .get(*index)
+                .is_some_and(|item| matches_value(filter, item, attribute))
+        })
         .collect();
 
     let new_value = match (op, value, sub) {
@@ -216,7 +232,9 @@ fn filtered(
         (Some(new_value), sub) => {
             if matching.is_empty() {
                 let template = equality_template(filter).ok_or_else(|| {
-                    ScimError::no_target(format!("No value of '{name}' matches the filter in the path."))
+                    ScimError::no_target(format!(
+                        "No value of '{name}' matches the filter in the path."
+                    ))
                 })?;
                 items.push(Value::Object(template));
                 matching.push(items.len().saturating_sub(1));
@@ -268,7 +286,9 @@ fn equality_template(filter: &ResolvedFilter) -> Option<Map<String, Value>> {
             let value = match value {
                 FilterValue::String(text) => Value::String(text.clone()),
                 FilterValue::Bool(flag) => Value::Bool(*flag),
-                FilterValue::Number(number) => serde_json::Number::from_f64(*number).map(Value::Number)?,
+                FilterValue::Number(number) => {
+                    serde_json::Number::from_f64(*number).map(Value::Number)?
+                }
                 FilterValue::Null => return None,
             };
             let mut template = Map::new();
@@ -295,9 +315,14 @@ fn remove_listed(container: &mut Map<String, Value>, name: &str, listed: &Value)
     };
     let mut items = take_list(container, name);
     items.retain(|item| {
-        !listed.iter().any(|candidate| match (get_ignore_case(candidate, "value"), get_ignore_case(item, "value")) {
-            (Some(wanted), Some(stored)) => wanted == stored,
-            _ => *candidate == item,
+        !listed.iter().any(|candidate| {
+            match (
+                get_ignore_case(candidate, "value"),
+                get_ignore_case(item, "value"),
+            ) {
+                (Some(wanted), Some(stored)) => wanted == stored,
+                _ => *candidate == item,
+            }
         })
     });
     store_list(container, name, items, &[]);
@@ -310,10 +335,12 @@ fn is_duplicate(existing: &Value, candidate: &Value) -> bool {
         return true;
     }
     match (existing.get("value"), candidate.get("value")) {
-        (Some(stored), Some(wanted)) if stored == wanted => match (existing.get("type"), candidate.get("type")) {
-            (Some(stored_type), Some(wanted_type)) => stored_type == wanted_type,
-            _ => true,
-        },
+        (Some(stored), Some(wanted)) if stored == wanted => {
+            match (existing.get("type"), candidate.get("type")) {
+                (Some(stored_type), Some(wanted_type)) => stored_type == wanted_type,
+                _ => true,
+            }
+        }
         _ => false,
     }
 }
@@ -331,12 +358,21 @@ fn take_list(container: &mut Map<String, Value>, name: &str) -> Vec<Value> {
 /// Stores a multi-valued attribute, or removes it when empty. When a value
 /// at a `touched` index is primary, every other value loses `primary`, since
 /// RFC 7643 section 2.4 allows one primary value.
-fn store_list(container: &mut Map<String, Value>, name: &str, mut items: Vec<Value>, touched: &[usize]) {
+fn store_list(
+    container: &mut Map<String, Value>,
+    name: &str,
+    mut items: Vec<Value>,
+    touched: &[usize],
+) {
     if items.is_empty() {
         return;
     }
     let is_primary = |item: &Value| item.get("primary").and_then(Value::as_bool) == Some(true);
-    let primary = touched.iter().rev().find(|index| items.get(**index).is_some_and(is_primary)).copied();
+    let primary = touched
+        .iter()
+        .rev()
+        .find(|index| items.get(**index).is_some_and(is_primary))
+        .copied();
     if let Some(primary) = primary {
         for (index, item) in items.iter_mut().enumerate() {
             if index != primary && is_primary(item) {

@@ -36,7 +36,11 @@ pub(crate) fn coerce_attribute(
             coerced.push(item);
         }
     }
-    Ok(if coerced.is_empty() { None } else { Some(Value::Array(coerced)) })
+    Ok(if coerced.is_empty() {
+        None
+    } else {
+        Some(Value::Array(coerced))
+    })
 }
 
 /// Converts one value of an attribute: the value of a single-valued attribute
@@ -68,13 +72,20 @@ pub(crate) fn coerce_single(
             _ => Err(wrong_type(label, "a number")),
         },
         AttributeType::DateTime => match value {
-            Value::String(text) if OffsetDateTime::parse(text, &Rfc3339).is_ok() => Ok(Some(value.clone())),
-            _ => Err(wrong_type(label, "an RFC 3339 date-time string such as \"2024-05-01T00:00:00Z\"")),
+            Value::String(text) if OffsetDateTime::parse(text, &Rfc3339).is_ok() => {
+                Ok(Some(value.clone()))
+            }
+            _ => Err(wrong_type(
+                label,
+                "an RFC 3339 date-time string such as \"2024-05-01T00:00:00Z\"",
+            )),
         },
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => match value {
-            Value::String(text) if definition.required && text.trim().is_empty() => Err(ScimError::invalid_value(
-                format!("The attribute '{label}' is required and cannot be empty."),
-            )),
+            Value::String(text) if definition.required && text.trim().is_empty() => {
+                Err(ScimError::invalid_value(format!(
+                    "The attribute '{label}' is required and cannot be empty."
+                )))
+            }
             Value::String(_) => Ok(Some(value.clone())),
             _ => Err(wrong_type(label, "a string")),
         },
@@ -101,7 +112,11 @@ fn coerce_complex(
                     coerced.insert(sub.name.to_owned(), item);
                 }
             }
-            Ok(if coerced.is_empty() { None } else { Some(Value::Object(coerced)) })
+            Ok(if coerced.is_empty() {
+                None
+            } else {
+                Some(Value::Object(coerced))
+            })
         }
         // A bare id for a single-valued reference such as the enterprise `manager`.
         Value::String(text) if has_value_sub_attribute && !definition.multi_valued => {

@@ -8,14 +8,21 @@ use serde_json::{Map, Value};
 /// preferring an exact match.
 pub(crate) fn get_ignore_case<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     let map = value.as_object()?;
-    map.get(key)
-        .or_else(|| map.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value))
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value)
+    })
 }
 
 /// Removes every member whose key equals `key` ignoring ASCII case and returns
 /// the last one removed.
 pub(crate) fn remove_ignore_case(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let names: Vec<String> = map.keys().filter(|name| name.eq_ignore_ascii_case(key)).cloned().collect();
+    let names: Vec<String> = map
+        .keys()
+        .filter(|name| name.eq_ignore_ascii_case(key))
+        .cloned()
+        .collect();
     let mut removed = None;
     for name in names {
         removed = map.remove(&name).or(removed);
@@ -25,7 +32,10 @@ pub(crate) fn remove_ignore_case(map: &mut Map<String, Value>, key: &str) -> Opt
 
 /// Renames a member whose key differs from `canonical` only in case, so later
 /// code can use exact keys, and returns a mutable reference to it.
-pub(crate) fn canonical_entry<'m>(map: &'m mut Map<String, Value>, canonical: &str) -> Option<&'m mut Value> {
+pub(crate) fn canonical_entry<'m>(
+    map: &'m mut Map<String, Value>,
+    canonical: &str,
+) -> Option<&'m mut Value> {
     if !map.contains_key(canonical)
         && let Some(value) = remove_ignore_case(map, canonical)
     {

@@ -9,14 +9,16 @@ use crate::schema::{Mutability, ResourceSchema, SchemaKind};
 
 /// Normalises a POST or PUT body for `schema`.
 ///
-/// Keys are matched ignoring case and rewritten to canonical names; string
-/// booleans become booleans; nulls, unknown attributes and unknown schema
-/// extensions are dropped; `password` and the readOnly attributes (`id`,
-/// `meta`, `groups`, `roles`, `entitlements`) are dropped, as RFC 7644 section
-/// 3.3 lets a server ignore them. Enterprise attributes may arrive as the
-/// extension URN key holding an object, or as top-level URN-qualified keys
-/// such as `urn:...:enterprise:2.0:User:department`; both end under the URN
-/// key. `schemas` is rebuilt from the schemas present, so a body without it is
+/// Keys are matched ignoring case and rewritten to canonical names, and string
+/// booleans become booleans. Nulls, unknown attributes and unknown schema
+/// extensions are dropped. The readOnly attributes (`id`, `meta`, `groups`,
+/// `roles`, `entitlements`) are ignored, as RFC 7644 sections 3.3 and 3.5.1
+/// require, and `password` is dropped because this product never stores it.
+///
+/// Enterprise attributes may arrive as the extension URN key holding an
+/// object, or as top-level URN-qualified keys such as
+/// `urn:...:enterprise:2.0:User:department`. Both end under the URN key.
+/// `schemas` is rebuilt from the schemas present, so a body without it is
 /// accepted.
 ///
 /// # Errors
@@ -44,7 +46,9 @@ pub fn normalize(body: &Value, schema: &ResourceSchema) -> Result<Value, ScimErr
                     if value.is_null() {
                         continue;
                     }
-                    return Err(ScimError::invalid_value(format!("The value of '{key}' must be a JSON object.")));
+                    return Err(ScimError::invalid_value(format!(
+                        "The value of '{key}' must be a JSON object."
+                    )));
                 };
                 let target = match kind {
                     SchemaKind::Core => &mut core,
@@ -55,10 +59,17 @@ pub fn normalize(body: &Value, schema: &ResourceSchema) -> Result<Value, ScimErr
                 }
             }
             None => {
-                let kind = parse_attribute_path(key).ok().and_then(|path| schema.find(&path)).map(|found| found.schema);
+                let kind = parse_attribute_path(key)
+                    .ok()
+                    .and_then(|path| schema.find(&path))
+                    .map(|found| found.schema);
                 match kind {
-                    Some(SchemaKind::Enterprise) => place(&mut enterprise, schema, SchemaKind::Enterprise, key, value)?,
-                    Some(SchemaKind::Core) => place(&mut core, schema, SchemaKind::Core, key, value)?,
+                    Some(SchemaKind::Enterprise) => {
+                        place(&mut enterprise, schema, SchemaKind::Enterprise, key, value)?
+                    }
+                    Some(SchemaKind::Core) => {
+                        place(&mut core, schema, SchemaKind::Core, key, value)?
+                    }
                     None => {}
                 }
             }
@@ -78,7 +89,10 @@ fn place(
     key: &str,
     value: &Value,
 ) -> Result<(), ScimError> {
-    let Some(found) = parse_attribute_path(key).ok().and_then(|path| schema.find(&path)) else {
+    let Some(found) = parse_attribute_path(key)
+        .ok()
+        .and_then(|path| schema.find(&path))
+    else {
         return Ok(());
     };
     if found.schema != kind || is_ignored_on_write(found.attribute) {
@@ -116,7 +130,10 @@ pub(crate) fn is_ignored_on_write(attribute: &crate::schema::AttributeDefinition
 
 fn check_required(core: &Map<String, Value>, schema: &ResourceSchema) -> Result<(), ScimError> {
     for attribute in schema.core.attributes {
-        if attribute.required && attribute.mutability != Mutability::ReadOnly && !core.contains_key(attribute.name) {
+        if attribute.required
+            && attribute.mutability != Mutability::ReadOnly
+            && !core.contains_key(attribute.name)
+        {
             return Err(ScimError::invalid_value(format!(
                 "The attribute '{}' is required for a {}.",
                 attribute.name, schema.name
@@ -127,7 +144,11 @@ fn check_required(core: &Map<String, Value>, schema: &ResourceSchema) -> Result<
 }
 
 /// Builds the resource object with `schemas` listing only the schemas present.
-fn assemble(core: Map<String, Value>, enterprise: Map<String, Value>, schema: &ResourceSchema) -> Value {
+fn assemble(
+    core: Map<String, Value>,
+    enterprise: Map<String, Value>,
+    schema: &ResourceSchema,
+) -> Value {
     let mut schemas = vec![Value::String(schema.core.id.to_owned())];
     let mut resource = core;
 

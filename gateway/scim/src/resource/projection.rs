@@ -10,7 +10,7 @@ use crate::error::ScimError;
 use crate::path::parse_attribute_path;
 use crate::schema::{AttributeDefinition, ResourceSchema, Returned, SchemaKind};
 
-/// What one entry of `attributes` or `excludedAttributes` selects.
+/// Target of one entry of `attributes` or `excludedAttributes`.
 enum Selection {
     /// A whole extension, named by its URN.
     Extension,
@@ -62,13 +62,21 @@ pub fn project(
     Ok(())
 }
 
-fn parse_list(list: Option<&str>, schema: &ResourceSchema) -> Result<Option<Vec<Selection>>, ScimError> {
+fn parse_list(
+    list: Option<&str>,
+    schema: &ResourceSchema,
+) -> Result<Option<Vec<Selection>>, ScimError> {
     let Some(list) = list.filter(|text| !text.trim().is_empty()) else {
         return Ok(None);
     };
     let mut selections = Vec::new();
-    for entry in list.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-        let path = parse_attribute_path(entry).map_err(|error| ScimError::invalid_value(error.detail))?;
+    for entry in list
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let path =
+            parse_attribute_path(entry).map_err(|error| ScimError::invalid_value(error.detail))?;
         if let Some(urn) = path.as_schema_urn()
             && schema.kind_for_urn(&urn) == Some(SchemaKind::Enterprise)
         {
@@ -86,9 +94,14 @@ fn parse_list(list: Option<&str>, schema: &ResourceSchema) -> Result<Option<Vec<
 
 /// Removes attributes returned `never`, and those returned `request` unless an
 /// `attributes` list will decide.
-fn remove_by_returned(object: &mut Map<String, Value>, schema: &ResourceSchema, remove_requested: bool) {
+fn remove_by_returned(
+    object: &mut Map<String, Value>,
+    schema: &ResourceSchema,
+    remove_requested: bool,
+) {
     let hidden = |definition: &AttributeDefinition| {
-        definition.returned == Returned::Never || (remove_requested && definition.returned == Returned::Request)
+        definition.returned == Returned::Never
+            || (remove_requested && definition.returned == Returned::Request)
     };
     for_each_container(object, schema, |kind, container| {
         container.retain(|key, value| match schema.attribute(kind, key) {
@@ -113,7 +126,9 @@ fn keep_only(object: &mut Map<String, Value>, selections: &[Selection], schema: 
                 name,
                 sub_attribute,
             } => {
-                let entry = keep.entry((*kind, *name)).or_insert_with(|| Some(Vec::new()));
+                let entry = keep
+                    .entry((*kind, *name))
+                    .or_insert_with(|| Some(Vec::new()));
                 match (entry.as_mut(), sub_attribute) {
                     (Some(subs), Some(sub)) => subs.push(sub),
                     _ => *entry = None,
@@ -184,7 +199,10 @@ fn exclude(object: &mut Map<String, Value>, selections: &[Selection], schema: &R
                             Some(sub) => {
                                 retain_sub_attributes(
                                     value,
-                                    |candidate| candidate.returned == Returned::Always || candidate.name != *sub,
+                                    |candidate| {
+                                        candidate.returned == Returned::Always
+                                            || candidate.name != *sub
+                                    },
                                     definition,
                                 );
                                 !is_empty(value)
@@ -205,7 +223,10 @@ fn for_each_container(
     mut action: impl FnMut(SchemaKind, &mut Map<String, Value>),
 ) {
     let extension = schema.urn(SchemaKind::Enterprise).and_then(|urn| {
-        let key = object.keys().find(|key| key.eq_ignore_ascii_case(urn)).cloned()?;
+        let key = object
+            .keys()
+            .find(|key| key.eq_ignore_ascii_case(urn))
+            .cloned()?;
         object.remove(&key).map(|value| (key, value))
     });
 
@@ -263,6 +284,10 @@ fn sync_schemas(object: &mut Map<String, Value>, schema: &ResourceSchema) {
         return;
     }
     if let Some(Value::Array(schemas)) = object.get_mut("schemas") {
-        schemas.retain(|entry| !entry.as_str().is_some_and(|text| text.eq_ignore_ascii_case(urn)));
+        schemas.retain(|entry| {
+            !entry
+                .as_str()
+                .is_some_and(|text| text.eq_ignore_ascii_case(urn))
+        });
     }
 }

@@ -122,7 +122,11 @@ pub struct AttributeDefinition {
 impl AttributeDefinition {
     /// Creates a single-valued, optional, case-insensitive, readWrite attribute
     /// returned by default, the RFC 7643 section 2.2 defaults.
-    pub const fn new(name: &'static str, data_type: AttributeType, description: &'static str) -> Self {
+    pub const fn new(
+        name: &'static str,
+        data_type: AttributeType,
+        description: &'static str,
+    ) -> Self {
         Self {
             name,
             data_type,
@@ -210,7 +214,9 @@ impl AttributeDefinition {
 
     /// Finds a sub-attribute by name, ignoring ASCII case.
     pub fn sub_attribute(&self, name: &str) -> Option<&'static AttributeDefinition> {
-        self.sub_attributes.iter().find(|sub| sub.name.eq_ignore_ascii_case(name))
+        self.sub_attributes
+            .iter()
+            .find(|sub| sub.name.eq_ignore_ascii_case(name))
     }
 
     /// Returns whether this is a complex attribute.

@@ -3,7 +3,9 @@
 //! representation, plus this product's deviations: `roles` and `entitlements`
 //! are readOnly because roles come only from IdP group mappings.
 
-use super::attribute::{AttributeDefinition as Attr, AttributeType, Mutability, Returned, Uniqueness};
+use super::attribute::{
+    AttributeDefinition as Attr, AttributeType, Mutability, Returned, Uniqueness,
+};
 use super::{ENTERPRISE_USER, GROUP, SchemaDefinition, USER};
 
 /// Builds the `value`, `display`, `type` and `primary` sub-attributes shared by
@@ -11,9 +13,13 @@ use super::{ENTERPRISE_USER, GROUP, SchemaDefinition, USER};
 const fn multi_value_subs(value: Attr, types: &'static [&'static str]) -> [Attr; 4] {
     [
         value,
-        Attr::string("display", "A human-readable name, primarily used for display purposes.")
-            .mutability(Mutability::ReadWrite),
-        Attr::string("type", "A label indicating the attribute's function.").canonical_values(types),
+        Attr::string(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        )
+        .mutability(Mutability::ReadWrite),
+        Attr::string("type", "A label indicating the attribute's function.")
+            .canonical_values(types),
         Attr::new(
             "primary",
             AttributeType::Boolean,
@@ -25,29 +31,54 @@ const fn multi_value_subs(value: Attr, types: &'static [&'static str]) -> [Attr;
 /// Common attributes of every resource (RFC 7643 section 3.1). They are not
 /// part of any schema's `/Schemas` representation.
 pub static COMMON_ATTRIBUTES: [Attr; 3] = [
-    Attr::string("id", "Unique identifier for the resource, assigned by the service provider.")
-        .case_exact()
-        .mutability(Mutability::ReadOnly)
-        .returned(Returned::Always)
-        .uniqueness(Uniqueness::Server),
-    Attr::string("externalId", "Identifier for the resource as defined by the provisioning client.").case_exact(),
+    Attr::string(
+        "id",
+        "Unique identifier for the resource, assigned by the service provider.",
+    )
+    .case_exact()
+    .mutability(Mutability::ReadOnly)
+    .returned(Returned::Always)
+    .uniqueness(Uniqueness::Server),
+    Attr::string(
+        "externalId",
+        "Identifier for the resource as defined by the provisioning client.",
+    )
+    .case_exact(),
     Attr::complex(
         "meta",
         "Resource metadata maintained by the service provider.",
         &[
-            Attr::string("resourceType", "The name of the resource type of the resource.")
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
-            Attr::new("created", AttributeType::DateTime, "The date and time the resource was added.")
-                .mutability(Mutability::ReadOnly),
-            Attr::new("lastModified", AttributeType::DateTime, "The date and time the resource was last modified.")
-                .mutability(Mutability::ReadOnly),
-            Attr::reference("location", "The URI of the resource being returned.", &["uri"])
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
-            Attr::string("version", "The version (ETag) of the resource being returned.")
-                .case_exact()
-                .mutability(Mutability::ReadOnly),
+            Attr::string(
+                "resourceType",
+                "The name of the resource type of the resource.",
+            )
+            .case_exact()
+            .mutability(Mutability::ReadOnly),
+            Attr::new(
+                "created",
+                AttributeType::DateTime,
+                "The date and time the resource was added.",
+            )
+            .mutability(Mutability::ReadOnly),
+            Attr::new(
+                "lastModified",
+                AttributeType::DateTime,
+                "The date and time the resource was last modified.",
+            )
+            .mutability(Mutability::ReadOnly),
+            Attr::reference(
+                "location",
+                "The URI of the resource being returned.",
+                &["uri"],
+            )
+            .case_exact()
+            .mutability(Mutability::ReadOnly),
+            Attr::string(
+                "version",
+                "The version (ETag) of the resource being returned.",
+            )
+            .case_exact()
+            .mutability(Mutability::ReadOnly),
         ],
     )
     .mutability(Mutability::ReadOnly),
@@ -59,9 +90,12 @@ pub static USER_SCHEMA: SchemaDefinition = SchemaDefinition {
     name: "User",
     description: "User Account",
     attributes: &[
-        Attr::string("userName", "Unique identifier for the User, used to authenticate.")
-            .required()
-            .uniqueness(Uniqueness::Server),
+        Attr::string(
+            "userName",
+            "Unique identifier for the User, used to authenticate.",
+        )
+        .required()
+        .uniqueness(Uniqueness::Server),
         Attr::complex(
             "name",
             "The components of the user's real name.",
@@ -70,27 +104,65 @@ pub static USER_SCHEMA: SchemaDefinition = SchemaDefinition {
                 Attr::string("familyName", "The family name of the User, or last name."),
                 Attr::string("givenName", "The given name of the User, or first name."),
                 Attr::string("middleName", "The middle name(s) of the User."),
-                Attr::string("honorificPrefix", "The honorific prefix(es) of the User, or title."),
-                Attr::string("honorificSuffix", "The honorific suffix(es) of the User, or suffix."),
+                Attr::string(
+                    "honorificPrefix",
+                    "The honorific prefix(es) of the User, or title.",
+                ),
+                Attr::string(
+                    "honorificSuffix",
+                    "The honorific suffix(es) of the User, or suffix.",
+                ),
             ],
         ),
-        Attr::string("displayName", "The name of the User, suitable for display to end-users."),
-        Attr::string("nickName", "The casual way to address the user in real life."),
-        Attr::reference("profileUrl", "A fully qualified URL pointing to the User's online profile.", &["external"]),
+        Attr::string(
+            "displayName",
+            "The name of the User, suitable for display to end-users.",
+        ),
+        Attr::string(
+            "nickName",
+            "The casual way to address the user in real life.",
+        ),
+        Attr::reference(
+            "profileUrl",
+            "A fully qualified URL pointing to the User's online profile.",
+            &["external"],
+        ),
         Attr::string("title", "The user's title, such as \"Vice President\"."),
-        Attr::string("userType", "Identifies the relationship between the organization and the user."),
-        Attr::string("preferredLanguage", "The User's preferred written or spoken language."),
-        Attr::string("locale", "The User's default location for localizing items."),
-        Attr::string("timezone", "The User's time zone in the 'Olson' time zone database format."),
-        Attr::new("active", AttributeType::Boolean, "A Boolean value indicating the User's administrative status."),
-        Attr::string("password", "The User's cleartext password. This service accepts it and never stores it.")
-            .mutability(Mutability::WriteOnly)
-            .returned(Returned::Never),
+        Attr::string(
+            "userType",
+            "Identifies the relationship between the organization and the user.",
+        ),
+        Attr::string(
+            "preferredLanguage",
+            "The User's preferred written or spoken language.",
+        ),
+        Attr::string(
+            "locale",
+            "The User's default location for localizing items.",
+        ),
+        Attr::string(
+            "timezone",
+            "The User's time zone in the 'Olson' time zone database format.",
+        ),
+        Attr::new(
+            "active",
+            AttributeType::Boolean,
+            "A Boolean value indicating the User's administrative status.",
+        ),
+        Attr::string(
+            "password",
+            "The User's cleartext password. This service accepts it and never stores it.",
+        )
+        .mutability(Mutability::WriteOnly)
+        .returned(Returned::Never),
         Attr::complex(
             "emails",
             "Email addresses for the user.",
             &multi_value_subs(
-                Attr::string("value", "Email addresses for the user, canonicalized per RFC 5321."),
+                Attr::string(
+                    "value",
+                    "Email addresses for the user, canonicalized per RFC 5321.",
+                ),
                 &["work", "home", "other"],
             ),
         )
@@ -126,12 +198,18 @@ pub static USER_SCHEMA: SchemaDefinition = SchemaDefinition {
             "addresses",
             "A physical mailing address for this User.",
             &[
-                Attr::string("formatted", "The full mailing address, formatted for display."),
+                Attr::string(
+                    "formatted",
+                    "The full mailing address, formatted for display.",
+                ),
                 Attr::string("streetAddress", "The full street address component."),
                 Attr::string("locality", "The city or locality component."),
                 Attr::string("region", "The state or region component."),
                 Attr::string("postalCode", "The zip code or postal code component."),
-                Attr::string("country", "The country name component, as an ISO 3166-1 alpha-2 code."),
+                Attr::string(
+                    "country",
+                    "The country name component, as an ISO 3166-1 alpha-2 code.",
+                ),
                 Attr::string("type", "A label indicating the attribute's function.")
                     .canonical_values(&["work", "home", "other"]),
                 Attr::new(
@@ -146,11 +224,19 @@ pub static USER_SCHEMA: SchemaDefinition = SchemaDefinition {
             "groups",
             "The groups the user belongs to, maintained by the service provider.",
             &[
-                Attr::string("value", "The identifier of the User's group.").mutability(Mutability::ReadOnly),
-                Attr::reference("$ref", "The URI of the corresponding Group resource.", &["User", "Group"])
+                Attr::string("value", "The identifier of the User's group.")
                     .mutability(Mutability::ReadOnly),
-                Attr::string("display", "A human-readable name, primarily used for display purposes.")
-                    .mutability(Mutability::ReadOnly),
+                Attr::reference(
+                    "$ref",
+                    "The URI of the corresponding Group resource.",
+                    &["User", "Group"],
+                )
+                .mutability(Mutability::ReadOnly),
+                Attr::string(
+                    "display",
+                    "A human-readable name, primarily used for display purposes.",
+                )
+                .mutability(Mutability::ReadOnly),
                 Attr::string("type", "Whether the membership is direct or indirect.")
                     .canonical_values(&["direct", "indirect"])
                     .mutability(Mutability::ReadOnly),
@@ -176,7 +262,11 @@ pub static USER_SCHEMA: SchemaDefinition = SchemaDefinition {
             "x509Certificates",
             "DER-encoded X.509 certificates issued to the User.",
             &multi_value_subs(
-                Attr::new("value", AttributeType::Binary, "The value of an X.509 certificate."),
+                Attr::new(
+                    "value",
+                    AttributeType::Binary,
+                    "The value of an X.509 certificate.",
+                ),
                 &[],
             ),
         )
@@ -190,7 +280,10 @@ pub static ENTERPRISE_USER_SCHEMA: SchemaDefinition = SchemaDefinition {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &[
-        Attr::string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+        Attr::string(
+            "employeeNumber",
+            "Numeric or alphanumeric identifier assigned to a person.",
+        ),
         Attr::string("costCenter", "Identifies the name of a cost center."),
         Attr::string("organization", "Identifies the name of an organization."),
         Attr::string("division", "Identifies the name of a division."),
@@ -199,8 +292,15 @@ pub static ENTERPRISE_USER_SCHEMA: SchemaDefinition = SchemaDefinition {
             "manager",
             "The User's manager.",
             &[
-                Attr::string("value", "The id of the SCIM resource representing the User's manager."),
-                Attr::reference("$ref", "The URI of the SCIM resource representing the User's manager.", &["User"]),
+                Attr::string(
+                    "value",
+                    "The id of the SCIM resource representing the User's manager.",
+                ),
+                Attr::reference(
+                    "$ref",
+                    "The URI of the SCIM resource representing the User's manager.",
+                    &["User"],
+                ),
                 Attr::string("displayName", "The displayName of the User's manager.")
                     .mutability(Mutability::ReadOnly),
             ],
@@ -221,10 +321,16 @@ pub static GROUP_SCHEMA: SchemaDefinition = SchemaDefinition {
             "members",
             "A list of members of the Group.",
             &[
-                Attr::string("value", "Identifier of the member of this Group.").mutability(Mutability::Immutable),
-                Attr::reference("$ref", "The URI of the corresponding member resource.", &["User", "Group"])
+                Attr::string("value", "Identifier of the member of this Group.")
                     .mutability(Mutability::Immutable),
-                Attr::string("display", "A human-readable name of the member.").mutability(Mutability::Immutable),
+                Attr::reference(
+                    "$ref",
+                    "The URI of the corresponding member resource.",
+                    &["User", "Group"],
+                )
+                .mutability(Mutability::Immutable),
+                Attr::string("display", "A human-readable name of the member.")
+                    .mutability(Mutability::Immutable),
                 Attr::string("type", "The type of the member, User or Group.")
                     .canonical_values(&["User", "Group"])
                     .mutability(Mutability::Immutable),

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    AttributeDefinition, AttributeType, ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, RESOURCE_TYPE,
-    ResourceSchema, SCHEMA, SchemaDefinition, USER_RESOURCE, USER_SCHEMA,
+    AttributeDefinition, AttributeType, ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA,
+    RESOURCE_TYPE, ResourceSchema, SCHEMA, SchemaDefinition, USER_RESOURCE, USER_SCHEMA,
 };
 
 /// Builds the `/Schemas` resources for User, enterprise User and Group, in that order.
@@ -15,7 +15,12 @@ use super::{
 /// wraps the array in a ListResponse.
 pub fn schemas_json(base_location: &str) -> Value {
     let schemas = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA];
-    Value::Array(schemas.iter().map(|schema| schema_json(schema, base_location)).collect())
+    Value::Array(
+        schemas
+            .iter()
+            .map(|schema| schema_json(schema, base_location))
+            .collect(),
+    )
 }
 
 /// Builds the `/Schemas/{id}` representation of one schema.
@@ -38,7 +43,12 @@ pub fn schema_json(schema: &SchemaDefinition, base_location: &str) -> Value {
 /// caller wraps the array in a ListResponse.
 pub fn resource_types_json(base_location: &str) -> Value {
     let resources = [&USER_RESOURCE, &GROUP_RESOURCE];
-    Value::Array(resources.iter().map(|resource| resource_type_json(resource, base_location)).collect())
+    Value::Array(
+        resources
+            .iter()
+            .map(|resource| resource_type_json(resource, base_location))
+            .collect(),
+    )
 }
 
 fn resource_type_json(resource: &ResourceSchema, base_location: &str) -> Value {
@@ -72,18 +82,34 @@ fn attribute_json(attribute: &AttributeDefinition) -> Value {
     object.insert("description".to_owned(), json!(attribute.description));
     object.insert("required".to_owned(), json!(attribute.required));
     object.insert("caseExact".to_owned(), json!(attribute.case_exact));
-    object.insert("mutability".to_owned(), json!(attribute.mutability.as_str()));
+    object.insert(
+        "mutability".to_owned(),
+        json!(attribute.mutability.as_str()),
+    );
     object.insert("returned".to_owned(), json!(attribute.returned.as_str()));
-    object.insert("uniqueness".to_owned(), json!(attribute.uniqueness.as_str()));
+    object.insert(
+        "uniqueness".to_owned(),
+        json!(attribute.uniqueness.as_str()),
+    );
 
     if !attribute.canonical_values.is_empty() {
-        object.insert("canonicalValues".to_owned(), json!(attribute.canonical_values));
+        object.insert(
+            "canonicalValues".to_owned(),
+            json!(attribute.canonical_values),
+        );
     }
     if attribute.data_type == AttributeType::Reference {
-        object.insert("referenceTypes".to_owned(), json!(attribute.reference_types));
+        object.insert(
+            "referenceTypes".to_owned(),
+            json!(attribute.reference_types),
+        );
     }
     if attribute.is_complex() {
-        let subs: Vec<Value> = attribute.sub_attributes.iter().map(attribute_json).collect();
+        let subs: Vec<Value> = attribute
+            .sub_attributes
+            .iter()
+            .map(attribute_json)
+            .collect();
         object.insert("subAttributes".to_owned(), Value::Array(subs));
     }
     Value::Object(object)

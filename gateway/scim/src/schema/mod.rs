@@ -28,13 +28,14 @@ pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// Schema URI that Microsoft Entra ID adds to group bodies. It defines no
 /// attributes, so it is accepted and dropped.
-pub const ENTRA_GROUP: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+pub const ENTRA_GROUP: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 /// Schema URN of the `/Schemas` resources themselves (RFC 7643 section 7).
 pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// Schema URN of the `/ResourceTypes` resources (RFC 7643 section 6).
 pub const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
-/// Which schema of a resource an attribute belongs to.
+/// Schema of a resource that defines an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SchemaKind {
     /// The resource's core schema (User or Group), including the common attributes
@@ -60,7 +61,9 @@ pub struct SchemaDefinition {
 impl SchemaDefinition {
     /// Finds a top-level attribute by name, ignoring ASCII case.
     pub fn attribute(&self, name: &str) -> Option<&'static AttributeDefinition> {
-        self.attributes.iter().find(|attribute| attribute.name.eq_ignore_ascii_case(name))
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -150,19 +153,23 @@ impl ResourceSchema {
             return Some(SchemaKind::Core);
         }
         match self.enterprise {
-            Some(extension) if extension.id.eq_ignore_ascii_case(urn) => Some(SchemaKind::Enterprise),
+            Some(extension) if extension.id.eq_ignore_ascii_case(urn) => {
+                Some(SchemaKind::Enterprise)
+            }
             _ => None,
         }
     }
 
     /// Finds a top-level attribute of one schema by name, ignoring ASCII case.
-    /// The core schema also answers for the common attributes `id`, `externalId` and `meta`.
+    /// The core schema also contains the common attributes `id`, `externalId` and `meta`.
     pub fn attribute(&self, kind: SchemaKind, name: &str) -> Option<&'static AttributeDefinition> {
         let definition = self.definition(kind)?;
         let found = definition.attribute(name);
         match kind {
             SchemaKind::Core => found.or_else(|| {
-                COMMON_ATTRIBUTES.iter().find(|attribute| attribute.name.eq_ignore_ascii_case(name))
+                COMMON_ATTRIBUTES
+                    .iter()
+                    .find(|attribute| attribute.name.eq_ignore_ascii_case(name))
             }),
             SchemaKind::Enterprise => found,
         }
@@ -181,7 +188,10 @@ impl ResourceSchema {
             }
             None => match self.attribute(SchemaKind::Core, &path.name) {
                 Some(attribute) => (SchemaKind::Core, attribute),
-                None => (SchemaKind::Enterprise, self.attribute(SchemaKind::Enterprise, &path.name)?),
+                None => (
+                    SchemaKind::Enterprise,
+                    self.attribute(SchemaKind::Enterprise, &path.name)?,
+                ),
             },
         };
 
