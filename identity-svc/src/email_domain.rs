@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// Why a workspace domain entry or an email address was rejected.
+/// Reason a workspace domain entry or an email address was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainError {
     /// The entry is empty, has an invalid label, or uses `*` anywhere but as
@@ -51,7 +51,8 @@ pub fn normalize_domain_entry(entry: &str) -> Result<String, DomainError> {
 /// listed in `domains` (entries as returned by [`normalize_domain_entry`]).
 ///
 /// A domain matches an entry `d` when it equals `d`, or when the entry is
-/// `*.d` and the domain is a strict subdomain of `d`. A domain that only ends
+/// `*.d` and the domain is a strict subdomain of `d`. A workspace that wants
+/// the apex as well lists both `d` and `*.d`. A domain that only ends
 /// with the same characters (`evilexample.com` against `example.com`) does
 /// not match.
 pub fn check_address(address: &str, domains: &[String]) -> Result<(), DomainError> {

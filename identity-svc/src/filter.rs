@@ -1,12 +1,13 @@
 //! Translates a `proto::identity::v1::Filter` tree and sort path into a
 //! validated [`Condition`] and [`SortKey`]. Only attributes on the allow-list
-//! below are accepted; anything else is an invalid argument.
+//! below are accepted, and anything else is an invalid argument.
 //!
 //! Semantics (RFC 7644 section 3.4.2.2): string attributes compare
 //! case-insensitively in folded form, except `id` and `externalId`, which are
 //! case-exact. `ne` is `not eq`, so it also matches users without the
 //! attribute. A comparison on a multi-valued attribute matches when any
-//! element matches, and one without sub-attribute means its `value`.
+//! element matches, and one without sub-attribute means its `value`. On such
+//! an attribute, `ne` matches users with no element equal to the value.
 
 use proto::identity::v1::{
     AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter, filter::Expr,
@@ -83,7 +84,7 @@ const CORE_MULTI: &[&str] = &[
 /// Single-valued string attributes of the enterprise extension.
 const ENTERPRISE_TEXT: &[&str] = &["employeeNumber", "costCenter", "organization", "division", "department"];
 
-/// Where an attribute path points.
+/// Target of a resolved attribute path.
 enum Resolved {
     /// A scalar: a column or a single-valued document attribute.
     Scalar(Target),

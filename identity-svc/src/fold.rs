@@ -5,6 +5,9 @@ use serde_json::Value;
 
 /// Folds a string with Unicode default case folding (`Straße` and `STRASSE`
 /// both become `strasse`).
+///
+/// NOTE: no Unicode normalisation is applied, so a precomposed `É` and `E`
+/// followed by a combining accent still differ after folding.
 pub fn fold_str(value: &str) -> String {
     caseless::default_case_fold_str(value)
 }

@@ -32,7 +32,8 @@ use crate::store::{Store, WorkspaceRecord, truncate_to_micros};
 pub struct IdentityConfig {
     /// `postgres://user@host/db`, `sqlite://path?mode=rwc` or `sqlite::memory:`.
     pub database_url: String,
-    /// Maximum pooled connections (for SQLite: read connections; writes use one).
+    /// Maximum pooled connections. For SQLite this sizes the read pool,
+    /// because writes go through a single connection.
     pub max_connections: u32,
 }
 
@@ -75,7 +76,7 @@ impl IdentityService {
         UserServiceServer::new(UserGrpc::new(self.clone()))
     }
 
-    /// Returns whether the database answers a trivial query.
+    /// Runs a trivial query and returns whether it succeeded.
     pub async fn ready(&self) -> bool {
         match self.store.ping().await {
             Ok(()) => true,

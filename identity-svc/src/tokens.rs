@@ -60,7 +60,7 @@ impl IdentityService {
     }
 
     /// Resolves a presented secret. Unknown, revoked and expired tokens all
-    /// fail the same way; a valid token of a workspace with SCIM off fails
+    /// fail the same way, and a valid token of a workspace with SCIM off fails
     /// with [`ServiceError::ScimDisabled`].
     pub async fn authenticate_scim_token(
         &self,

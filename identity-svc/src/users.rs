@@ -54,7 +54,7 @@ impl IdentityService {
         Ok(user_message(&record)?)
     }
 
-    /// Returns one user; [`ServiceError::UserNotFound`] when it is missing
+    /// Returns one user, or [`ServiceError::UserNotFound`] when it is missing
     /// from the workspace.
     pub async fn get_user(&self, request: GetUserRequest) -> Result<User, ServiceError> {
         self.require_workspace(&request.workspace_id).await?;

@@ -43,7 +43,7 @@ impl IdentityService {
         Ok(workspace_message(&record))
     }
 
-    /// Returns a workspace; [`ServiceError::WorkspaceNotFound`] when missing.
+    /// Returns a workspace, or [`ServiceError::WorkspaceNotFound`] when missing.
     pub async fn get_workspace(&self, request: GetWorkspaceRequest) -> Result<Workspace, ServiceError> {
         let record = self.require_workspace(&request.workspace_id).await?;
         Ok(workspace_message(&record))

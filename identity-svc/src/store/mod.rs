@@ -90,7 +90,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &[u8; 32]) -> Result<Option<TokenMatch>, StoreError>;
     /// Sets `last_used` to `used_at` unless it is already at or after
-    /// `stale_before`, so concurrent requests write at most once.
+    /// `stale_before`. The condition is in the UPDATE, so of several
+    /// concurrent requests only the first changes the row.
     async fn touch_token(
         &self,
         token_id: &str,
@@ -100,8 +101,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a token revoked. Returns false when the workspace has no such token.
     async fn revoke_token(&self, workspace_id: &str, token_id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
 
-    /// Inserts a user; [`StoreError::UniqueViolation`] when the folded
-    /// userName is taken in the workspace.
+    /// Inserts a user. Fails with [`StoreError::UniqueViolation`] when the
+    /// folded userName is taken in the workspace.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     async fn get_user(&self, workspace_id: &str, user_id: &str) -> Result<Option<UserRecord>, StoreError>;
     /// Returns the users among `user_ids`, in no particular order.

@@ -14,7 +14,7 @@ pub enum Column {
     LastModified,
 }
 
-/// How a JSON value is compared.
+/// Type of a JSON value, which decides how it is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonKind {
     Text,

@@ -1,5 +1,5 @@
 //! Renders a [`UserQuery`] to SQL text for one dialect. Every value goes into
-//! a bind parameter; only allow-listed column names and JSON keys from
+//! a bind parameter, and only allow-listed column names and JSON keys from
 //! `crate::filter` are written into the text.
 
 use time::OffsetDateTime;

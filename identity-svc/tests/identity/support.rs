@@ -143,7 +143,7 @@ pub async fn workspace(service: &IdentityService, domains: &[&str]) -> String {
     service.create_workspace(request).await.unwrap().id
 }
 
-/// A user with only `userName` set, active.
+/// Builds an active user with only `userName` set.
 pub fn user(user_name: &str) -> User {
     User {
         user_name: user_name.to_owned(),
@@ -152,7 +152,7 @@ pub fn user(user_name: &str) -> User {
     }
 }
 
-/// An email value of the given type.
+/// Builds an email value of the given type.
 pub fn email(value: &str, kind: &str, primary: bool) -> MultiValue {
     MultiValue {
         value: Some(value.to_owned()),
