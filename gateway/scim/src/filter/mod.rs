@@ -6,6 +6,8 @@ pub(crate) mod parser;
 mod resolve;
 
 pub use eval::matches;
+/// Alias of [`parse_sort_by`], named like [`resolve`] because it also checks the schema.
+pub use resolve::parse_sort_by as resolve_sort_by;
 pub use resolve::{ResolvedFilter, SortOrder, parse_sort_by, parse_sort_order, resolve};
 
 use crate::error::ScimError;

@@ -34,6 +34,9 @@ pub const ENTRA_GROUP: &str =
 pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 /// Schema URN of the `/ResourceTypes` resources (RFC 7643 section 6).
 pub const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+/// Schema URN of the `/ServiceProviderConfig` resource (RFC 7643 section 5).
+pub const SERVICE_PROVIDER_CONFIG: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
 /// Schema of a resource that defines an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,6 +98,16 @@ pub static GROUP_RESOURCE: ResourceSchema = ResourceSchema {
     core: &GROUP_SCHEMA,
     enterprise: None,
 };
+
+/// Returns the User resource schema.
+pub fn user() -> &'static ResourceSchema {
+    &USER_RESOURCE
+}
+
+/// Returns the Group resource schema.
+pub fn group() -> &'static ResourceSchema {
+    &GROUP_RESOURCE
+}
 
 /// An attribute path resolved against a [`ResourceSchema`].
 #[derive(Debug, Clone, Copy)]
