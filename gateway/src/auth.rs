@@ -39,7 +39,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let workspace_id = path.workspace_id;
-    tracing::Span::current().record("workspace_id", workspace_id.as_str());
+    plumbing::http::record_workspace_id(&workspace_id);
 
     if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
         metrics::counter!("scim_rejected_requests_total", "reason" => "rate_limited").increment(1);

@@ -22,7 +22,7 @@ use axum::{
 };
 use plumbing::ratelimit::RateLimiter;
 use proto::identity::v1::{token_service_client::TokenServiceClient, user_service_client::UserServiceClient};
-use tonic::transport::Channel;
+use plumbing::grpc::TracedChannel;
 
 use crate::error::ApiError;
 
@@ -62,8 +62,8 @@ pub struct AppState {
 }
 
 pub struct Inner {
-    pub tokens: TokenServiceClient<Channel>,
-    pub users: UserServiceClient<Channel>,
+    pub tokens: TokenServiceClient<TracedChannel>,
+    pub users: UserServiceClient<TracedChannel>,
     pub limiter: RateLimiter,
     pub settings: GatewayConfig,
 }
@@ -78,7 +78,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state from a channel to identity-svc.
-    pub fn new(identity: Channel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
+    pub fn new(identity: TracedChannel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 tokens: TokenServiceClient::new(identity.clone()),

@@ -80,6 +80,14 @@ pub async fn create_demo_workspace(
     Ok(scim_url)
 }
 
+/// Reads the SCIM URL back from a demo workspace file; `None` when the file
+/// is unreadable.
+pub fn read_scim_url(path: &Path) -> Option<String> {
+    let contents = std::fs::read(path).ok()?;
+    let record: serde_json::Value = serde_json::from_slice(&contents).ok()?;
+    record.get("scim_url")?.as_str().map(str::to_owned)
+}
+
 /// Writes `contents` to `path` with mode 0600, through a temporary file
 /// renamed into place so a reader never sees a partial file.
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! Command-line flags and environment variables of `scim-server`.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -79,9 +79,8 @@ pub struct RunArgs {
     #[arg(long, env = "BOOTSTRAP_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub bootstrap_demo: bool,
 
-    /// Time allowed to finish in-flight requests after SIGTERM or SIGINT.
-    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "30s", value_parser = plumbing::config::parse_duration)]
-    pub shutdown_grace: Duration,
+    #[command(flatten)]
+    pub shutdown: plumbing::shutdown::ShutdownConfig,
 
     #[command(flatten)]
     pub gateway: gateway::GatewayConfig,

@@ -8,7 +8,7 @@ use axum::Router;
 use identity_svc::{IdentityConfig, IdentityService};
 use plumbing::{
     ratelimit::RateLimiter,
-    shutdown::{Readiness, Shutdown},
+    shutdown::{Readiness, Shutdown, ShutdownConfig},
 };
 use tokio::task::JoinSet;
 
@@ -24,19 +24,22 @@ const IDENTITY_SERVICES: &[&str] = &[
     "identity.v1.UserService",
 ];
 
+/// Label of the per-workspace SCIM request limit in metrics and Redis keys.
+const RATE_LIMIT_SCOPE: &str = "scim";
+
 /// A started set of services.
 pub struct Stack {
     /// Bound HTTP address (SCIM when the gateway runs, health and metrics).
     pub http_addr: SocketAddr,
     /// Bound identity-svc gRPC address, when it runs here.
     pub identity_addr: Option<SocketAddr>,
-    /// SCIM URL of the demo workspace, when this start created it.
+    /// SCIM URL of the demo workspace, when the demo bootstrap is on.
     pub demo_scim_url: Option<String>,
     shutdown: Shutdown,
     readiness: Readiness,
     tasks: JoinSet<anyhow::Result<()>>,
     identity: Option<IdentityService>,
-    grace: Duration,
+    shutdown_config: ShutdownConfig,
 }
 
 /// Runs the services until SIGTERM or SIGINT, then shuts them down.
@@ -46,10 +49,13 @@ pub async fn run(args: Box<RunArgs>) -> anyhow::Result<()> {
         println!("Demo workspace SCIM URL: {scim_url}");
     }
 
-    let signal = stack.shutdown.clone();
-    tokio::spawn(async move { signal.wait_for_signal().await });
+    // The signal gets its own trigger so that readiness goes off before the
+    // servers stop accepting.
+    let signal = Shutdown::new();
+    let signalled = signal.token();
+    tokio::spawn(signal.wait_for_signal());
     tokio::select! {
-        () = stack.shutdown.token().cancelled() => {}
+        () = signalled.cancelled() => {}
         finished = stack.tasks.join_next() => {
             // A server ended on its own: report it and stop the rest.
             if let Some(Ok(Err(error))) = finished {
@@ -110,7 +116,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         None
     };
 
-    readiness.set_ready(true);
+    readiness.set_ready();
     tracing::info!(services = ?args.services, "ready");
     Ok(Stack {
         http_addr,
@@ -120,7 +126,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         readiness,
         tasks,
         identity,
-        grace: args.shutdown_grace,
+        shutdown_config: args.shutdown,
     })
 }
 
@@ -128,11 +134,14 @@ impl Stack {
     /// Stops accepting, drains in-flight requests within the grace period and
     /// closes the database pools.
     pub async fn stop(mut self) {
-        self.readiness.set_ready(false);
+        self.readiness.set_not_ready();
+        tracing::info!(drain_timeout = ?self.shutdown_config.drain_timeout, "readiness off; shutting down");
+        if !self.shutdown_config.readiness_delay.is_zero() {
+            tokio::time::sleep(self.shutdown_config.readiness_delay).await;
+        }
         self.shutdown.trigger();
-        tracing::info!(grace = ?self.grace, "shutting down");
 
-        let drained = tokio::time::timeout(self.grace, drain(&mut self.tasks)).await;
+        let drained = tokio::time::timeout(self.shutdown_config.drain_timeout, drain(&mut self.tasks)).await;
         if drained.is_err() {
             tracing::warn!("shutdown grace period ended with requests still in flight");
             self.tasks.abort_all();
@@ -160,7 +169,7 @@ async fn start_identity(
     let (_reporter, health, reflection_v1, reflection_v1alpha) =
         plumbing::grpc::health_and_reflection(proto::FILE_DESCRIPTOR_SET, IDENTITY_SERVICES).await?;
     let router = tonic::transport::Server::builder()
-        .layer(plumbing::grpc::ServerLayer::new("identity"))
+        .layer(plumbing::grpc::GrpcServerLayer::new())
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -183,17 +192,20 @@ async fn start_identity(
 }
 
 async fn build_gateway(args: &RunArgs, identity_url: &str) -> anyhow::Result<Router> {
-    let channel = plumbing::grpc::connect_channel(identity_url, args.gateway.grpc_timeout).await?;
+    let channel = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
     let limiter = match &args.redis_url {
-        Some(url) => RateLimiter::redis(url, &args.rate_limit).await?,
-        None => RateLimiter::in_process(&args.rate_limit),
+        Some(url) => {
+            let manager = plumbing::cache::connect_redis(url).await?;
+            RateLimiter::redis(manager, &args.rate_limit, RATE_LIMIT_SCOPE)
+        }
+        None => RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
     };
     let state = gateway::AppState::new(channel, limiter, args.gateway.clone());
-    Ok(gateway::router(state).layer(plumbing::http::RequestLayer::new()))
+    Ok(gateway::router(state).layer(plumbing::http::HttpTelemetryLayer::new()))
 }
 
 /// Creates the demo workspace unless the data directory already has one.
-/// Returns its SCIM URL when it was created now.
+/// Returns the demo workspace's SCIM URL.
 async fn bootstrap_on_first_start(
     args: &RunArgs,
     identity_url: &str,
@@ -201,7 +213,7 @@ async fn bootstrap_on_first_start(
 ) -> anyhow::Result<Option<String>> {
     let output = args.data_dir.join("demo-workspace.json");
     if output.exists() {
-        return Ok(None);
+        return Ok(bootstrap::read_scim_url(&output));
     }
     let channel = plumbing::grpc::connect_channel(identity_url, Duration::from_secs(10)).await?;
     let domains = ["example.com".to_owned()];
