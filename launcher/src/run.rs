@@ -99,6 +99,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
     tasks.spawn(async move {
+        let listener = plumbing::request_target::TolerantListener::new(listener);
         axum::serve(listener, http.into_make_service())
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await

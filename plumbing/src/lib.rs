@@ -43,6 +43,7 @@ pub mod listen;
 pub mod metrics;
 pub mod propagation;
 pub mod ratelimit;
+pub mod request_target;
 pub mod shutdown;
 pub mod telemetry;
 
