@@ -119,7 +119,10 @@ impl TestStack {
         ];
         args.extend(options.extra_args);
 
-        let stack = launcher::run::start(RunArgs::parse_from(args))
+        // `try_parse_from`, because `parse_from` exits the whole test binary
+        // on an unknown flag.
+        let args = RunArgs::try_parse_from(args).unwrap_or_else(|error| panic!("invalid launcher flags: {error}"));
+        let stack = launcher::run::start(args)
             .await
             .unwrap_or_else(|error| panic!("failed to start the embedded stack: {error:#}"));
         let demo = read_demo_workspace(data_dir.path());

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// Starts every service on `data_dir` with ephemeral ports.
 async fn start(data_dir: &TempDir) -> launcher::run::Stack {
-    let args = RunArgs::parse_from([
+    let args = RunArgs::try_parse_from([
         "run",
         "--data-dir",
         &data_dir.path().display().to_string(),
@@ -20,7 +20,8 @@ async fn start(data_dir: &TempDir) -> launcher::run::Stack {
         "127.0.0.1:0",
         "--bootstrap-demo",
         "true",
-    ]);
+    ])
+    .expect("invalid launcher flags");
     launcher::run::start(args).await.expect("failed to start the stack")
 }
 

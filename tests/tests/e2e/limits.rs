@@ -20,7 +20,7 @@ mod body {
     use super::*;
 
     e2e_tests::stack_tests!(
-        options: e2e_tests::StackOptions::with_args(&["--scim-max-body-bytes", "65536"]);
+        options: e2e_tests::StackOptions::with_args(&["--max-body-bytes", "65536"]);
         oversized_body_is_413,
         oversized_chunked_body_is_413,
     );
