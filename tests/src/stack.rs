@@ -19,36 +19,59 @@ use crate::{
     services::{TestDatabase, postgres_url, probe_tcp, redis_url, service_missing},
 };
 
-/// Rate limit of the default stacks, high enough that no scenario meets it;
-/// tests of the limiter start a stack with their own.
-const GENEROUS_RATE_LIMIT: &str = "100000";
+/// Rate limit of the default stacks, in requests per second and burst,
+/// high enough that no scenario meets it.
+const GENEROUS_RATE_LIMIT: u32 = 100_000;
 
-/// Extra launcher flags for a stack.
+/// Launcher settings of a stack beyond the defaults.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Flags added after the defaults; a later flag wins over an earlier one.
+    /// Sustained requests per second the gateway admits per workspace.
+    pub rate_limit_per_second: u32,
+    /// Requests admitted at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Further launcher flags, such as `--max-body-bytes 65536`.
     pub extra_args: Vec<String>,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
-            extra_args: vec![
-                "--rate-limit-per-second".to_owned(),
-                GENEROUS_RATE_LIMIT.to_owned(),
-                "--rate-limit-burst".to_owned(),
-                GENEROUS_RATE_LIMIT.to_owned(),
-            ],
+            rate_limit_per_second: GENEROUS_RATE_LIMIT,
+            rate_limit_burst: GENEROUS_RATE_LIMIT,
+            extra_args: Vec::new(),
         }
     }
 }
 
 impl StackOptions {
-    /// Returns the default options followed by `args`.
+    /// Returns the default options with these extra launcher flags.
     pub fn with_args(args: &[&str]) -> Self {
-        let mut options = Self::default();
-        options.extra_args.extend(args.iter().map(|arg| (*arg).to_owned()));
-        options
+        Self {
+            extra_args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Returns the default options with this rate limit.
+    pub fn with_rate_limit(per_second: u32, burst: u32) -> Self {
+        Self {
+            rate_limit_per_second: per_second,
+            rate_limit_burst: burst,
+            ..Self::default()
+        }
+    }
+
+    /// Returns the launcher flags of these options.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--rate-limit-per-second".to_owned(),
+            self.rate_limit_per_second.to_string(),
+            "--rate-limit-burst".to_owned(),
+            self.rate_limit_burst.to_string(),
+        ];
+        args.extend(self.extra_args.iter().cloned());
+        args
     }
 }
 
@@ -117,7 +140,7 @@ impl TestStack {
             "--bootstrap-demo".to_owned(),
             "true".to_owned(),
         ];
-        args.extend(options.extra_args);
+        args.extend(options.args());
 
         // `try_parse_from`, because `parse_from` exits the whole test binary
         // on an unknown flag.
@@ -190,7 +213,7 @@ impl TestStack {
             "--public-url",
             &format!("http://{gateway_http}"),
         ]);
-        identity_args.extend(options.extra_args.iter().cloned());
+        identity_args.extend(options.args());
         let mut identity = ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
         identity.wait_ready(&http, identity_http).await;
 
@@ -209,7 +232,7 @@ impl TestStack {
             "--bootstrap-demo",
             "false",
         ]);
-        gateway_args.extend(options.extra_args.iter().cloned());
+        gateway_args.extend(options.args());
         let mut gateway = ChildProcess::spawn("gateway", program, &gateway_args, data_dir.path());
         gateway.wait_ready(&http, gateway_http).await;
 

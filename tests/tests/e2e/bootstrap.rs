@@ -69,7 +69,7 @@ async fn restart_keeps_workspace_and_token() {
 
     let second = start(&data_dir).await;
 
-    assert_eq!(second.demo_scim_url, None);
+    assert_eq!(second.demo_scim_url.as_deref(), demo["scim_url"].as_str());
     assert_eq!(read_demo_file(&data_dir), demo);
     let base_url = format!("http://{}/scim/v2/{workspace_id}", second.http_addr);
     let read = ScimClient::new(http_client(), &base_url, &token).get_user(&id).await;

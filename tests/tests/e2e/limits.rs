@@ -23,6 +23,7 @@ mod body {
         options: e2e_tests::StackOptions::with_args(&["--max-body-bytes", "65536"]);
         oversized_body_is_413,
         oversized_chunked_body_is_413,
+        connection_after_413_closed_or_usable,
     );
 }
 
@@ -30,7 +31,7 @@ mod rate {
     use super::*;
 
     e2e_tests::stack_tests!(
-        options: e2e_tests::StackOptions::with_args(&["--rate-limit-per-second", "1", "--rate-limit-burst", "3"]);
+        options: e2e_tests::StackOptions::with_rate_limit(1, 3);
         burst_over_limit_is_429_with_retry_after,
         limited_workspace_leaves_other_unaffected,
     );
@@ -50,7 +51,8 @@ async fn oversized_body_is_413(stack: &TestStack) {
     let response = scim.post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES)).await;
 
     assert_error(&response, 413, None);
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+    let fresh = stack.client();
+    assert_list(&fresh.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
 }
 
 async fn oversized_chunked_body_is_413(stack: &TestStack) {
@@ -133,4 +135,57 @@ async fn limited_workspace_leaves_other_unaffected(stack: &TestStack) {
     let served = other.get("Users?count=1").await;
 
     assert_eq!(served.status, 200, "{served}");
+}
+
+async fn connection_after_413_closed_or_usable(stack: &TestStack) {
+    let body = padded_user(&unique_email("keep.alive", DOMAIN), 2 * MAX_BODY_BYTES).to_string();
+    let users = format!("/scim/v2/{}/Users", stack.workspace_id);
+    let mut stream = tokio::net::TcpStream::connect(stack.http_addr).await.expect("connect failed");
+    let oversized = format!(
+        "POST {users} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        stack.http_addr,
+        stack.token,
+        body.len()
+    );
+    let follow_up = format!(
+        "GET {users}?count=0 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        stack.http_addr, stack.token
+    );
+
+    let _ = stream.write_all(oversized.as_bytes()).await;
+    let first = read_response_head(&mut stream).await;
+    let closing = first.to_ascii_lowercase().contains("connection: close");
+    let _ = stream.write_all(follow_up.as_bytes()).await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    let rest = String::from_utf8_lossy(&rest);
+
+    assert!(first.starts_with("HTTP/1.1 413"), "{first}");
+    // A server that stops reading a body must close the connection or skip
+    // the rest of the body; it must never parse body bytes as a request.
+    assert!(closing || rest.contains("HTTP/1.1 200"), "after {first:?} the next request got {rest:?}");
+}
+
+/// Reads one response's header block and its `Content-Length` body.
+async fn read_response_head(stream: &mut tokio::net::TcpStream) -> String {
+    let mut raw = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().parse::<usize>().unwrap_or(0)))
+                .unwrap_or(0);
+            if body.len() >= length {
+                return head.to_owned();
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await;
+        match read {
+            Ok(Ok(count)) if count > 0 => raw.extend_from_slice(&buffer[..count]),
+            _ => return String::from_utf8_lossy(&raw).into_owned(),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use e2e_tests::{
     TestStack,
     assertions::assert_error,
-    fixtures::{DOMAIN, ENTERPRISE_URN, count_of, has_schema, is_absent_or_empty, patch_body, unique_email, user_body},
+    fixtures::{DOMAIN, ENTERPRISE_URN, USER_URN, count_of, has_schema, is_absent_or_empty, patch_body, unique_email, user_body},
 };
 use serde_json::{Value, json};
 
@@ -24,6 +24,7 @@ e2e_tests::stack_tests!(
     read_only_attributes_rejected,
     malformed_patch_requests_rejected,
     operations_over_limit_rejected,
+    unknown_attribute_is_dropped,
 );
 
 /// Creates a user in the demo workspace and returns its id and userName.
@@ -257,19 +258,19 @@ async fn malformed_patch_requests_rejected(stack: &TestStack) {
             "invalidSyntax",
         ),
         (
-            "missing PatchOp schema",
-            json!({"Operations": [{"op": "replace", "path": "title", "value": "X"}]}),
+            "schemas without the PatchOp URN",
+            json!({"schemas": [USER_URN], "Operations": [{"op": "replace", "path": "title", "value": "X"}]}),
             "invalidSyntax",
         ),
         ("empty Operations", patch_body(json!([])), "invalidSyntax"),
         (
-            "unknown attribute",
-            patch_body(json!([{"op": "replace", "path": "favouriteColour", "value": "teal"}])),
+            "path that is not an attribute path",
+            patch_body(json!([{"op": "replace", "path": "emails[type eq", "value": "x"}])),
             "invalidPath",
         ),
         (
-            "remove with a filter that matches nothing",
-            patch_body(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
+            "replace on a filter that matches nothing and has no eq to build from",
+            patch_body(json!([{"op": "replace", "path": "emails[value co \"nomatch\"].value", "value": "x@example.com"}])),
             "noTarget",
         ),
         (
@@ -304,4 +305,24 @@ async fn operations_over_limit_rejected(stack: &TestStack) {
     );
     let after = scim.get_user(&id).await;
     assert!(after.get("title").is_none(), "a rejected PATCH changed title: {after}");
+}
+
+async fn unknown_attribute_is_dropped(stack: &TestStack) {
+    let scim = stack.client();
+    let (id, _) = create(stack, "kai.morrow", "Kai", "Morrow").await;
+
+    // Identity providers send attributes of their own custom extensions;
+    // the product drops unknown attributes instead of rejecting the PATCH.
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([
+            {"op": "replace", "path": "favouriteColour", "value": "teal"},
+            {"op": "replace", "path": "title", "value": "Keeper"},
+        ])),
+    )
+    .await;
+
+    let read = scim.get_user(&id).await;
+    assert!(read.get("favouriteColour").is_none(), "unknown attribute stored: {read}");
+    assert_eq!(read["title"], "Keeper");
 }
