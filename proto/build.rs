@@ -8,7 +8,11 @@ use std::{env, path::PathBuf};
 
 use protox::prost::Message;
 
-const PROTOS: &[&str] = &["identity/v1/identity.proto"];
+const PROTOS: &[&str] = &[
+    "identity/v1/identity.proto",
+    "groups/v1/groups.proto",
+    "events/v1/events.proto",
+];
 
 /// User attribute messages double as the identity service's storage document
 /// and the gateway's SCIM mapping, so they derive serde with SCIM's
