@@ -156,15 +156,18 @@ impl ScimClient {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> ScimResponse {
-        self.send(self.with_json(self.request(Method::POST, path), body)).await
+        self.send(self.with_json(self.request(Method::POST, path), body))
+            .await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> ScimResponse {
-        self.send(self.with_json(self.request(Method::PUT, path), body)).await
+        self.send(self.with_json(self.request(Method::PUT, path), body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> ScimResponse {
-        self.send(self.with_json(self.request(Method::PATCH, path), body)).await
+        self.send(self.with_json(self.request(Method::PATCH, path), body))
+            .await
     }
 
     /// Creates a user, asserts 201 and returns its id.
@@ -184,7 +187,10 @@ impl ScimClient {
     /// Sends a PATCH and asserts 200 or 204 (RFC 7644 section 3.5.2 allows both).
     pub async fn patch_ok(&self, id: &str, body: &Value) {
         let patched = self.patch(&format!("Users/{id}"), body).await;
-        assert!(matches!(patched.status, 200 | 204), "PATCH of user {id}: {patched}");
+        assert!(
+            matches!(patched.status, 200 | 204),
+            "PATCH of user {id}: {patched}"
+        );
     }
 
     /// Lists users with `filter`, encoded as Entra ID encodes it, and asserts 200.
@@ -249,6 +255,12 @@ impl std::fmt::Display for ScimResponse {
             .rev()
             .find(|index| self.text.is_char_boundary(*index))
             .unwrap_or(0);
-        write!(formatter, "{} -> {} {}", self.request, self.status, &self.text[..end])
+        write!(
+            formatter,
+            "{} -> {} {}",
+            self.request,
+            self.status,
+            &self.text[..end]
+        )
     }
 }

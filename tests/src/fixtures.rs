@@ -35,7 +35,13 @@ pub fn user_body(user_name: &str, given_name: &str, family_name: &str) -> Value 
 
 /// Returns a User as Entra ID creates it: both schemas, `externalId`,
 /// `meta.resourceType`, a formatted name and an empty `roles` list.
-pub fn entra_user_body(user_name: &str, email: &str, given_name: &str, family_name: &str, external_id: &str) -> Value {
+pub fn entra_user_body(
+    user_name: &str,
+    email: &str,
+    given_name: &str,
+    family_name: &str,
+    external_id: &str,
+) -> Value {
     json!({
         "schemas": [USER_URN, ENTERPRISE_URN],
         "externalId": external_id,
@@ -54,7 +60,12 @@ pub fn entra_user_body(user_name: &str, email: &str, given_name: &str, family_na
 
 /// Returns a User as Okta creates it: a generated password, `locale`, an
 /// Okta-style `externalId` and an empty `groups` list.
-pub fn okta_user_body(user_name: &str, given_name: &str, family_name: &str, password: &str) -> Value {
+pub fn okta_user_body(
+    user_name: &str,
+    given_name: &str,
+    family_name: &str,
+    password: &str,
+) -> Value {
     json!({
         "schemas": [USER_URN],
         "userName": user_name,

@@ -33,7 +33,8 @@ pub struct TempDir {
 impl TempDir {
     pub fn new(prefix: &str) -> Self {
         let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&path).unwrap_or_else(|error| panic!("failed to create {}: {error}", path.display()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|error| panic!("failed to create {}: {error}", path.display()));
         Self { path }
     }
 
@@ -53,7 +54,9 @@ impl Drop for TempDir {
 /// then reports.
 pub fn free_loopback_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("failed to bind a loopback port");
-    listener.local_addr().expect("bound listener has no address")
+    listener
+        .local_addr()
+        .expect("bound listener has no address")
 }
 
 /// A `scim-stack` child process; it is killed when dropped.
@@ -69,10 +72,16 @@ impl ChildProcess {
     pub fn spawn(name: &str, program: &str, args: &[String], log_dir: &Path) -> Self {
         let log_path = log_dir.join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).expect("failed to create the child's log file");
-        let log_for_stderr = log.try_clone().expect("failed to clone the log file handle");
+        let log_for_stderr = log
+            .try_clone()
+            .expect("failed to clone the log file handle");
 
         let mut command = Command::new(program);
-        command.args(args).stdin(Stdio::null()).stdout(log).stderr(log_for_stderr);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_for_stderr);
         for variable in LAUNCHER_ENV {
             command.env_remove(variable);
         }
@@ -99,7 +108,11 @@ impl ChildProcess {
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited with {status} before it was ready; log:\n{}", self.name, self.log_tail());
+                panic!(
+                    "{} exited with {status} before it was ready; log:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
             }
             if let Ok(response) = http.get(&url).send().await
                 && response.status() == reqwest::StatusCode::OK
@@ -121,7 +134,9 @@ impl ChildProcess {
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let start = log.len().saturating_sub(4000);
-        let start = (start..log.len()).find(|index| log.is_char_boundary(*index)).unwrap_or(log.len());
+        let start = (start..log.len())
+            .find(|index| log.is_char_boundary(*index))
+            .unwrap_or(log.len());
         log[start..].to_owned()
     }
 }

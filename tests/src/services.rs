@@ -25,7 +25,9 @@ pub fn service_missing(service: &str, url: &str, error: &str) {
     if std::env::var("CI").is_ok_and(|value| value == "true") {
         panic!("{service} at {url} is unreachable ({error}); CI=true requires it");
     }
-    eprintln!("note: skipping a split-stack test because {service} at {url} is unreachable: {error}");
+    eprintln!(
+        "note: skipping a split-stack test because {service} at {url} is unreachable: {error}"
+    );
 }
 
 /// Checks that something accepts TCP connections at the URL's host and port.
@@ -33,7 +35,12 @@ pub async fn probe_tcp(url: &str, default_port: u16) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|error| format!("invalid URL: {error}"))?;
     let host = parsed.host_str().unwrap_or("127.0.0.1").to_owned();
     let port = parsed.port().unwrap_or(default_port);
-    match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host.as_str(), port))).await {
+    match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err(format!("connecting timed out after {CONNECT_TIMEOUT:?}")),
@@ -58,7 +65,8 @@ impl TestDatabase {
             .map_err(|error| format!("CREATE DATABASE {name} failed: {error}"))?;
         let _ = connection.close().await;
 
-        let mut url = url::Url::parse(server_url).map_err(|error| format!("invalid URL: {error}"))?;
+        let mut url =
+            url::Url::parse(server_url).map_err(|error| format!("invalid URL: {error}"))?;
         url.set_path(&format!("/{name}"));
         Ok(Self {
             server_url: server_url.to_owned(),
@@ -75,12 +83,17 @@ impl Drop for TestDatabase {
         let server_url = self.server_url.clone();
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let dropper = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(mut connection) = connect(&server_url).await {
-                    let _ = sqlx::raw_sql(AssertSqlSafe(statement)).execute(&mut connection).await;
+                    let _ = sqlx::raw_sql(AssertSqlSafe(statement))
+                        .execute(&mut connection)
+                        .await;
                     let _ = connection.close().await;
                 }
             });

@@ -144,13 +144,16 @@ impl TestStack {
 
         // `try_parse_from`, because `parse_from` exits the whole test binary
         // on an unknown flag.
-        let args = RunArgs::try_parse_from(args).unwrap_or_else(|error| panic!("invalid launcher flags: {error}"));
+        let args = RunArgs::try_parse_from(args)
+            .unwrap_or_else(|error| panic!("invalid launcher flags: {error}"));
         let stack = launcher::run::start(args)
             .await
             .unwrap_or_else(|error| panic!("failed to start the embedded stack: {error:#}"));
         let demo = read_demo_workspace(data_dir.path());
         let http_addr = stack.http_addr;
-        let identity_addr = stack.identity_addr.expect("the embedded stack runs identity-svc");
+        let identity_addr = stack
+            .identity_addr
+            .expect("the embedded stack runs identity-svc");
         Self {
             base_url: format!("http://{http_addr}/scim/v2/{}", demo.workspace_id),
             token: demo.token,
@@ -214,7 +217,8 @@ impl TestStack {
             &format!("http://{gateway_http}"),
         ]);
         identity_args.extend(options.args());
-        let mut identity = ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
+        let mut identity =
+            ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
         identity.wait_ready(&http, identity_http).await;
 
         let mut gateway_args = strings(&[
@@ -238,7 +242,10 @@ impl TestStack {
 
         let demo = read_demo_workspace(&data_dir.path().join("identity"));
         let base_url = format!("http://{gateway_http}/scim/v2/{}", demo.workspace_id);
-        assert_eq!(demo.scim_url, base_url, "the bootstrap SCIM URL is not the gateway's");
+        assert_eq!(
+            demo.scim_url, base_url,
+            "the bootstrap SCIM URL is not the gateway's"
+        );
         Some(Self {
             base_url,
             token: demo.token,
@@ -319,8 +326,10 @@ impl TestStack {
 
 fn read_demo_workspace(data_dir: &Path) -> DemoWorkspace {
     let path = data_dir.join("demo-workspace.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is not the expected JSON: {error}", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not the expected JSON: {error}", path.display()))
 }
 
 fn path_text(path: &Path) -> String {

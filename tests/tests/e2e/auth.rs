@@ -72,7 +72,10 @@ async fn malformed_credentials_rejected(stack: &TestStack) {
 
     for credential in &credentials {
         let response = scim
-            .send(scim.unauthenticated(Method::GET, "Users").header("Authorization", credential.as_str()))
+            .send(
+                scim.unauthenticated(Method::GET, "Users")
+                    .header("Authorization", credential.as_str()),
+            )
             .await;
 
         assert_error(&response, 401, None);
@@ -110,7 +113,13 @@ async fn rejected_create_changes_nothing(stack: &TestStack) {
 
     assert_error(&empty, 401, None);
     assert_error(&missing, 401, None);
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+    assert_list(
+        &scim
+            .filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await,
+        0,
+        &[],
+    );
 }
 
 async fn scheme_name_ignores_case(stack: &TestStack) {
@@ -134,7 +143,10 @@ async fn errors_never_echo_secrets(stack: &TestStack) {
     let bad_json = format!(r#"{{"userName": "{probe}", "password": "{probe}""#);
 
     let bad_token = scim
-        .send(scim.unauthenticated(Method::GET, "Users").header("Authorization", format!("Bearer {probe}")))
+        .send(
+            scim.unauthenticated(Method::GET, "Users")
+                .header("Authorization", format!("Bearer {probe}")),
+        )
         .await;
     let malformed = scim
         .send(

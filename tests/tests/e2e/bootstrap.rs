@@ -22,11 +22,14 @@ async fn start(data_dir: &TempDir) -> launcher::run::Stack {
         "true",
     ])
     .expect("invalid launcher flags");
-    launcher::run::start(args).await.expect("failed to start the stack")
+    launcher::run::start(args)
+        .await
+        .expect("failed to start the stack")
 }
 
 fn read_demo_file(data_dir: &TempDir) -> Value {
-    let text = std::fs::read_to_string(data_dir.path().join("demo-workspace.json")).expect("no demo-workspace.json");
+    let text = std::fs::read_to_string(data_dir.path().join("demo-workspace.json"))
+        .expect("no demo-workspace.json");
     serde_json::from_str(&text).expect("demo-workspace.json is not JSON")
 }
 
@@ -40,15 +43,21 @@ async fn first_start_writes_private_demo_file() {
     let workspace_id = demo["workspace_id"].as_str().expect("no workspace_id");
     let scim_url = demo["scim_url"].as_str().expect("no scim_url");
     let token = demo["token"].as_str().expect("no token");
-    assert_eq!(scim_url, format!("http://{}/scim/v2/{workspace_id}", stack.http_addr));
+    assert_eq!(
+        scim_url,
+        format!("http://{}/scim/v2/{workspace_id}", stack.http_addr)
+    );
     assert_eq!(stack.demo_scim_url.as_deref(), Some(scim_url));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let metadata = std::fs::metadata(data_dir.path().join("demo-workspace.json")).expect("no file");
+        let metadata =
+            std::fs::metadata(data_dir.path().join("demo-workspace.json")).expect("no file");
         assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
     }
-    let listed = ScimClient::new(http_client(), scim_url, token).get("Users").await;
+    let listed = ScimClient::new(http_client(), scim_url, token)
+        .get("Users")
+        .await;
     assert_eq!(listed.status, 200, "{listed}");
     stack.stop().await;
 }
@@ -59,7 +68,10 @@ async fn restart_keeps_workspace_and_token() {
     let first = start(&data_dir).await;
     let demo = read_demo_file(&data_dir);
     let token = demo["token"].as_str().expect("no token").to_owned();
-    let workspace_id = demo["workspace_id"].as_str().expect("no workspace_id").to_owned();
+    let workspace_id = demo["workspace_id"]
+        .as_str()
+        .expect("no workspace_id")
+        .to_owned();
     let base_url = format!("http://{}/scim/v2/{workspace_id}", first.http_addr);
     let user_name = e2e_tests::fixtures::unique_email("persisted", e2e_tests::fixtures::DOMAIN);
     let id = ScimClient::new(http_client(), &base_url, &token)
@@ -72,7 +84,9 @@ async fn restart_keeps_workspace_and_token() {
     assert_eq!(second.demo_scim_url.as_deref(), demo["scim_url"].as_str());
     assert_eq!(read_demo_file(&data_dir), demo);
     let base_url = format!("http://{}/scim/v2/{workspace_id}", second.http_addr);
-    let read = ScimClient::new(http_client(), &base_url, &token).get_user(&id).await;
+    let read = ScimClient::new(http_client(), &base_url, &token)
+        .get_user(&id)
+        .await;
     assert_eq!(read["userName"], user_name.as_str());
     second.stop().await;
 }
@@ -82,9 +96,21 @@ async fn health_and_metrics_endpoints_respond() {
     let stack = TestStack::embedded().await;
     let http = http_client();
 
-    let live = http.get(format!("http://{}/livez", stack.http_addr)).send().await.expect("livez failed");
-    let ready = http.get(format!("http://{}/readyz", stack.http_addr)).send().await.expect("readyz failed");
-    let metrics = http.get(format!("http://{}/metrics", stack.http_addr)).send().await.expect("metrics failed");
+    let live = http
+        .get(format!("http://{}/livez", stack.http_addr))
+        .send()
+        .await
+        .expect("livez failed");
+    let ready = http
+        .get(format!("http://{}/readyz", stack.http_addr))
+        .send()
+        .await
+        .expect("readyz failed");
+    let metrics = http
+        .get(format!("http://{}/metrics", stack.http_addr))
+        .send()
+        .await
+        .expect("metrics failed");
 
     assert_eq!(live.status(), 200);
     assert_eq!(ready.status(), 200);

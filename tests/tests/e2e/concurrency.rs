@@ -38,9 +38,15 @@ async fn patch_all_at_once(stack: &TestStack, id: &str, bodies: Vec<Value>) -> V
 async fn parallel_phone_adds_all_land(stack: &TestStack) {
     let scim = stack.client();
     let id = scim
-        .create_user(&user_body(&unique_email("paz.lindqvist", DOMAIN), "Paz", "Lindqvist"))
+        .create_user(&user_body(
+            &unique_email("paz.lindqvist", DOMAIN),
+            "Paz",
+            "Lindqvist",
+        ))
         .await;
-    let numbers: Vec<String> = (0..PARALLEL_WRITERS).map(|i| format!("+1 555 010{i}")).collect();
+    let numbers: Vec<String> = (0..PARALLEL_WRITERS)
+        .map(|i| format!("+1 555 010{i}"))
+        .collect();
     let bodies = numbers
         .iter()
         .map(|number| {
@@ -66,7 +72,11 @@ async fn parallel_phone_adds_all_land(stack: &TestStack) {
 async fn parallel_attribute_replaces_all_land(stack: &TestStack) {
     let scim = stack.client();
     let id = scim
-        .create_user(&user_body(&unique_email("noor.haddad", DOMAIN), "Noor", "Haddad"))
+        .create_user(&user_body(
+            &unique_email("noor.haddad", DOMAIN),
+            "Noor",
+            "Haddad",
+        ))
         .await;
     let changes = [
         ("title", "Harbour Master"),
@@ -97,17 +107,28 @@ async fn parallel_attribute_replaces_all_land(stack: &TestStack) {
 async fn stale_if_match_is_412(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("cora.winslow", DOMAIN);
-    let id = scim.create_user(&user_body(&user_name, "Cora", "Winslow")).await;
+    let id = scim
+        .create_user(&user_body(&user_name, "Cora", "Winslow"))
+        .await;
     let path = format!("Users/{id}");
     let read = scim.get(&path).await;
-    assert!(read.body["meta"]["version"].is_string(), "no meta.version: {read}");
-    let stale = read.header("etag").expect("GET returned no ETag").to_owned();
+    assert!(
+        read.body["meta"]["version"].is_string(),
+        "no meta.version: {read}"
+    );
+    let stale = read
+        .header("etag")
+        .expect("GET returned no ETag")
+        .to_owned();
     let first = scim
         .send(
             scim.request(Method::PATCH, &path)
                 .header("If-Match", &stale)
                 .header("Content-Type", "application/scim+json")
-                .body(patch_body(json!([{"op": "replace", "path": "title", "value": "Bosun"}])).to_string()),
+                .body(
+                    patch_body(json!([{"op": "replace", "path": "title", "value": "Bosun"}]))
+                        .to_string(),
+                ),
         )
         .await;
     assert_patched(&first);
@@ -117,7 +138,10 @@ async fn stale_if_match_is_412(stack: &TestStack) {
             scim.request(Method::PATCH, &path)
                 .header("If-Match", &stale)
                 .header("Content-Type", "application/scim+json")
-                .body(patch_body(json!([{"op": "replace", "path": "title", "value": "Mate"}])).to_string()),
+                .body(
+                    patch_body(json!([{"op": "replace", "path": "title", "value": "Mate"}]))
+                        .to_string(),
+                ),
         )
         .await;
     let mut replacement = user_body(&user_name, "Cora", "Winslow");
@@ -130,7 +154,12 @@ async fn stale_if_match_is_412(stack: &TestStack) {
                 .body(replacement.to_string()),
         )
         .await;
-    let deleted = scim.send(scim.request(Method::DELETE, &path).header("If-Match", &stale)).await;
+    let deleted = scim
+        .send(
+            scim.request(Method::DELETE, &path)
+                .header("If-Match", &stale),
+        )
+        .await;
 
     assert_error(&patched, 412, None);
     assert_error(&replaced, 412, None);
@@ -141,26 +170,47 @@ async fn stale_if_match_is_412(stack: &TestStack) {
 async fn current_if_match_succeeds(stack: &TestStack) {
     let scim = stack.client();
     let id = scim
-        .create_user(&user_body(&unique_email("mads.holm", DOMAIN), "Mads", "Holm"))
+        .create_user(&user_body(
+            &unique_email("mads.holm", DOMAIN),
+            "Mads",
+            "Holm",
+        ))
         .await;
     let path = format!("Users/{id}");
     let read = scim.get(&path).await;
-    let current = read.header("etag").expect("GET returned no ETag").to_owned();
+    let current = read
+        .header("etag")
+        .expect("GET returned no ETag")
+        .to_owned();
 
     let patched = scim
         .send(
             scim.request(Method::PATCH, &path)
                 .header("If-Match", &current)
                 .header("Content-Type", "application/scim+json")
-                .body(patch_body(json!([{"op": "replace", "path": "title", "value": "Cook"}])).to_string()),
+                .body(
+                    patch_body(json!([{"op": "replace", "path": "title", "value": "Cook"}]))
+                        .to_string(),
+                ),
         )
         .await;
     let unconditional = scim
-        .patch(&path, &patch_body(json!([{"op": "replace", "path": "nickName", "value": "Mo"}])))
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "replace", "path": "nickName", "value": "Mo"}])),
+        )
         .await;
     let latest = scim.get(&path).await;
-    let latest_tag = latest.header("etag").expect("GET returned no ETag").to_owned();
-    let deleted = scim.send(scim.request(Method::DELETE, &path).header("If-Match", &latest_tag)).await;
+    let latest_tag = latest
+        .header("etag")
+        .expect("GET returned no ETag")
+        .to_owned();
+    let deleted = scim
+        .send(
+            scim.request(Method::DELETE, &path)
+                .header("If-Match", &latest_tag),
+        )
+        .await;
 
     assert_patched(&patched);
     assert_patched(&unconditional);

@@ -9,16 +9,26 @@ use e2e_tests::{
 };
 use serde_json::Value;
 
-e2e_tests::stack_tests!(schemas_list_user_schemas, service_provider_config_features, resource_types_list_user);
+e2e_tests::stack_tests!(
+    schemas_list_user_schemas,
+    service_provider_config_features,
+    resource_types_list_user
+);
 
 /// Returns the entry of `Resources` whose `id` is `id`.
 fn resource_with_id<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {
-    list["Resources"].as_array()?.iter().find(|resource| resource["id"] == id)
+    list["Resources"]
+        .as_array()?
+        .iter()
+        .find(|resource| resource["id"] == id)
 }
 
 /// Returns the attribute definition named `name` in a schema.
 fn attribute<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
-    schema["attributes"].as_array()?.iter().find(|attribute| attribute["name"] == name)
+    schema["attributes"]
+        .as_array()?
+        .iter()
+        .find(|attribute| attribute["name"] == name)
 }
 
 async fn schemas_list_user_schemas(stack: &TestStack) {
@@ -36,8 +46,12 @@ async fn schemas_list_user_schemas(stack: &TestStack) {
     let password = attribute(user, "password").expect("no password attribute");
     assert_eq!(password["returned"], "never");
     assert_eq!(password["mutability"], "writeOnly");
-    let enterprise = resource_with_id(&schemas.body, ENTERPRISE_URN).expect("no enterprise User schema");
-    assert!(attribute(enterprise, "manager").is_some(), "no manager attribute: {enterprise}");
+    let enterprise =
+        resource_with_id(&schemas.body, ENTERPRISE_URN).expect("no enterprise User schema");
+    assert!(
+        attribute(enterprise, "manager").is_some(),
+        "no manager attribute: {enterprise}"
+    );
     let by_id = scim.get(&format!("Schemas/{USER_URN}")).await;
     assert_eq!(by_id.status, 200, "{by_id}");
     assert_eq!(by_id.body["id"], USER_URN);
@@ -51,12 +65,22 @@ async fn service_provider_config_features(stack: &TestStack) {
     assert_eq!(config.status, 200, "{config}");
     assert_eq!(config.body["patch"]["supported"], true);
     assert_eq!(config.body["filter"]["supported"], true);
-    assert!(config.body["filter"]["maxResults"].is_u64(), "filter.maxResults: {config}");
-    assert_eq!(config.body["bulk"]["supported"], false);
-    assert!(config.body["etag"]["supported"].is_boolean(), "etag.supported: {config}");
-    let schemes = config.body["authenticationSchemes"].as_array().expect("no authenticationSchemes");
     assert!(
-        schemes.iter().any(|scheme| scheme["type"] == "oauthbearertoken"),
+        config.body["filter"]["maxResults"].is_u64(),
+        "filter.maxResults: {config}"
+    );
+    assert_eq!(config.body["bulk"]["supported"], false);
+    assert!(
+        config.body["etag"]["supported"].is_boolean(),
+        "etag.supported: {config}"
+    );
+    let schemes = config.body["authenticationSchemes"]
+        .as_array()
+        .expect("no authenticationSchemes");
+    assert!(
+        schemes
+            .iter()
+            .any(|scheme| scheme["type"] == "oauthbearertoken"),
         "bearer tokens are not advertised: {config}"
     );
 }
@@ -71,9 +95,13 @@ async fn resource_types_list_user(stack: &TestStack) {
     let user = resource_with_id(&types.body, "User").expect("no User resource type");
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(user["schema"], USER_URN);
-    let extensions = user["schemaExtensions"].as_array().expect("no schemaExtensions");
+    let extensions = user["schemaExtensions"]
+        .as_array()
+        .expect("no schemaExtensions");
     assert!(
-        extensions.iter().any(|extension| extension["schema"] == ENTERPRISE_URN),
+        extensions
+            .iter()
+            .any(|extension| extension["schema"] == ENTERPRISE_URN),
         "enterprise extension missing: {user}"
     );
 }

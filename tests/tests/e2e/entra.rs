@@ -7,8 +7,8 @@ use e2e_tests::{
     TestStack,
     assertions::{assert_error, assert_list, assert_patched},
     fixtures::{
-        DOMAIN, ENTERPRISE_URN, LIST_RESPONSE_URN, USER_URN, count_of, entra_user_body, has_schema, patch_body,
-        resource_ids, typed_value, unique_email,
+        DOMAIN, ENTERPRISE_URN, LIST_RESPONSE_URN, USER_URN, count_of, entra_user_body, has_schema,
+        patch_body, resource_ids, typed_value, unique_email,
     },
 };
 use serde_json::{Value, json};
@@ -39,14 +39,20 @@ async fn user_lifecycle(stack: &TestStack) {
     assert_list(&before, 0, &[]);
 
     let created = scim
-        .post("Users", &entra_user_body(&user_name, &email, "Ada", "Quillfeather", &external_id))
+        .post(
+            "Users",
+            &entra_user_body(&user_name, &email, "Ada", "Quillfeather", &external_id),
+        )
         .await;
     assert_eq!(created.status, 201, "{created}");
     let id = created.id();
     assert_eq!(created.body["userName"], user_name);
     assert_eq!(created.body["externalId"], external_id);
     assert_eq!(created.body["active"], true);
-    assert_eq!(typed_value(&created.body, "emails", "work"), Some(email.as_str()));
+    assert_eq!(
+        typed_value(&created.body, "emails", "work"),
+        Some(email.as_str())
+    );
     assert_eq!(created.body["name"]["familyName"], "Quillfeather");
     assert_eq!(created.body["name"]["givenName"], "Ada");
     assert!(has_schema(&created.body, USER_URN));
@@ -76,7 +82,10 @@ async fn user_lifecycle(stack: &TestStack) {
         .await;
     assert_patched(&patched);
     let read = scim.get_user(&id).await;
-    assert_eq!(typed_value(&read, "emails", "work"), Some(new_email.as_str()));
+    assert_eq!(
+        typed_value(&read, "emails", "work"),
+        Some(new_email.as_str())
+    );
     assert_eq!(count_of(&read, "emails"), 1);
     assert_eq!(read["name"]["familyName"], "Quillfeather-Oduya");
     assert_eq!(read["name"]["givenName"], "Ada");
@@ -109,7 +118,13 @@ async fn user_lifecycle(stack: &TestStack) {
     let duplicate = scim
         .post(
             "Users",
-            &entra_user_body(&new_user_name, &email, "Ada", "Quillfeather", &Uuid::new_v4().to_string()),
+            &entra_user_body(
+                &new_user_name,
+                &email,
+                "Ada",
+                "Quillfeather",
+                &Uuid::new_v4().to_string(),
+            ),
         )
         .await;
     assert_error(&duplicate, 409, Some("uniqueness"));
@@ -130,10 +145,18 @@ async fn user_matching(stack: &TestStack) {
     let email = unique_email("bram.oduya.mail", DOMAIN);
     let external_id = Uuid::new_v4().to_string();
     let id = scim
-        .create_user(&entra_user_body(&user_name, &email, "Bram", "Oduya", &external_id))
+        .create_user(&entra_user_body(
+            &user_name,
+            &email,
+            "Bram",
+            "Oduya",
+            &external_id,
+        ))
         .await;
 
-    let by_external_id = scim.filter_users(&format!(r#"externalId eq "{external_id}""#)).await;
+    let by_external_id = scim
+        .filter_users(&format!(r#"externalId eq "{external_id}""#))
+        .await;
     let by_work_email = scim
         .filter_users(&format!(r#"emails[type eq "work"].value eq "{email}""#))
         .await;
@@ -151,7 +174,13 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     let user_name = unique_email("cleo.marchetti", DOMAIN);
     let email = unique_email("cleo.marchetti.mail", DOMAIN);
     let new_email = unique_email("cleo.lund", DOMAIN);
-    let mut body = entra_user_body(&user_name, &email, "Cleo", "Marchetti", &Uuid::new_v4().to_string());
+    let mut body = entra_user_body(
+        &user_name,
+        &email,
+        "Cleo",
+        "Marchetti",
+        &Uuid::new_v4().to_string(),
+    );
     body["displayName"] = json!("Cleo Marchetti");
     for attribute in ["addresses", "phoneNumbers", "preferredLanguage", "title"] {
         body[attribute] = Value::Null;
@@ -164,8 +193,11 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     assert_eq!(created.body["displayName"], "Cleo Marchetti");
     assert_eq!(created.body["active"], true);
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Add", "path": "nickName", "value": "Marchie"}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Add", "path": "nickName", "value": "Marchie"}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["nickName"], "Marchie");
 
     // One Replace per attribute, including an enterprise URN path.
@@ -183,7 +215,10 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     .await;
     let read = scim.get_user(&id).await;
     assert_eq!(read["displayName"], "Cleo M. Lund");
-    assert_eq!(typed_value(&read, "emails", "work"), Some(new_email.as_str()));
+    assert_eq!(
+        typed_value(&read, "emails", "work"),
+        Some(new_email.as_str())
+    );
     assert_eq!(count_of(&read, "emails"), 1);
     assert_eq!(read["name"]["givenName"], "Cleopatra");
     assert_eq!(read["name"]["familyName"], "Marchetti-Lund");
@@ -203,7 +238,10 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     )
     .await;
     let read = scim.get_user(&id).await;
-    assert_eq!(typed_value(&read, "phoneNumbers", "mobile"), Some("+1 555 0142"));
+    assert_eq!(
+        typed_value(&read, "phoneNumbers", "mobile"),
+        Some("+1 555 0142")
+    );
     assert_eq!(count_of(&read, "addresses"), 1);
     assert_eq!(read["addresses"][0]["type"], "work");
     assert_eq!(read["addresses"][0]["streetAddress"], "12 Orchard Row");
@@ -219,8 +257,14 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     )
     .await;
     let read = scim.get_user(&id).await;
-    assert_eq!(typed_value(&read, "phoneNumbers", "work"), Some("+1 555 0199"));
-    assert_eq!(typed_value(&read, "phoneNumbers", "mobile"), Some("+1 555 0142"));
+    assert_eq!(
+        typed_value(&read, "phoneNumbers", "work"),
+        Some("+1 555 0199")
+    );
+    assert_eq!(
+        typed_value(&read, "phoneNumbers", "mobile"),
+        Some("+1 555 0142")
+    );
     assert_eq!(count_of(&read, "phoneNumbers"), 2);
 
     scim.patch_ok(
@@ -230,10 +274,16 @@ async fn legacy_patch_dialect(stack: &TestStack) {
         ])),
     )
     .await;
-    assert_eq!(scim.get_user(&id).await[ENTERPRISE_URN]["department"], "Cartography");
+    assert_eq!(
+        scim.get_user(&id).await[ENTERPRISE_URN]["department"],
+        "Cartography"
+    );
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Add", "path": "title", "value": "Surveyor"}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Add", "path": "title", "value": "Surveyor"}])),
+    )
+    .await;
     scim.patch_ok(&id, &patch_body(json!([{"op": "Remove", "path": "title"}])))
         .await;
     let read = scim.get_user(&id).await;
@@ -241,11 +291,17 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     assert_eq!(read["userName"], user_name);
 
     // Booleans as the strings "False" and "True".
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["active"], false);
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "active", "value": "True"}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": "True"}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["active"], true);
 }
 
@@ -270,25 +326,43 @@ async fn manager_reference(stack: &TestStack) {
     let manager_path = format!("{ENTERPRISE_URN}:manager");
 
     // Set: Add with the manager's bare id as the value.
-    scim.patch_ok(id, &patch_body(json!([{"op": "Add", "path": manager_path, "value": first_manager}])))
-        .await;
-    assert_eq!(scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"], first_manager.as_str());
+    scim.patch_ok(
+        id,
+        &patch_body(json!([{"op": "Add", "path": manager_path, "value": first_manager}])),
+    )
+    .await;
+    assert_eq!(
+        scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"],
+        first_manager.as_str()
+    );
 
     // Reference check: id and manager in one filter, only id requested.
     let filter = format!(r#"id eq "{id}" and manager eq "{first_manager}""#);
     let checked = scim
-        .get(&format!("Users?{}&attributes=id", e2e_tests::filter_query(&filter)))
+        .get(&format!(
+            "Users?{}&attributes=id",
+            e2e_tests::filter_query(&filter)
+        ))
         .await;
     assert_eq!(checked.status, 200, "{checked}");
     assert_list(&checked.body, 1, &[id]);
 
-    scim.patch_ok(id, &patch_body(json!([{"op": "Replace", "path": manager_path, "value": second_manager}])))
-        .await;
-    assert_eq!(scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"], second_manager.as_str());
+    scim.patch_ok(
+        id,
+        &patch_body(json!([{"op": "Replace", "path": manager_path, "value": second_manager}])),
+    )
+    .await;
+    assert_eq!(
+        scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"],
+        second_manager.as_str()
+    );
 
     // Clear: Replace with an empty string.
-    scim.patch_ok(id, &patch_body(json!([{"op": "Replace", "path": manager_path, "value": ""}])))
-        .await;
+    scim.patch_ok(
+        id,
+        &patch_body(json!([{"op": "Replace", "path": manager_path, "value": ""}])),
+    )
+    .await;
     let cleared = scim.get_user(id).await;
     let manager_value = &cleared[ENTERPRISE_URN]["manager"]["value"];
     assert!(
@@ -306,7 +380,10 @@ async fn manager_reference(stack: &TestStack) {
         }])),
     )
     .await;
-    assert_eq!(scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"], first_manager.as_str());
+    assert_eq!(
+        scim.get_user(id).await[ENTERPRISE_URN]["manager"]["value"],
+        first_manager.as_str()
+    );
 }
 
 async fn scim062020_flag_on_every_request(stack: &TestStack) {
@@ -316,16 +393,31 @@ async fn scim062020_flag_on_every_request(stack: &TestStack) {
     let new_email = unique_email("d.fenwick", DOMAIN);
     let employee_key = format!("{ENTERPRISE_URN}:employeeNumber");
 
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+    assert_list(
+        &scim
+            .filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await,
+        0,
+        &[],
+    );
     let id = scim
-        .create_user(&entra_user_body(&user_name, &email, "Dario", "Fenwick", &Uuid::new_v4().to_string()))
+        .create_user(&entra_user_body(
+            &user_name,
+            &email,
+            "Dario",
+            "Fenwick",
+            &Uuid::new_v4().to_string(),
+        ))
         .await;
     let read = scim.get_user(&id).await;
     assert_eq!(read["id"], id);
     assert_eq!(read["active"], true);
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "add", "path": "nickName", "value": "Dare"}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "add", "path": "nickName", "value": "Dare"}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["nickName"], "Dare");
 
     // One path op, then one op without path whose keys are attribute paths.
@@ -343,17 +435,26 @@ async fn scim062020_flag_on_every_request(stack: &TestStack) {
     )
     .await;
     let read = scim.get_user(&id).await;
-    assert_eq!(typed_value(&read, "emails", "work"), Some(new_email.as_str()));
+    assert_eq!(
+        typed_value(&read, "emails", "work"),
+        Some(new_email.as_str())
+    );
     assert_eq!(read["displayName"], "Dario F.");
     assert_eq!(read["name"]["givenName"], "Darius");
     assert_eq!(read["name"]["familyName"], "Fenwick-Hale");
     assert_eq!(read[ENTERPRISE_URN]["employeeNumber"], "E-1");
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "replace", "path": "active", "value": false}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["active"], false);
-    scim.patch_ok(&id, &patch_body(json!([{"op": "replace", "path": "active", "value": true}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "replace", "path": "active", "value": true}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["active"], true);
 
     let deleted = scim.delete(&format!("Users/{id}")).await;
@@ -364,8 +465,12 @@ async fn scim062020_flag_on_every_request(stack: &TestStack) {
 async fn test_connection_probes(stack: &TestStack) {
     let scim = stack.client();
 
-    let by_user_name = scim.filter_users(&format!(r#"userName eq "{}""#, Uuid::new_v4())).await;
-    let by_external_id = scim.filter_users(&format!(r#"externalId eq "{}""#, Uuid::new_v4())).await;
+    let by_user_name = scim
+        .filter_users(&format!(r#"userName eq "{}""#, Uuid::new_v4()))
+        .await;
+    let by_external_id = scim
+        .filter_users(&format!(r#"externalId eq "{}""#, Uuid::new_v4()))
+        .await;
 
     assert_list(&by_user_name, 0, &[]);
     assert_list(&by_external_id, 0, &[]);
@@ -375,8 +480,14 @@ async fn paging_by_five(stack: &TestStack) {
     let scim = stack.client();
     for i in 1..=6 {
         let user_name = unique_email(&format!("page.{i}"), DOMAIN);
-        scim.create_user(&entra_user_body(&user_name, &user_name, "Page", "Reader", &Uuid::new_v4().to_string()))
-            .await;
+        scim.create_user(&entra_user_body(
+            &user_name,
+            &user_name,
+            "Page",
+            "Reader",
+            &Uuid::new_v4().to_string(),
+        ))
+        .await;
     }
 
     let first = scim.get("Users?startIndex=1&count=5").await;

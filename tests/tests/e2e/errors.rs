@@ -24,12 +24,20 @@ e2e_tests::stack_tests!(
 async fn malformed_json_is_invalid_syntax(stack: &TestStack) {
     let scim = stack.client();
     let id = scim
-        .create_user(&user_body(&unique_email("jonas.berg", DOMAIN), "Jonas", "Berg"))
+        .create_user(&user_body(
+            &unique_email("jonas.berg", DOMAIN),
+            "Jonas",
+            "Berg",
+        ))
         .await;
     let bodies = [
         ("POST", "Users".to_owned(), r#"{"userName": "#),
         ("POST", "Users".to_owned(), "not json at all"),
-        ("PUT", format!("Users/{id}"), r#"{"userName": "a@example.com",}"#),
+        (
+            "PUT",
+            format!("Users/{id}"),
+            r#"{"userName": "a@example.com",}"#,
+        ),
         ("PATCH", format!("Users/{id}"), r#"{"Operations": [}"#),
         ("POST", "Users/.search".to_owned(), "{"),
     ];
@@ -65,8 +73,16 @@ async fn duplicate_json_keys_are_invalid_syntax(stack: &TestStack) {
         .await;
 
     assert_error(&response, 400, Some("invalidSyntax"));
-    assert_eq!(scim.filter_users(&format!(r#"userName eq "{first}""#)).await["totalResults"], 0);
-    assert_eq!(scim.filter_users(&format!(r#"userName eq "{second}""#)).await["totalResults"], 0);
+    assert_eq!(
+        scim.filter_users(&format!(r#"userName eq "{first}""#))
+            .await["totalResults"],
+        0
+    );
+    assert_eq!(
+        scim.filter_users(&format!(r#"userName eq "{second}""#))
+            .await["totalResults"],
+        0
+    );
 }
 
 async fn unsupported_content_type_is_415(stack: &TestStack) {
@@ -83,24 +99,40 @@ async fn unsupported_content_type_is_415(stack: &TestStack) {
         .await;
 
     assert_error(&response, 415, None);
-    assert_eq!(scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await["totalResults"], 0);
+    assert_eq!(
+        scim.filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await["totalResults"],
+        0
+    );
 }
 
 async fn invalid_user_bodies_are_invalid_value(stack: &TestStack) {
     let scim = stack.client();
     let cases = [
-        ("missing userName", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]})),
+        (
+            "missing userName",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+        ),
         ("empty userName", json!({"userName": ""})),
         ("numeric userName", json!({"userName": 123})),
-        ("active not a boolean", json!({"userName": unique_email("odd.active", DOMAIN), "active": "maybe"})),
-        ("emails not a list", json!({"userName": unique_email("odd.emails", DOMAIN), "emails": "x@example.com"})),
+        (
+            "active not a boolean",
+            json!({"userName": unique_email("odd.active", DOMAIN), "active": "maybe"}),
+        ),
+        (
+            "emails not a list",
+            json!({"userName": unique_email("odd.emails", DOMAIN), "emails": "x@example.com"}),
+        ),
     ];
 
     for (case, body) in cases {
         let response = scim.post("Users", &body).await;
 
         assert_eq!(response.status, 400, "{case}: {response}");
-        assert_eq!(response.body["scimType"], "invalidValue", "{case}: {response}");
+        assert_eq!(
+            response.body["scimType"], "invalidValue",
+            "{case}: {response}"
+        );
     }
     let array = scim
         .send(
@@ -132,7 +164,9 @@ async fn unknown_route_is_scim_404(stack: &TestStack) {
     );
 
     let unknown_resource = scim.get("Widgets").await;
-    let old_version = root.get(&format!("scim/v1/{}/Users", stack.workspace_id)).await;
+    let old_version = root
+        .get(&format!("scim/v1/{}/Users", stack.workspace_id))
+        .await;
     let outside = root.get("admin").await;
 
     assert_error(&unknown_resource, 404, None);

@@ -8,9 +8,10 @@ use e2e_tests::{
     fixtures::{DOMAIN, unique_email, user_body},
 };
 use proto::identity::v1::{
-    AuthenticateScimTokenRequest, BatchGetUsersRequest, CreateUserRequest, DeleteUserRequest, GetUserRequest,
-    GetWorkspaceRequest, ListUsersRequest, MultiValue, Name, User, token_service_client::TokenServiceClient,
-    user_service_client::UserServiceClient, workspace_service_client::WorkspaceServiceClient,
+    AuthenticateScimTokenRequest, BatchGetUsersRequest, CreateUserRequest, DeleteUserRequest,
+    GetUserRequest, GetWorkspaceRequest, ListUsersRequest, MultiValue, Name, User,
+    token_service_client::TokenServiceClient, user_service_client::UserServiceClient,
+    workspace_service_client::WorkspaceServiceClient,
 };
 use tonic::Code;
 
@@ -55,12 +56,24 @@ async fn create_user_codes(stack: &TestStack) {
 
     let created = client.create_user(create(&user_name)).await;
     let duplicate = client.create_user(create(&user_name.to_uppercase())).await;
-    let foreign = client.create_user(create(&unique_email("grpc.caller", "evil.example"))).await;
+    let foreign = client
+        .create_user(create(&unique_email("grpc.caller", "evil.example")))
+        .await;
 
-    let created = created.expect("CreateUser failed").into_inner().user.expect("no user");
+    let created = created
+        .expect("CreateUser failed")
+        .into_inner()
+        .user
+        .expect("no user");
     assert!(!created.id.is_empty());
-    assert_eq!(duplicate.expect_err("duplicate accepted").code(), Code::AlreadyExists);
-    assert_eq!(foreign.expect_err("foreign domain accepted").code(), Code::InvalidArgument);
+    assert_eq!(
+        duplicate.expect_err("duplicate accepted").code(),
+        Code::AlreadyExists
+    );
+    assert_eq!(
+        foreign.expect_err("foreign domain accepted").code(),
+        Code::InvalidArgument
+    );
 }
 
 async fn other_workspace_user_not_found(stack: &TestStack) {
@@ -68,7 +81,11 @@ async fn other_workspace_user_not_found(stack: &TestStack) {
     let second = stack.second_workspace().await;
     let id = stack
         .client()
-        .create_user(&user_body(&unique_email("grpc.owner", DOMAIN), "Grpc", "Owner"))
+        .create_user(&user_body(
+            &unique_email("grpc.owner", DOMAIN),
+            "Grpc",
+            "Owner",
+        ))
         .await;
 
     let own = client
@@ -97,11 +114,28 @@ async fn other_workspace_user_not_found(stack: &TestStack) {
         })
         .await;
 
-    assert_eq!(own.expect("GetUser failed").into_inner().user.expect("no user").id, id);
-    assert_eq!(cross.expect_err("other workspace read the user").code(), Code::NotFound);
-    assert_eq!(cross_delete.expect_err("other workspace deleted the user").code(), Code::NotFound);
     assert_eq!(
-        second_domain_user.expect_err("b.example workspace took an example.com user").code(),
+        own.expect("GetUser failed")
+            .into_inner()
+            .user
+            .expect("no user")
+            .id,
+        id
+    );
+    assert_eq!(
+        cross.expect_err("other workspace read the user").code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        cross_delete
+            .expect_err("other workspace deleted the user")
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        second_domain_user
+            .expect_err("b.example workspace took an example.com user")
+            .code(),
         Code::InvalidArgument
     );
     assert_eq!(stack.client().get_user(&id).await["id"], id.as_str());
@@ -123,7 +157,9 @@ async fn token_authentication(stack: &TestStack) {
         })
         .await;
     let empty = tokens
-        .authenticate_scim_token(AuthenticateScimTokenRequest { secret: String::new() })
+        .authenticate_scim_token(AuthenticateScimTokenRequest {
+            secret: String::new(),
+        })
         .await;
     let workspace = workspaces
         .get_workspace(GetWorkspaceRequest {
@@ -136,23 +172,52 @@ async fn token_authentication(stack: &TestStack) {
         })
         .await;
 
-    assert_eq!(valid.expect("valid token rejected").into_inner().workspace_id, stack.workspace_id);
-    assert_eq!(unknown.expect_err("unknown token accepted").code(), Code::Unauthenticated);
-    assert_eq!(empty.expect_err("empty token accepted").code(), Code::Unauthenticated);
-    let workspace = workspace.expect("GetWorkspace failed").into_inner().workspace.expect("no workspace");
+    assert_eq!(
+        valid
+            .expect("valid token rejected")
+            .into_inner()
+            .workspace_id,
+        stack.workspace_id
+    );
+    assert_eq!(
+        unknown.expect_err("unknown token accepted").code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        empty.expect_err("empty token accepted").code(),
+        Code::Unauthenticated
+    );
+    let workspace = workspace
+        .expect("GetWorkspace failed")
+        .into_inner()
+        .workspace
+        .expect("no workspace");
     assert_eq!(workspace.domains, vec![DOMAIN.to_owned()]);
     assert!(workspace.scim_enabled);
-    assert_eq!(missing_workspace.expect_err("unknown workspace found").code(), Code::NotFound);
+    assert_eq!(
+        missing_workspace
+            .expect_err("unknown workspace found")
+            .code(),
+        Code::NotFound
+    );
 }
 
 async fn list_and_batch_get(stack: &TestStack) {
     let mut client = users(stack).await;
     let scim = stack.client();
     let first = scim
-        .create_user(&user_body(&unique_email("grpc.list.one", DOMAIN), "Grpc", "One"))
+        .create_user(&user_body(
+            &unique_email("grpc.list.one", DOMAIN),
+            "Grpc",
+            "One",
+        ))
         .await;
     let second = scim
-        .create_user(&user_body(&unique_email("grpc.list.two", DOMAIN), "Grpc", "Two"))
+        .create_user(&user_body(
+            &unique_email("grpc.list.two", DOMAIN),
+            "Grpc",
+            "Two",
+        ))
         .await;
     let missing = uuid::Uuid::new_v4().to_string();
 
@@ -189,11 +254,17 @@ async fn stale_version_delete_aborted(stack: &TestStack) {
     let mut client = users(stack).await;
     let scim = stack.client();
     let id = scim
-        .create_user(&user_body(&unique_email("grpc.versioned", DOMAIN), "Grpc", "Versioned"))
+        .create_user(&user_body(
+            &unique_email("grpc.versioned", DOMAIN),
+            "Grpc",
+            "Versioned",
+        ))
         .await;
     scim.patch_ok(
         &id,
-        &e2e_tests::fixtures::patch_body(serde_json::json!([{"op": "replace", "path": "title", "value": "Chef"}])),
+        &e2e_tests::fixtures::patch_body(
+            serde_json::json!([{"op": "replace", "path": "title", "value": "Chef"}]),
+        ),
     )
     .await;
     let version = client
@@ -224,7 +295,10 @@ async fn stale_version_delete_aborted(stack: &TestStack) {
         })
         .await;
 
-    assert_eq!(stale.expect_err("stale delete accepted").code(), Code::Aborted);
+    assert_eq!(
+        stale.expect_err("stale delete accepted").code(),
+        Code::Aborted
+    );
     assert!(current.is_ok(), "{current:?}");
     assert_eq!(scim.get(&format!("Users/{id}")).await.status, 404);
 }

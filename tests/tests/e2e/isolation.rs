@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e_tests::{
-    ScimClient, Tenant, TestStack, encode_plus,
+    ScimClient, Tenant, TestStack,
     assertions::{assert_error, assert_list},
+    encode_plus,
     fixtures::{DOMAIN, SEARCH_REQUEST_URN, SECOND_DOMAIN, patch_body, unique_email, user_body},
 };
 use reqwest::Method;
@@ -63,7 +64,10 @@ async fn other_tenant_id_reads_as_unknown(stack: &TestStack) {
     let unknown = scim.get(&format!("Users/{random}")).await;
 
     assert_error(&cross, 404, None);
-    assert_eq!(without_id(&cross.body, &foreign.id), without_id(&unknown.body, &random));
+    assert_eq!(
+        without_id(&cross.body, &foreign.id),
+        without_id(&unknown.body, &random)
+    );
     assert!(!cross.text.contains(&foreign.user_name), "{cross}");
 }
 
@@ -74,10 +78,16 @@ async fn other_tenant_user_cannot_be_changed(stack: &TestStack) {
     let before = foreign.client.get_user(&foreign.id).await;
 
     let patched = scim
-        .patch(&path, &patch_body(json!([{"op": "replace", "path": "title", "value": "Owned"}])))
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "replace", "path": "title", "value": "Owned"}])),
+        )
         .await;
     let replaced = scim
-        .put(&path, &user_body(&unique_email("bianca.holt", DOMAIN), "Bianca", "Owned"))
+        .put(
+            &path,
+            &user_body(&unique_email("bianca.holt", DOMAIN), "Bianca", "Owned"),
+        )
         .await;
     let deleted = scim.delete(&path).await;
 
@@ -101,7 +111,10 @@ async fn filters_never_match_other_tenant(stack: &TestStack) {
     for filter in &filters {
         let listed = scim.filter_users(filter).await;
         let searched = scim
-            .post("Users/.search", &json!({"schemas": [SEARCH_REQUEST_URN], "filter": filter}))
+            .post(
+                "Users/.search",
+                &json!({"schemas": [SEARCH_REQUEST_URN], "filter": filter}),
+            )
             .await;
 
         assert_list(&listed, 0, &[]);
@@ -123,8 +136,16 @@ async fn same_external_id_in_both_tenants(stack: &TestStack) {
     let first_id = first.create_user(&first_body).await;
     let second_id = second.create_user(&second_body).await;
 
-    assert_list(&first.filter_users(r#"externalId eq "42""#).await, 1, &[&first_id]);
-    assert_list(&second.filter_users(r#"externalId eq "42""#).await, 1, &[&second_id]);
+    assert_list(
+        &first.filter_users(r#"externalId eq "42""#).await,
+        1,
+        &[&first_id],
+    );
+    assert_list(
+        &second.filter_users(r#"externalId eq "42""#).await,
+        1,
+        &[&second_id],
+    );
 }
 
 async fn responses_name_only_own_tenant(stack: &TestStack) {
@@ -132,13 +153,21 @@ async fn responses_name_only_own_tenant(stack: &TestStack) {
     let foreign = foreign_user(stack).await;
     let second = &foreign.tenant;
     let id = scim
-        .create_user(&user_body(&unique_email("aurora.lind", DOMAIN), "Aurora", "Lind"))
+        .create_user(&user_body(
+            &unique_email("aurora.lind", DOMAIN),
+            "Aurora",
+            "Lind",
+        ))
         .await;
 
     let responses = [
         scim.get(&format!("Users/{id}")).await,
         scim.get("Users").await,
-        scim.get(&format!("Users?filter={}", encode_plus(r#"userName sw "a""#))).await,
+        scim.get(&format!(
+            "Users?filter={}",
+            encode_plus(r#"userName sw "a""#)
+        ))
+        .await,
         scim.get("ResourceTypes").await,
         scim.get("ServiceProviderConfig").await,
     ];
@@ -150,7 +179,9 @@ async fn responses_name_only_own_tenant(stack: &TestStack) {
     }
     let listed = &responses[1].body;
     for resource in listed["Resources"].as_array().expect("no Resources") {
-        let location = resource["meta"]["location"].as_str().expect("no meta.location");
+        let location = resource["meta"]["location"]
+            .as_str()
+            .expect("no meta.location");
         assert!(location.starts_with(&stack.base_url), "{location}");
     }
 }
@@ -158,11 +189,18 @@ async fn responses_name_only_own_tenant(stack: &TestStack) {
 async fn token_only_opens_own_workspace_url(stack: &TestStack) {
     let foreign = foreign_user(stack).await;
     let second = &foreign.tenant;
-    let crossing = ScimClient::new(e2e_tests::client::http_client(), &second.base_url, &stack.token);
+    let crossing = ScimClient::new(
+        e2e_tests::client::http_client(),
+        &second.base_url,
+        &stack.token,
+    );
 
     let listed = crossing.send(crossing.request(Method::GET, "Users")).await;
     let created = crossing
-        .post("Users", &user_body(&unique_email("sneaky", SECOND_DOMAIN), "Sneaky", "Pete"))
+        .post(
+            "Users",
+            &user_body(&unique_email("sneaky", SECOND_DOMAIN), "Sneaky", "Pete"),
+        )
         .await;
 
     assert!(matches!(listed.status, 401 | 403 | 404), "{listed}");

@@ -48,11 +48,19 @@ async fn oversized_body_is_413(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("large.body", DOMAIN);
 
-    let response = scim.post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES)).await;
+    let response = scim
+        .post("Users", &padded_user(&user_name, 2 * MAX_BODY_BYTES))
+        .await;
 
     assert_error(&response, 413, None);
     let fresh = stack.client();
-    assert_list(&fresh.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+    assert_list(
+        &fresh
+            .filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await,
+        0,
+        &[],
+    );
 }
 
 async fn oversized_chunked_body_is_413(stack: &TestStack) {
@@ -64,21 +72,39 @@ async fn oversized_chunked_body_is_413(stack: &TestStack) {
     let (status, head, text) = post_chunked(stack, &path, body.as_bytes()).await;
 
     assert_eq!(status, 413, "{head}\r\n\r\n{text}");
-    assert!(head.to_ascii_lowercase().contains("content-type: application/scim+json"), "{head}");
-    assert!(text.contains("urn:ietf:params:scim:api:messages:2.0:Error"), "{text}");
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/scim+json"),
+        "{head}"
+    );
+    assert!(
+        text.contains("urn:ietf:params:scim:api:messages:2.0:Error"),
+        "{text}"
+    );
+    assert_list(
+        &scim
+            .filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await,
+        0,
+        &[],
+    );
 }
 
 /// Sends a POST with `Transfer-Encoding: chunked` (no `Content-Length`) over
 /// a raw connection and returns the status, the header block and the body.
 async fn post_chunked(stack: &TestStack, path: &str, body: &[u8]) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(stack.http_addr).await.expect("connect failed");
+    let mut stream = tokio::net::TcpStream::connect(stack.http_addr)
+        .await
+        .expect("connect failed");
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\n\
          Accept: application/scim+json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         stack.http_addr, stack.token
     );
-    stream.write_all(head.as_bytes()).await.expect("writing the request head failed");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("writing the request head failed");
     // The server may respond and close before the whole body is sent, so
     // write errors end the upload without failing the test.
     for chunk in body.chunks(8 * 1024) {
@@ -110,9 +136,20 @@ async fn burst_over_limit_is_429_with_retry_after(stack: &TestStack) {
         responses.push(scim.send(scim.request(Method::GET, "Users?count=1")).await);
     }
 
-    let limited: Vec<_> = responses.iter().filter(|response| response.status == 429).collect();
-    assert!(!limited.is_empty(), "10 requests at once under a limit of 1/s with burst 3 were all served");
-    assert!(responses.iter().all(|response| matches!(response.status, 200 | 429)), "{responses:#?}");
+    let limited: Vec<_> = responses
+        .iter()
+        .filter(|response| response.status == 429)
+        .collect();
+    assert!(
+        !limited.is_empty(),
+        "10 requests at once under a limit of 1/s with burst 3 were all served"
+    );
+    assert!(
+        responses
+            .iter()
+            .all(|response| matches!(response.status, 200 | 429)),
+        "{responses:#?}"
+    );
     for response in limited {
         assert_error(response, 429, None);
         let retry_after = response.header("retry-after").unwrap_or("");
@@ -140,7 +177,9 @@ async fn limited_workspace_leaves_other_unaffected(stack: &TestStack) {
 async fn connection_after_413_closed_or_usable(stack: &TestStack) {
     let body = padded_user(&unique_email("keep.alive", DOMAIN), 2 * MAX_BODY_BYTES).to_string();
     let users = format!("/scim/v2/{}/Users", stack.workspace_id);
-    let mut stream = tokio::net::TcpStream::connect(stack.http_addr).await.expect("connect failed");
+    let mut stream = tokio::net::TcpStream::connect(stack.http_addr)
+        .await
+        .expect("connect failed");
     let oversized = format!(
         "POST {users} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\n\
          Content-Length: {}\r\n\r\n{body}",
@@ -162,9 +201,12 @@ async fn connection_after_413_closed_or_usable(stack: &TestStack) {
     let rest = String::from_utf8_lossy(&rest);
 
     assert!(first.starts_with("HTTP/1.1 413"), "{first}");
-    // A server that stops reading a body must close the connection or skip
-    // the rest of the body; it must never parse body bytes as a request.
-    assert!(closing || rest.contains("HTTP/1.1 200"), "after {first:?} the next request got {rest:?}");
+    // A server that stops reading a body must announce `Connection: close`
+    // or drain the body, so a keep-alive client can send its next request.
+    assert!(
+        closing || rest.contains("HTTP/1.1 200"),
+        "after {first:?} the next request got {rest:?}"
+    );
 }
 
 /// Reads one response's header block and its `Content-Length` body.
@@ -176,7 +218,11 @@ async fn read_response_head(stream: &mut tokio::net::TcpStream) -> String {
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let length = head
                 .lines()
-                .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|value| value.trim().parse::<usize>().unwrap_or(0)))
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|value| value.trim().parse::<usize>().unwrap_or(0))
+                })
                 .unwrap_or(0);
             if body.len() >= length {
                 return head.to_owned();

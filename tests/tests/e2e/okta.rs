@@ -5,18 +5,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e_tests::{
-    TestStack, encode_percent,
+    TestStack,
     assertions::{assert_error, assert_list, assert_patched},
+    encode_percent,
     fixtures::{
-        DOMAIN, LIST_RESPONSE_URN, USER_URN, count_of, has_schema, okta_user_body, patch_body, resource_ids,
-        typed_value, unique_email,
+        DOMAIN, LIST_RESPONSE_URN, USER_URN, count_of, has_schema, okta_user_body, patch_body,
+        resource_ids, typed_value, unique_email,
     },
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-e2e_tests::stack_tests!(user_lifecycle, app_wizard_put_updates, spec_test, import_paging);
+e2e_tests::stack_tests!(
+    user_lifecycle,
+    app_wizard_put_updates,
+    spec_test,
+    import_paging
+);
 
 /// Okta's request headers; the body type carries a charset.
 const OKTA_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
@@ -34,7 +40,9 @@ async fn okta_send(
         .header("User-Agent", OKTA_USER_AGENT)
         .header("Accept-Charset", "utf-8");
     if let Some(body) = body {
-        request = request.header("Content-Type", OKTA_CONTENT_TYPE).body(body.to_string());
+        request = request
+            .header("Content-Type", OKTA_CONTENT_TYPE)
+            .body(body.to_string());
     }
     scim.send(request).await
 }
@@ -42,11 +50,21 @@ async fn okta_send(
 /// Returns Okta's existence check: `userName eq` with `startIndex=1&count=100`.
 fn existence_check(user_name: &str) -> String {
     let filter = format!(r#"userName eq "{user_name}""#);
-    format!("Users?filter={}&startIndex=1&count=100", encode_percent(&filter))
+    format!(
+        "Users?filter={}&startIndex=1&count=100",
+        encode_percent(&filter)
+    )
 }
 
 /// Returns the full PUT body Okta's app wizard sends for a user.
-fn put_body(id: &str, user_name: &str, given_name: &str, middle_name: &str, family_name: &str, active: bool) -> Value {
+fn put_body(
+    id: &str,
+    user_name: &str,
+    given_name: &str,
+    middle_name: &str,
+    family_name: &str,
+    active: bool,
+) -> Value {
     json!({
         "schemas": [USER_URN],
         "id": id,
@@ -72,7 +90,10 @@ async fn user_lifecycle(stack: &TestStack) {
     assert_eq!(before.status, 200, "{before}");
     assert_list(&before.body, 0, &[]);
     assert_eq!(before.body["startIndex"], 1);
-    assert!(before.body["itemsPerPage"].is_i64(), "itemsPerPage is not an integer: {before}");
+    assert!(
+        before.body["itemsPerPage"].is_i64(),
+        "itemsPerPage is not an integer: {before}"
+    );
 
     let created = okta_send(&scim, Method::POST, "Users", Some(&body)).await;
     assert_eq!(created.status, 201, "{created}");
@@ -81,33 +102,57 @@ async fn user_lifecycle(stack: &TestStack) {
     assert_eq!(created.body["active"], true);
     assert_eq!(created.body["name"]["givenName"], "Milo");
     assert_eq!(created.body["name"]["familyName"], "Ashgrove");
-    assert_eq!(typed_value(&created.body, "emails", "work"), Some(user_name.as_str()));
+    assert_eq!(
+        typed_value(&created.body, "emails", "work"),
+        Some(user_name.as_str())
+    );
     assert_eq!(created.body["displayName"], "Milo Ashgrove");
     assert_eq!(created.body["externalId"], body["externalId"]);
-    assert!(created.body.get("password").is_none(), "password returned: {created}");
+    assert!(
+        created.body.get("password").is_none(),
+        "password returned: {created}"
+    );
     assert!(has_schema(&created.body, USER_URN));
 
     let read = okta_send(&scim, Method::GET, &format!("Users/{id}"), None).await;
     assert_eq!(read.status, 200, "{read}");
-    assert!(read.body.get("password").is_none(), "password returned: {read}");
+    assert!(
+        read.body.get("password").is_none(),
+        "password returned: {read}"
+    );
 
     // Profile update by full PUT, password included.
     let mut replacement = put_body(&id, &user_name, "Milo", "Rowan", "Ashgrove", true);
     replacement["displayName"] = json!("Milo R. Ashgrove");
-    let replaced = okta_send(&scim, Method::PUT, &format!("Users/{id}"), Some(&replacement)).await;
+    let replaced = okta_send(
+        &scim,
+        Method::PUT,
+        &format!("Users/{id}"),
+        Some(&replacement),
+    )
+    .await;
     assert_eq!(replaced.status, 200, "{replaced}");
     assert_eq!(replaced.body["id"], id);
     assert_eq!(replaced.body["name"]["middleName"], "Rowan");
     assert_eq!(replaced.body["displayName"], "Milo R. Ashgrove");
     assert_eq!(replaced.body["active"], true);
-    assert!(replaced.body.get("password").is_none(), "password returned: {replaced}");
+    assert!(
+        replaced.body.get("password").is_none(),
+        "password returned: {replaced}"
+    );
     let read = scim.get_user(&id).await;
     assert_eq!(read["name"]["middleName"], "Rowan");
     assert_eq!(read["displayName"], "Milo R. Ashgrove");
 
     // Deactivate: replace without path, value {active: false}.
     let deactivate = patch_body(json!([{"op": "replace", "value": {"active": false}}]));
-    let deactivated = okta_send(&scim, Method::PATCH, &format!("Users/{id}"), Some(&deactivate)).await;
+    let deactivated = okta_send(
+        &scim,
+        Method::PATCH,
+        &format!("Users/{id}"),
+        Some(&deactivate),
+    )
+    .await;
     assert_patched(&deactivated);
     let read = scim.get_user(&id).await;
     assert_eq!(read["active"], false);
@@ -117,14 +162,32 @@ async fn user_lifecycle(stack: &TestStack) {
     assert_eq!(inactive.body["Resources"][0]["active"], false);
 
     let reactivate = patch_body(json!([{"op": "replace", "value": {"active": true}}]));
-    assert_patched(&okta_send(&scim, Method::PATCH, &format!("Users/{id}"), Some(&reactivate)).await);
+    assert_patched(
+        &okta_send(
+            &scim,
+            Method::PATCH,
+            &format!("Users/{id}"),
+            Some(&reactivate),
+        )
+        .await,
+    );
     assert_eq!(scim.get_user(&id).await["active"], true);
 
     // Password sync changes nothing visible.
-    let password_sync = patch_body(json!([{"op": "replace", "value": {"password": "pw-Cc3!-sync"}}]));
-    let synced = okta_send(&scim, Method::PATCH, &format!("Users/{id}"), Some(&password_sync)).await;
+    let password_sync =
+        patch_body(json!([{"op": "replace", "value": {"password": "pw-Cc3!-sync"}}]));
+    let synced = okta_send(
+        &scim,
+        Method::PATCH,
+        &format!("Users/{id}"),
+        Some(&password_sync),
+    )
+    .await;
     assert_patched(&synced);
-    assert!(synced.body.get("password").is_none(), "password returned: {synced}");
+    assert!(
+        synced.body.get("password").is_none(),
+        "password returned: {synced}"
+    );
     let read = scim.get_user(&id).await;
     assert_eq!(read["name"]["middleName"], "Rowan");
     assert_eq!(read["active"], true);
@@ -140,11 +203,19 @@ async fn app_wizard_put_updates(stack: &TestStack) {
         &scim,
         Method::POST,
         "Users",
-        Some(&okta_user_body(&user_name, "Nora", "Delacroix", "pw-Aa1!-nora")),
+        Some(&okta_user_body(
+            &user_name,
+            "Nora",
+            "Delacroix",
+            "pw-Aa1!-nora",
+        )),
     )
     .await;
     assert_eq!(created.status, 201, "{created}");
-    assert!(created.body.get("password").is_none(), "password returned: {created}");
+    assert!(
+        created.body.get("password").is_none(),
+        "password returned: {created}"
+    );
     let id = created.id();
     let path = format!("Users/{id}");
 
@@ -158,7 +229,10 @@ async fn app_wizard_put_updates(stack: &TestStack) {
     assert_eq!(profile.status, 200, "{profile}");
     assert_eq!(profile.body["name"]["middleName"], "Yu");
     assert_eq!(profile.body["active"], true);
-    assert!(profile.body.get("password").is_none(), "password returned: {profile}");
+    assert!(
+        profile.body.get("password").is_none(),
+        "password returned: {profile}"
+    );
 
     let deactivated = okta_send(
         &scim,
@@ -184,7 +258,10 @@ async fn app_wizard_put_updates(stack: &TestStack) {
     let after = okta_send(&scim, Method::GET, &existence_check(&user_name), None).await;
     assert_list(&after.body, 1, &[&id]);
     assert_eq!(after.body["startIndex"], 1);
-    assert!(after.body["itemsPerPage"].is_i64(), "itemsPerPage is not an integer: {after}");
+    assert!(
+        after.body["itemsPerPage"].is_i64(),
+        "itemsPerPage is not an integer: {after}"
+    );
 }
 
 async fn spec_test(stack: &TestStack) {
@@ -195,11 +272,19 @@ async fn spec_test(stack: &TestStack) {
         &scim,
         Method::POST,
         "Users",
-        Some(&okta_user_body(&seed_name, "Seed", "Keeper", "pw-Aa1!-seed")),
+        Some(&okta_user_body(
+            &seed_name,
+            "Seed",
+            "Keeper",
+            "pw-Aa1!-seed",
+        )),
     )
     .await;
     assert_eq!(seed.status, 201, "{seed}");
-    assert!(seed.body.get("password").is_none(), "password returned: {seed}");
+    assert!(
+        seed.body.get("password").is_none(),
+        "password returned: {seed}"
+    );
 
     // List one user: integers are JSON numbers.
     let page = okta_send(&scim, Method::GET, "Users?count=1&startIndex=1", None).await;
@@ -209,21 +294,39 @@ async fn spec_test(stack: &TestStack) {
     assert!(page.body["startIndex"].is_i64(), "startIndex: {page}");
     assert!(page.body["totalResults"].is_i64(), "totalResults: {page}");
     let first = &page.body["Resources"][0];
-    assert!(first["name"]["familyName"].is_string(), "familyName: {page}");
+    assert!(
+        first["name"]["familyName"].is_string(),
+        "familyName: {page}"
+    );
     assert!(first["name"]["givenName"].is_string(), "givenName: {page}");
     assert!(first["userName"].is_string(), "userName: {page}");
     assert!(first["active"].is_boolean(), "active: {page}");
     assert!(first["emails"][0]["value"].is_string(), "emails: {page}");
-    let first_id = first["id"].as_str().expect("listed user without id").to_owned();
+    let first_id = first["id"]
+        .as_str()
+        .expect("listed user without id")
+        .to_owned();
     let read = scim.get_user(&first_id).await;
     assert_eq!(read["id"], first_id);
     assert!(read["active"].is_boolean(), "active: {read}");
 
     let nobody = format!(r#"userName eq "{}""#, unique_email("nobody", DOMAIN));
-    let unknown = okta_send(&scim, Method::GET, &format!("Users?filter={}", encode_percent(&nobody)), None).await;
+    let unknown = okta_send(
+        &scim,
+        Method::GET,
+        &format!("Users?filter={}", encode_percent(&nobody)),
+        None,
+    )
+    .await;
     assert_eq!(unknown.status, 200, "{unknown}");
     assert_eq!(unknown.body["totalResults"], 0);
-    let ghost = okta_send(&scim, Method::GET, &format!("Users/{}", Uuid::new_v4()), None).await;
+    let ghost = okta_send(
+        &scim,
+        Method::GET,
+        &format!("Users/{}", Uuid::new_v4()),
+        None,
+    )
+    .await;
     assert_error(&ghost, 404, None);
 
     // Create with Content-Type application/json.
@@ -261,7 +364,10 @@ async fn spec_test(stack: &TestStack) {
     assert!(has_schema(&by_upper.body, LIST_RESPONSE_URN));
 
     let bad_credential = scim
-        .send(scim.unauthenticated(Method::GET, &upper_path).header("Authorization", "non-token"))
+        .send(
+            scim.unauthenticated(Method::GET, &upper_path)
+                .header("Authorization", "non-token"),
+        )
         .await;
     assert_error(&bad_credential, 401, None);
 
@@ -274,7 +380,9 @@ async fn import_paging(stack: &TestStack) {
     for i in 1..=3 {
         let user_name = unique_email(&format!("import.{i}"), DOMAIN);
         let mut body = okta_user_body(&user_name, "Import", &format!("Row{i}"), "pw-Aa1!-import");
-        body.as_object_mut().expect("user body is an object").remove("password");
+        body.as_object_mut()
+            .expect("user body is an object")
+            .remove("password");
         let created = okta_send(&scim, Method::POST, "Users", Some(&body)).await;
         assert_eq!(created.status, 201, "{created}");
     }
@@ -301,5 +409,8 @@ async fn import_paging(stack: &TestStack) {
     assert_eq!(small_second.body["totalResults"], 3);
     assert_eq!(resource_ids(&small_second.body).len(), 1);
     assert!(!resource_ids(&small_first.body).contains(&resource_ids(&small_second.body)[0]));
-    assert_eq!(resource_ids(&small_again.body), resource_ids(&small_first.body));
+    assert_eq!(
+        resource_ids(&small_again.body),
+        resource_ids(&small_first.body)
+    );
 }

@@ -7,7 +7,11 @@ use e2e_tests::{
     fixtures::{DOMAIN, count_of, resource_ids, unique_email, user_body},
 };
 
-e2e_tests::stack_tests!(pages_of_three_do_not_overlap, count_zero_returns_total_only, out_of_range_paging_is_clamped);
+e2e_tests::stack_tests!(
+    pages_of_three_do_not_overlap,
+    count_zero_returns_total_only,
+    out_of_range_paging_is_clamped
+);
 
 /// Creates `count` users and returns their ids.
 async fn create_users(stack: &TestStack, local: &str, count: usize) -> Vec<String> {
@@ -15,7 +19,10 @@ async fn create_users(stack: &TestStack, local: &str, count: usize) -> Vec<Strin
     let mut ids = Vec::new();
     for i in 1..=count {
         let user_name = unique_email(&format!("{local}{i}"), DOMAIN);
-        ids.push(scim.create_user(&user_body(&user_name, "Pager", &format!("No {i}"))).await);
+        ids.push(
+            scim.create_user(&user_body(&user_name, "Pager", &format!("No {i}")))
+                .await,
+        );
     }
     ids
 }
@@ -41,7 +48,10 @@ async fn pages_of_three_do_not_overlap(stack: &TestStack) {
         .collect();
     listed.sort();
     created.sort();
-    assert_eq!(listed, created, "the three pages do not hold each user exactly once");
+    assert_eq!(
+        listed, created,
+        "the three pages do not hold each user exactly once"
+    );
 }
 
 async fn count_zero_returns_total_only(stack: &TestStack) {

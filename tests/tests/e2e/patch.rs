@@ -6,7 +6,10 @@
 use e2e_tests::{
     TestStack,
     assertions::assert_error,
-    fixtures::{DOMAIN, ENTERPRISE_URN, USER_URN, count_of, has_schema, is_absent_or_empty, patch_body, unique_email, user_body},
+    fixtures::{
+        DOMAIN, ENTERPRISE_URN, USER_URN, count_of, has_schema, is_absent_or_empty, patch_body,
+        unique_email, user_body,
+    },
 };
 use serde_json::{Value, json};
 
@@ -28,9 +31,17 @@ e2e_tests::stack_tests!(
 );
 
 /// Creates a user in the demo workspace and returns its id and userName.
-async fn create(stack: &TestStack, local: &str, given_name: &str, family_name: &str) -> (String, String) {
+async fn create(
+    stack: &TestStack,
+    local: &str,
+    given_name: &str,
+    family_name: &str,
+) -> (String, String) {
     let user_name = unique_email(local, DOMAIN);
-    let id = stack.client().create_user(&user_body(&user_name, given_name, family_name)).await;
+    let id = stack
+        .client()
+        .create_user(&user_body(&user_name, given_name, family_name))
+        .await;
     (id, user_name)
 }
 
@@ -49,7 +60,12 @@ async fn capitalised_ops_with_and_without_flag(stack: &TestStack) {
     .await;
     let read = scim.get_user(&id).await;
     flagged
-        .patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "title", "value": "Senior Tide Surveyor"}])))
+        .patch_ok(
+            &id,
+            &patch_body(
+                json!([{"op": "Replace", "path": "title", "value": "Senior Tide Surveyor"}]),
+            ),
+        )
         .await;
     let flagged_read = flagged.get_user(&id).await;
 
@@ -76,7 +92,9 @@ async fn replace_name_sub_attribute(stack: &TestStack) {
 
     scim.patch_ok(
         &id,
-        &patch_body(json!([{"op": "Replace", "path": "name.familyName", "value": "Achterberg-Nwosu"}])),
+        &patch_body(
+            json!([{"op": "Replace", "path": "name.familyName", "value": "Achterberg-Nwosu"}]),
+        ),
     )
     .await;
 
@@ -125,7 +143,10 @@ async fn enterprise_urn_path_creates_extension(stack: &TestStack) {
     let read = scim.get_user(&id).await;
     assert_eq!(read[ENTERPRISE_URN]["organization"], "Northwind Survey Co");
     assert_eq!(read[ENTERPRISE_URN]["employeeNumber"], "E-20931");
-    assert!(has_schema(&read, ENTERPRISE_URN), "extension URN missing from schemas: {read}");
+    assert!(
+        has_schema(&read, ENTERPRISE_URN),
+        "extension URN missing from schemas: {read}"
+    );
 }
 
 async fn replace_active_boolean_and_string(stack: &TestStack) {
@@ -133,10 +154,16 @@ async fn replace_active_boolean_and_string(stack: &TestStack) {
     let (boolean_id, _) = create(stack, "petra.hale", "Petra", "Hale").await;
     let (string_id, _) = create(stack, "otto.hale", "Otto", "Hale").await;
 
-    scim.patch_ok(&boolean_id, &patch_body(json!([{"op": "Replace", "path": "active", "value": false}])))
-        .await;
-    scim.patch_ok(&string_id, &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])))
-        .await;
+    scim.patch_ok(
+        &boolean_id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": false}])),
+    )
+    .await;
+    scim.patch_ok(
+        &string_id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+    )
+    .await;
 
     assert_eq!(scim.get_user(&boolean_id).await["active"], false);
     assert_eq!(scim.get_user(&string_id).await["active"], false);
@@ -146,8 +173,11 @@ async fn pathless_replace_changes_only_active(stack: &TestStack) {
     let scim = stack.client();
     let (id, user_name) = create(stack, "gideon.marsh", "Gideon", "Marsh").await;
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "replace", "value": {"active": false}}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "replace", "value": {"active": false}}])),
+    )
+    .await;
 
     let read = scim.get_user(&id).await;
     assert_eq!(read["active"], false);
@@ -158,12 +188,18 @@ async fn pathless_replace_changes_only_active(stack: &TestStack) {
 async fn reactivate_keeps_id(stack: &TestStack) {
     let scim = stack.client();
     let (id, _) = create(stack, "esther.lowe", "Esther", "Lowe").await;
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "active", "value": false}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": false}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["active"], false);
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "active", "value": true}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": true}])),
+    )
+    .await;
 
     let read = scim.get_user(&id).await;
     assert_eq!(read["active"], true);
@@ -175,15 +211,22 @@ async fn user_name_change_moves_filter(stack: &TestStack) {
     let (id, old_name) = create(stack, "lorcan.bell", "Lorcan", "Bell").await;
     let new_name = unique_email("lorcan.bell-okoro", DOMAIN);
 
-    scim.patch_ok(&id, &patch_body(json!([{"op": "Replace", "path": "userName", "value": new_name}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "Replace", "path": "userName", "value": new_name}])),
+    )
+    .await;
 
     let read = scim.get_user(&id).await;
     assert_eq!(read["userName"], new_name.as_str());
     assert_eq!(read["active"], true);
-    let by_old = scim.filter_users(&format!(r#"userName eq "{old_name}""#)).await;
+    let by_old = scim
+        .filter_users(&format!(r#"userName eq "{old_name}""#))
+        .await;
     assert_eq!(by_old["totalResults"], 0);
-    let by_new = scim.filter_users(&format!(r#"userName eq "{new_name}""#)).await;
+    let by_new = scim
+        .filter_users(&format!(r#"userName eq "{new_name}""#))
+        .await;
     assert_eq!(by_new["totalResults"], 1);
 }
 
@@ -201,7 +244,9 @@ async fn roles_and_entitlements_rejected(stack: &TestStack) {
     let entitlements = scim
         .patch(
             &format!("Users/{id}"),
-            &patch_body(json!([{"op": "replace", "path": "entitlements", "value": [{"value": "billing"}]}])),
+            &patch_body(
+                json!([{"op": "replace", "path": "entitlements", "value": [{"value": "billing"}]}]),
+            ),
         )
         .await;
     let pathless = scim
@@ -216,8 +261,14 @@ async fn roles_and_entitlements_rejected(stack: &TestStack) {
     assert_error(&pathless, 400, Some("mutability"));
     let after = scim.get_user(&id).await;
     assert!(is_absent_or_empty(&after["roles"]), "roles stored: {after}");
-    assert!(is_absent_or_empty(&after["entitlements"]), "entitlements stored: {after}");
-    assert!(after.get("title").is_none(), "a rejected PATCH changed title: {after}");
+    assert!(
+        is_absent_or_empty(&after["entitlements"]),
+        "entitlements stored: {after}"
+    );
+    assert!(
+        after.get("title").is_none(),
+        "a rejected PATCH changed title: {after}"
+    );
     assert_eq!(after["meta"]["version"], before["meta"]["version"]);
 }
 
@@ -235,7 +286,9 @@ async fn read_only_attributes_rejected(stack: &TestStack) {
     let created_at = scim
         .patch(
             &format!("Users/{id}"),
-            &patch_body(json!([{"op": "replace", "path": "meta.created", "value": "2001-01-01T00:00:00Z"}])),
+            &patch_body(
+                json!([{"op": "replace", "path": "meta.created", "value": "2001-01-01T00:00:00Z"}]),
+            ),
         )
         .await;
 
@@ -270,7 +323,9 @@ async fn malformed_patch_requests_rejected(stack: &TestStack) {
         ),
         (
             "replace on a filter that matches nothing and has no eq to build from",
-            patch_body(json!([{"op": "replace", "path": "emails[value co \"nomatch\"].value", "value": "x@example.com"}])),
+            patch_body(
+                json!([{"op": "replace", "path": "emails[value co \"nomatch\"].value", "value": "x@example.com"}]),
+            ),
             "noTarget",
         ),
         (
@@ -297,14 +352,23 @@ async fn operations_over_limit_rejected(stack: &TestStack) {
         .map(|i| json!({"op": "replace", "path": "title", "value": format!("Title {i}")}))
         .collect();
 
-    let rejected = scim.patch(&format!("Users/{id}"), &patch_body(Value::Array(operations))).await;
+    let rejected = scim
+        .patch(
+            &format!("Users/{id}"),
+            &patch_body(Value::Array(operations)),
+        )
+        .await;
 
     assert!(
-        rejected.status == 413 || (rejected.status == 400 && rejected.body["scimType"] == "tooMany"),
+        rejected.status == 413
+            || (rejected.status == 400 && rejected.body["scimType"] == "tooMany"),
         "10,000 operations were not rejected with 413 or 400 tooMany: {rejected}"
     );
     let after = scim.get_user(&id).await;
-    assert!(after.get("title").is_none(), "a rejected PATCH changed title: {after}");
+    assert!(
+        after.get("title").is_none(),
+        "a rejected PATCH changed title: {after}"
+    );
 }
 
 async fn unknown_attribute_is_dropped(stack: &TestStack) {
@@ -323,6 +387,9 @@ async fn unknown_attribute_is_dropped(stack: &TestStack) {
     .await;
 
     let read = scim.get_user(&id).await;
-    assert!(read.get("favouriteColour").is_none(), "unknown attribute stored: {read}");
+    assert!(
+        read.get("favouriteColour").is_none(),
+        "unknown attribute stored: {read}"
+    );
     assert_eq!(read["title"], "Keeper");
 }

@@ -6,7 +6,9 @@
 use e2e_tests::{
     TestStack,
     assertions::{assert_error, assert_list},
-    fixtures::{DOMAIN, USER_URN, is_absent_or_empty, patch_body, typed_value, unique_email, user_body},
+    fixtures::{
+        DOMAIN, USER_URN, is_absent_or_empty, patch_body, typed_value, unique_email, user_body,
+    },
 };
 use reqwest::Method;
 use serde_json::json;
@@ -31,23 +33,32 @@ async fn create_without_schemas_fills_them(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("nadia.ferro", DOMAIN);
     let mut body = user_body(&user_name, "Nadia", "Ferro");
-    body.as_object_mut().expect("user body is an object").remove("schemas");
+    body.as_object_mut()
+        .expect("user body is an object")
+        .remove("schemas");
 
     let created = scim.post("Users", &body).await;
 
     assert_eq!(created.status, 201, "{created}");
     assert_eq!(created.body["userName"], user_name.as_str());
-    assert!(e2e_tests::fixtures::has_schema(&created.body, USER_URN), "{created}");
+    assert!(
+        e2e_tests::fixtures::has_schema(&created.body, USER_URN),
+        "{created}"
+    );
 }
 
 async fn scim_and_plain_json_bodies_accepted(stack: &TestStack) {
     let scim = stack.client();
     let scim_name = unique_email("liesel.brandt", DOMAIN);
     let plain_name = unique_email("magnus.brandt", DOMAIN);
-    let send = |method: Method, path: String, content_type: &'static str, body: serde_json::Value| {
-        let request = scim.request(method, &path).header("Content-Type", content_type).body(body.to_string());
-        scim.send(request)
-    };
+    let send =
+        |method: Method, path: String, content_type: &'static str, body: serde_json::Value| {
+            let request = scim
+                .request(method, &path)
+                .header("Content-Type", content_type)
+                .body(body.to_string());
+            scim.send(request)
+        };
 
     let scim_created = send(
         Method::POST,
@@ -84,10 +95,15 @@ async fn duplicate_user_name_in_other_case_conflicts(stack: &TestStack) {
     let scim = stack.client();
     let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let user_name = format!("Tamsin.Vale.{run}@Example.com");
-    let id = scim.create_user(&user_body(&user_name, "Tamsin", "Vale")).await;
+    let id = scim
+        .create_user(&user_body(&user_name, "Tamsin", "Vale"))
+        .await;
 
     let duplicate = scim
-        .post("Users", &user_body(&user_name.to_lowercase(), "Tamsin", "Vale"))
+        .post(
+            "Users",
+            &user_body(&user_name.to_lowercase(), "Tamsin", "Vale"),
+        )
         .await;
 
     assert_error(&duplicate, 409, Some("uniqueness"));
@@ -107,16 +123,26 @@ async fn repeated_create_conflicts_and_matches_first(stack: &TestStack) {
         let retried = scim.post("Users", &body).await;
 
         assert_eq!(retried.status, 409, "attempt {attempt}: {retried}");
-        assert_eq!(retried.body["scimType"], "uniqueness", "attempt {attempt}: {retried}");
+        assert_eq!(
+            retried.body["scimType"], "uniqueness",
+            "attempt {attempt}: {retried}"
+        );
     }
-    let matched = scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await;
+    let matched = scim
+        .filter_users(&format!(r#"userName eq "{user_name}""#))
+        .await;
     assert_list(&matched, 1, &[&id]);
 }
 
 async fn concurrent_creates_of_one_name_make_one_user(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("twin.sorensen", DOMAIN);
-    let variants = [user_name.clone(), user_name.to_uppercase(), user_name.clone(), user_name.to_uppercase()];
+    let variants = [
+        user_name.clone(),
+        user_name.to_uppercase(),
+        user_name.clone(),
+        user_name.to_uppercase(),
+    ];
 
     let responses = futures::future::join_all(variants.iter().map(|name| {
         let scim = scim.clone();
@@ -125,12 +151,17 @@ async fn concurrent_creates_of_one_name_make_one_user(stack: &TestStack) {
     }))
     .await;
 
-    let created = responses.iter().filter(|response| response.status == 201).count();
+    let created = responses
+        .iter()
+        .filter(|response| response.status == 201)
+        .count();
     assert_eq!(created, 1, "{responses:#?}");
     for response in responses.iter().filter(|response| response.status != 201) {
         assert_error(response, 409, Some("uniqueness"));
     }
-    let matched = scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await;
+    let matched = scim
+        .filter_users(&format!(r#"userName eq "{user_name}""#))
+        .await;
     assert_eq!(matched["totalResults"], 1);
 }
 
@@ -151,7 +182,10 @@ async fn password_accepted_and_never_returned(stack: &TestStack) {
     assert!(!requested.text.contains("tq7mLwx9dk"), "{requested}");
     assert!(requested.body.get("password").is_none(), "{requested}");
     assert!(!listed.text.contains("tq7mLwx9dk"), "{listed}");
-    assert!(listed.body["Resources"][0].get("password").is_none(), "{listed}");
+    assert!(
+        listed.body["Resources"][0].get("password").is_none(),
+        "{listed}"
+    );
 }
 
 async fn foreign_domain_rejected(stack: &TestStack) {
@@ -163,18 +197,36 @@ async fn foreign_domain_rejected(stack: &TestStack) {
     let subdomain_name = unique_email("mallory", "sub.example.com");
 
     let by_email = scim.post("Users", &foreign_email).await;
-    let by_user_name = scim.post("Users", &user_body(&foreign_name, "Mallory", "Vance")).await;
-    let by_subdomain = scim.post("Users", &user_body(&subdomain_name, "Mallory", "Vance")).await;
+    let by_user_name = scim
+        .post("Users", &user_body(&foreign_name, "Mallory", "Vance"))
+        .await;
+    let by_subdomain = scim
+        .post("Users", &user_body(&subdomain_name, "Mallory", "Vance"))
+        .await;
 
     assert_error(&by_email, 400, Some("invalidValue"));
     assert_error(&by_user_name, 400, Some("invalidValue"));
     assert_error(&by_subdomain, 400, Some("invalidValue"));
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{user_name}""#)).await, 0, &[]);
-    assert_list(&scim.filter_users(&format!(r#"userName eq "{foreign_name}""#)).await, 0, &[]);
+    assert_list(
+        &scim
+            .filter_users(&format!(r#"userName eq "{user_name}""#))
+            .await,
+        0,
+        &[],
+    );
+    assert_list(
+        &scim
+            .filter_users(&format!(r#"userName eq "{foreign_name}""#))
+            .await,
+        0,
+        &[],
+    );
 
     // Changing an existing user to a foreign domain is rejected the same way.
     let allowed_name = unique_email("mallory.allowed", DOMAIN);
-    let id = scim.create_user(&user_body(&allowed_name, "Mallory", "Vance")).await;
+    let id = scim
+        .create_user(&user_body(&allowed_name, "Mallory", "Vance"))
+        .await;
     let before = scim.get_user(&id).await;
     let rename = scim
         .patch(
@@ -200,8 +252,11 @@ async fn foreign_domain_rejected(stack: &TestStack) {
     assert_eq!(after["meta"]["version"], before["meta"]["version"]);
 
     let moved_name = unique_email("mallory.moved", DOMAIN);
-    scim.patch_ok(&id, &patch_body(json!([{"op": "replace", "path": "userName", "value": moved_name}])))
-        .await;
+    scim.patch_ok(
+        &id,
+        &patch_body(json!([{"op": "replace", "path": "userName", "value": moved_name}])),
+    )
+    .await;
     assert_eq!(scim.get_user(&id).await["userName"], moved_name.as_str());
 }
 
@@ -219,7 +274,10 @@ async fn roles_and_entitlements_ignored_on_create_and_replace(stack: &TestStack)
 
     assert_eq!(created.status, 201, "{created}");
     assert!(is_absent_or_empty(&created.body["roles"]), "{created}");
-    assert!(is_absent_or_empty(&created.body["entitlements"]), "{created}");
+    assert!(
+        is_absent_or_empty(&created.body["entitlements"]),
+        "{created}"
+    );
     assert_eq!(replaced.status, 200, "{replaced}");
     assert!(is_absent_or_empty(&replaced.body["roles"]), "{replaced}");
     assert!(is_absent_or_empty(&read["roles"]), "{read}");
@@ -229,7 +287,11 @@ async fn roles_and_entitlements_ignored_on_create_and_replace(stack: &TestStack)
 async fn external_id_equal_to_a_user_id_is_a_new_user(stack: &TestStack) {
     let scim = stack.client();
     let first = scim
-        .create_user(&user_body(&unique_email("first.owner", DOMAIN), "First", "Owner"))
+        .create_user(&user_body(
+            &unique_email("first.owner", DOMAIN),
+            "First",
+            "Owner",
+        ))
         .await;
     let mut body = user_body(&unique_email("second.owner", DOMAIN), "Second", "Owner");
     body["externalId"] = json!(first);
@@ -245,9 +307,15 @@ async fn external_id_equal_to_a_user_id_is_a_new_user(stack: &TestStack) {
 async fn put_id_mismatch_never_moves_user(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("ines.marlow", DOMAIN);
-    let id = scim.create_user(&user_body(&user_name, "Ines", "Marlow")).await;
+    let id = scim
+        .create_user(&user_body(&user_name, "Ines", "Marlow"))
+        .await;
     let other = scim
-        .create_user(&user_body(&unique_email("other.marlow", DOMAIN), "Other", "Marlow"))
+        .create_user(&user_body(
+            &unique_email("other.marlow", DOMAIN),
+            "Other",
+            "Marlow",
+        ))
         .await;
     let mut body = user_body(&user_name, "Ines", "Marlow-Ray");
     body["id"] = json!(other);
@@ -266,9 +334,13 @@ async fn put_id_mismatch_never_moves_user(stack: &TestStack) {
 async fn put_without_active_keeps_user_active(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("oren.vidal", DOMAIN);
-    let id = scim.create_user(&user_body(&user_name, "Oren", "Vidal")).await;
+    let id = scim
+        .create_user(&user_body(&user_name, "Oren", "Vidal"))
+        .await;
     let mut body = user_body(&user_name, "Oren", "Vidal");
-    body.as_object_mut().expect("user body is an object").remove("active");
+    body.as_object_mut()
+        .expect("user body is an object")
+        .remove("active");
     body["title"] = json!("Navigator");
 
     let replaced = scim.put(&format!("Users/{id}"), &body).await;
@@ -288,7 +360,9 @@ async fn delete_then_recreate_gets_new_id(stack: &TestStack) {
 
     let deleted = scim.delete(&format!("Users/{id}")).await;
     let again = scim.delete(&format!("Users/{id}")).await;
-    let recreated = scim.post("Users", &user_body(&user_name, "Fenna", "Rask")).await;
+    let recreated = scim
+        .post("Users", &user_body(&user_name, "Fenna", "Rask"))
+        .await;
 
     assert_eq!(deleted.status, 204, "{deleted}");
     assert!(deleted.text.is_empty(), "204 with a body: {deleted}");
@@ -296,14 +370,19 @@ async fn delete_then_recreate_gets_new_id(stack: &TestStack) {
     assert_error(&scim.get(&format!("Users/{id}")).await, 404, None);
     assert_eq!(recreated.status, 201, "{recreated}");
     assert_ne!(recreated.id(), id);
-    assert!(recreated.body.get("title").is_none(), "the new user inherited title: {recreated}");
+    assert!(
+        recreated.body.get("title").is_none(),
+        "the new user inherited title: {recreated}"
+    );
 }
 
 async fn location_header_and_meta_point_to_user(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("lior.baptiste", DOMAIN);
 
-    let created = scim.post("Users", &user_body(&user_name, "Lior", "Baptiste")).await;
+    let created = scim
+        .post("Users", &user_body(&user_name, "Lior", "Baptiste"))
+        .await;
 
     let id = created.id();
     let expected = format!("{}/Users/{id}", stack.base_url);
@@ -312,6 +391,12 @@ async fn location_header_and_meta_point_to_user(stack: &TestStack) {
     assert_eq!(created.body["meta"]["location"], expected.as_str());
     assert_eq!(created.body["meta"]["resourceType"], "User");
     assert!(created.body["meta"]["created"].is_string(), "{created}");
-    assert!(created.body["meta"]["lastModified"].is_string(), "{created}");
-    assert_eq!(typed_value(&created.body, "emails", "work"), Some(user_name.as_str()));
+    assert!(
+        created.body["meta"]["lastModified"].is_string(),
+        "{created}"
+    );
+    assert_eq!(
+        typed_value(&created.body, "emails", "work"),
+        Some(user_name.as_str())
+    );
 }
