@@ -66,7 +66,7 @@ pub async fn authenticate(
         Err(status) => return ApiError::from_status(&status, "Workspace").into_response(),
     };
 
-    // A token reaches its own workspace only, and the answer for another
+    // A token reaches its own workspace only, and the response for another
     // workspace is the same as for an unknown token.
     if tenant.workspace_id != workspace_id {
         metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace").increment(1);

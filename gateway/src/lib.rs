@@ -8,6 +8,7 @@ pub mod auth;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod json;
 pub mod mapping;
 pub mod request;
 pub mod users;

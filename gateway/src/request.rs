@@ -15,10 +15,12 @@ use crate::{SCIM_CONTENT_TYPE, error::ApiError};
 
 /// Reads a request body as JSON, answering 413 above `limit` bytes.
 ///
-/// Any content type is accepted: Entra and Okta send
-/// `application/scim+json`, Okta's test suite sends `application/json`, and
-/// a client that omits the header still gets its JSON read.
-pub async fn read_json(body: Body, limit: usize) -> Result<Value, ApiError> {
+/// Entra and Okta send `application/scim+json`, Okta's test suite sends
+/// `application/json`, and a body without `Content-Type` is read as JSON too.
+/// Any other media type is 415. A member name repeated within one object is
+/// 400 `invalidSyntax`.
+pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, ApiError> {
+    check_content_type(headers)?;
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             413,
@@ -29,13 +31,31 @@ pub async fn read_json(body: Body, limit: usize) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::new(400, Some(ScimType::InvalidSyntax), "The request body is empty."));
     }
-    serde_json::from_slice(&bytes).map_err(|error| {
+    crate::json::parse_strict(&bytes).map_err(|error| {
         ApiError::new(
             400,
             Some(ScimType::InvalidSyntax),
             format!("The request body is not valid JSON: {error}."),
         )
     })
+}
+
+/// Rejects a `Content-Type` other than `application/scim+json` or
+/// `application/json` (parameters such as `charset` are allowed).
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or_default();
+    let media_type = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if media_type == "application/scim+json" || media_type == "application/json" {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        415,
+        None,
+        format!("Content-Type {media_type:?} is not supported; send application/scim+json or application/json."),
+    ))
 }
 
 /// SCIM query parameters, matched by name ignoring case. Parameters the

@@ -36,9 +36,13 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = read_json(body, state.settings.max_body_bytes).await?;
-    let normalized = resource::normalize(&body, schema::user())?;
+    let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
+    let mut normalized = resource::normalize(&body, schema::user())?;
     require_user_name(&normalized)?;
+    // A provisioned user is active unless the identity provider says not.
+    if let Some(object) = normalized.as_object_mut() {
+        object.entry("active").or_insert(Value::Bool(true));
+    }
     let user = user_from_scim(&normalized)?;
 
     let mut client = state.users.clone();
@@ -91,7 +95,7 @@ pub async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
     let params = QueryParams::from_search_body(&body)?;
     search_with(&state, &tenant, &params, &headers).await
 }
@@ -104,16 +108,22 @@ pub async fn replace(
     body: Body,
 ) -> Result<Response, ApiError> {
     let if_match = if_match_version(&headers)?;
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
     let normalized = resource::normalize(&body, schema::user())?;
     require_user_name(&normalized)?;
+    let keeps_active = normalized.get("active").is_none();
     let replacement = user_from_scim(&normalized)?;
 
     let saved = write_with_retry(&state, &tenant, &user_id, if_match, |current| {
         // `roles` and `entitlements` come from group mappings, so a PUT keeps
         // the stored values instead of clearing them.
+        // A PUT without `active` keeps the current state: a replace that
+        // forgets the attribute must not deactivate the user.
         let mut user = replacement.clone();
         user.id = current.id.clone();
+        if keeps_active {
+            user.active = current.active;
+        }
         user.roles = current.roles.clone();
         user.entitlements = current.entitlements.clone();
         Ok(Some(user))
@@ -134,7 +144,7 @@ pub async fn patch(
     body: Body,
 ) -> Result<Response, ApiError> {
     let if_match = if_match_version(&headers)?;
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
     let request = patch::PatchRequest::from_json(&body)?;
     let location = state.location(&headers, &tenant.workspace_id, &user_id);
 
