@@ -41,6 +41,7 @@ pub mod grpc;
 pub mod http;
 pub mod listen;
 pub mod metrics;
+pub mod outbox;
 pub mod propagation;
 pub mod ratelimit;
 pub mod request_target;
