@@ -13,7 +13,7 @@ use crate::schema::{ENTRA_GROUP, Mutability, ResourceSchema, SchemaKind};
 
 /// Keys of a path-less value object that are skipped: Okta repeats the
 /// resource's own `id`, and `meta` and `schemas` are server-maintained.
-const SKIPPED_VALUE_KEYS: [&str; 3] = ["id", "meta", "schemas"];
+pub(super) const SKIPPED_VALUE_KEYS: [&str; 3] = ["id", "meta", "schemas"];
 
 pub(super) fn apply_operation(
     resource: &mut Map<String, Value>,
@@ -152,7 +152,7 @@ fn apply_schema_urn(
 
 /// Resolves a PATCH path to its target; `Ok(None)` means the attribute or
 /// schema is unknown and the operation is dropped.
-fn resolve_target(
+pub(super) fn resolve_target(
     attribute: &AttributePath,
     value_filter: Option<&Filter>,
     schema: &ResourceSchema,
@@ -225,7 +225,7 @@ fn resolve_value_filter(
     }
 }
 
-fn check_mutability(target: &Target) -> Result<(), ScimError> {
+pub(super) fn check_mutability(target: &Target) -> Result<(), ScimError> {
     let name = target.attribute.name;
     if target.attribute.mutability == Mutability::ReadOnly {
         let detail = match name {

@@ -1,9 +1,16 @@
-//! SCIM PATCH (RFC 7644 section 3.5.2): request parsing and an all-or-nothing
-//! engine that applies operations to a SCIM JSON resource, accepting the
-//! request shapes Microsoft Entra ID and Okta send.
+//! SCIM PATCH (RFC 7644 section 3.5.2): request parsing, an all-or-nothing
+//! engine that applies operations to a SCIM JSON resource, and Group PATCH
+//! planning that needs no stored members ([`group`]), accepting the request
+//! shapes Microsoft Entra ID and Okta send.
 
 mod apply;
+pub mod group;
 mod values;
+
+pub use group::{
+    GroupPatchPlan, MAX_MEMBERS_PER_REQUEST, MemberOperation, PlannedMember,
+    group_members_from_resource, plan_group_patch,
+};
 
 use serde_json::Value;
 

@@ -4,6 +4,7 @@ use super::*;
 use crate::error::ScimType;
 use crate::schema::{ResourceSchema, SchemaKind};
 
+mod groups;
 mod resolve;
 
 fn path(name: &str) -> AttributePath {

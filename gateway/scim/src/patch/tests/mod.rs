@@ -5,6 +5,10 @@ use super::*;
 use crate::error::ScimType;
 use crate::schema::{ENTERPRISE_USER, GROUP, USER};
 
+mod group_members;
+mod group_plan;
+mod group_plan_paths;
+mod group_plan_props;
 mod groups;
 mod users;
 
