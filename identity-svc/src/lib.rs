@@ -9,6 +9,7 @@ pub mod error;
 mod filter;
 pub mod fold;
 mod grpc;
+pub mod outbox;
 pub mod store;
 pub mod tokens;
 mod users;
@@ -17,6 +18,7 @@ mod workspaces;
 use std::sync::Arc;
 
 use anyhow::Context;
+use plumbing::outbox::OutboxSignal;
 use proto::identity::v1::{
     token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
     workspace_service_server::WorkspaceServiceServer,
@@ -42,6 +44,8 @@ pub struct IdentityConfig {
 #[derive(Debug, Clone)]
 pub struct IdentityService {
     store: Arc<dyn Store>,
+    /// Woken after each commit that wrote to the outbox.
+    outbox_signal: OutboxSignal,
 }
 
 impl IdentityService {
@@ -56,7 +60,10 @@ impl IdentityService {
 
     /// Wraps an already connected store.
     pub fn from_store(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            outbox_signal: OutboxSignal::new(),
+        }
     }
 
     /// Returns the storage engine, for tests and maintenance tasks.

@@ -16,7 +16,7 @@ use crate::{
     email_domain::{DomainError, check_address},
     error::{ServiceError, StoreError},
     filter::{build_condition, build_sort},
-    now,
+    now, outbox,
     store::{UserQuery, UserRecord, WorkspaceRecord},
 };
 
@@ -154,12 +154,14 @@ impl IdentityService {
         Ok(user_message(&record)?)
     }
 
-    /// Deletes a user, only at `expected_version` when given.
+    /// Deletes a user, only at `expected_version` when given, and records a
+    /// `UserDeleted` event in the outbox in the same transaction.
     pub async fn delete_user(&self, request: DeleteUserRequest) -> Result<(), ServiceError> {
         self.require_workspace(&request.workspace_id).await?;
+        let event = outbox::user_deleted(&request.workspace_id, &request.user_id, now());
         let deleted = self
             .store
-            .delete_user(&request.workspace_id, &request.user_id, request.expected_version)
+            .delete_user(&request.workspace_id, &request.user_id, request.expected_version, &event)
             .await?;
         if !deleted {
             return Err(match request.expected_version {
@@ -167,7 +169,13 @@ impl IdentityService {
                 None => ServiceError::UserNotFound(request.user_id),
             });
         }
-        tracing::info!(workspace_id = %request.workspace_id, user_id = %request.user_id, "user deleted");
+        self.outbox_signal.notify();
+        tracing::info!(
+            workspace_id = %request.workspace_id,
+            user_id = %request.user_id,
+            event_id = %event.id,
+            "user deleted"
+        );
         Ok(())
     }
 

@@ -2,13 +2,19 @@
 //! with a PostgreSQL and a SQLite engine chosen by database URL.
 
 mod postgres;
+mod postgres_outbox;
 pub mod query;
 mod render;
 mod sqlite;
+mod sqlite_outbox;
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
+use plumbing::outbox::{OutboxRecord, OutboxSource};
+use prost::Message as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -68,6 +74,21 @@ pub struct UserRecord {
     pub attributes: Value,
 }
 
+/// A domain event to insert into the outbox with the change it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// `events.v1.Event.id`, a UUIDv7.
+    pub id: String,
+    pub workspace_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// Payload case, such as `user_deleted`, stored for operators.
+    pub event_type: String,
+    /// The protobuf encoding of the whole `events.v1.Event`.
+    pub payload: Vec<u8>,
+    pub created: OffsetDateTime,
+}
+
 /// One page of a user search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPage {
@@ -77,8 +98,12 @@ pub struct UserPage {
 }
 
 /// Storage engine. Every user and token operation is scoped by workspace id.
+///
+/// The engine is also the source of this service's outbox relay, so every
+/// engine implements [`OutboxSource`] over its `outbox` and
+/// `outbox_consumers` tables.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
     /// Runs a trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the connection pools and waits for checked-out connections.
@@ -111,13 +136,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Overwrites the user only while its stored version equals
     /// `expected_version`. Returns false when no row matched.
     async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError>;
-    /// Deletes the user, only at `expected_version` when given. Returns false
-    /// when no row matched.
+    /// Deletes the user, only at `expected_version` when given, and inserts
+    /// `event` into the outbox in the same transaction. Returns false, and
+    /// writes no event, when no row matched.
     async fn delete_user(
         &self,
         workspace_id: &str,
         user_id: &str,
         expected_version: Option<i64>,
+        event: &OutboxEvent,
     ) -> Result<bool, StoreError>;
 }
 
@@ -137,4 +164,28 @@ pub async fn connect(database_url: &str, max_connections: u32) -> Result<Arc<dyn
 pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
     let nanos = at.nanosecond();
     at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
+}
+
+/// Maximum outbox rows one prune deletes, so a prune after a long outage
+/// does not hold SQLite's only write connection for long.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Maximum characters of a delivery error kept in `outbox_consumers.last_error`.
+const MAX_STORED_ERROR_CHARS: usize = 1_000;
+
+/// Decodes one outbox row.
+fn outbox_record(sequence: i64, payload: &[u8], created: OffsetDateTime) -> anyhow::Result<OutboxRecord> {
+    let event = proto::events::v1::Event::decode(payload)
+        .with_context(|| format!("outbox row {sequence} does not hold a valid events.v1.Event"))?;
+    Ok(OutboxRecord {
+        sequence,
+        event,
+        created: SystemTime::from(created),
+    })
+}
+
+/// Shortens a delivery error for storage and removes U+0000, which
+/// PostgreSQL rejects in text.
+fn stored_error(error: &str) -> String {
+    error.chars().filter(|c| *c != '\0').take(MAX_STORED_ERROR_CHARS).collect()
 }

@@ -10,10 +10,12 @@ use sqlx::{
     query::Query,
     types::Json,
 };
+
+use super::postgres_outbox::insert_outbox_event;
 use time::OffsetDateTime;
 
 use super::{
-    Store, TokenMatch, TokenRecord, UserPage, UserQuery, UserRecord, WorkspaceRecord,
+    OutboxEvent, Store, TokenMatch, TokenRecord, UserPage, UserQuery, UserRecord, WorkspaceRecord,
     render::{Dialect, SqlValue, USER_COLUMNS, placeholder, render_user_query},
 };
 use crate::{error::StoreError, fold};
@@ -24,7 +26,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The PostgreSQL engine.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {
@@ -273,16 +275,25 @@ impl Store for PostgresStore {
         workspace_id: &str,
         user_id: &str,
         expected_version: Option<i64>,
+        event: &OutboxEvent,
     ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query(
             "DELETE FROM users WHERE id = $1 AND workspace_id = $2 AND ($3::BIGINT IS NULL OR version = $3)",
         )
         .bind(user_id)
         .bind(workspace_id)
         .bind(expected_version)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() == 0 {
+            // Dropping the transaction rolls it back; there is nothing to undo.
+            return Ok(false);
+        }
+
+        insert_outbox_event(&mut transaction, event).await?;
+        transaction.commit().await?;
+        Ok(true)
     }
 }
 

@@ -15,8 +15,9 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::sqlite_outbox::insert_outbox_event;
 use super::{
-    Store, TokenMatch, TokenRecord, UserPage, UserQuery, UserRecord, WorkspaceRecord,
+    OutboxEvent, Store, TokenMatch, TokenRecord, UserPage, UserQuery, UserRecord, WorkspaceRecord,
     render::{Dialect, SqlValue, USER_COLUMNS, render_user_query},
 };
 use crate::{error::StoreError, fold};
@@ -27,8 +28,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The SQLite engine.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
+    pub(super) reader: SqlitePool,
+    pub(super) writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -290,15 +291,24 @@ impl Store for SqliteStore {
         workspace_id: &str,
         user_id: &str,
         expected_version: Option<i64>,
+        event: &OutboxEvent,
     ) -> Result<bool, StoreError> {
+        let mut transaction = self.writer.begin().await?;
         let result = sqlx::query("DELETE FROM users WHERE id = ? AND workspace_id = ? AND (? IS NULL OR version = ?)")
             .bind(user_id)
             .bind(workspace_id)
             .bind(expected_version)
             .bind(expected_version)
-            .execute(&self.writer)
+            .execute(&mut *transaction)
             .await?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() == 0 {
+            // Dropping the transaction rolls it back; there is nothing to undo.
+            return Ok(false);
+        }
+
+        insert_outbox_event(&mut transaction, event).await?;
+        transaction.commit().await?;
+        Ok(true)
     }
 }
 
@@ -333,16 +343,16 @@ fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     })
 }
 
-fn to_micros(at: OffsetDateTime) -> i64 {
+pub(super) fn to_micros(at: OffsetDateTime) -> i64 {
     let micros = at.unix_timestamp_nanos() / 1_000;
     i64::try_from(micros).unwrap_or(i64::MAX)
 }
 
-fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|error| StoreError::InvalidRow(format!("timestamp out of range: {error}")))
 }
 
-fn optional_from_micros(micros: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(super) fn optional_from_micros(micros: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     micros.map(from_micros).transpose()
 }

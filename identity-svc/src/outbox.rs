@@ -1,0 +1,64 @@
+//! Domain events of identity-svc and the relay that delivers them.
+//!
+//! Each event is written to the `outbox` table in the same transaction as
+//! the change it describes (see the store's `delete_user`), and the relay
+//! from [`plumbing::outbox`] delivers it at least once to each consumer
+//! over `events.v1.EventSink/Deliver`. Today the only event is
+//! `UserDeleted`, consumed by groups-svc.
+
+use std::sync::Arc;
+
+use plumbing::outbox::{Consumer, OutboxSignal, OutboxSource, Relay, RelayConfig};
+use prost::Message as _;
+use proto::events::v1::{Event, UserDeleted, event::Payload};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{IdentityService, convert::timestamp, store::OutboxEvent};
+
+/// `service` label of this service's outbox metrics.
+pub const OUTBOX_SERVICE: &str = "identity-svc";
+/// `aggregate_type` of events about a user.
+pub const AGGREGATE_USER: &str = "user";
+
+impl IdentityService {
+    /// Builds the relay that delivers this service's outbox to `consumers`.
+    ///
+    /// The relay reads the same database as this service and is woken by
+    /// its commits. Run it with `relay.run(token)` until shutdown, and stop
+    /// it before [`IdentityService::close`] closes the pools. Fails when
+    /// `consumers` is empty or names a consumer twice.
+    pub fn outbox_relay(&self, consumers: Vec<Consumer>, config: RelayConfig) -> anyhow::Result<Relay> {
+        let source: Arc<dyn OutboxSource> = self.store.clone();
+        let relay = Relay::new(OUTBOX_SERVICE, source, consumers, config)?;
+        Ok(relay.with_signal(self.outbox_signal.clone()))
+    }
+
+    /// Returns the signal that wakes this service's relay after a commit.
+    pub fn outbox_signal(&self) -> &OutboxSignal {
+        &self.outbox_signal
+    }
+}
+
+/// Builds the `UserDeleted` event of `user_id`, with a new UUIDv7 id.
+pub(crate) fn user_deleted(workspace_id: &str, user_id: &str, at: OffsetDateTime) -> OutboxEvent {
+    let event = Event {
+        id: Uuid::now_v7().to_string(),
+        workspace_id: workspace_id.to_owned(),
+        aggregate_type: AGGREGATE_USER.to_owned(),
+        aggregate_id: user_id.to_owned(),
+        occurred: Some(timestamp(at)),
+        payload: Some(Payload::UserDeleted(UserDeleted {
+            user_id: user_id.to_owned(),
+        })),
+    };
+    OutboxEvent {
+        id: event.id.clone(),
+        workspace_id: event.workspace_id.clone(),
+        aggregate_type: event.aggregate_type.clone(),
+        aggregate_id: event.aggregate_id.clone(),
+        event_type: "user_deleted".to_owned(),
+        payload: event.encode_to_vec(),
+        created: at,
+    }
+}
