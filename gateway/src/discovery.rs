@@ -11,6 +11,7 @@ use axum::{
 use scim_protocol::schema;
 use serde_json::{Value, json};
 
+
 use crate::{
     AppState,
     auth::Tenant,
@@ -110,14 +111,8 @@ fn schema_list(base: &str) -> Vec<Value> {
 }
 
 fn resource_type_list(base: &str) -> Vec<Value> {
-    vec![json!({
-        "schemas": [schema::RESOURCE_TYPE],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "A workspace member provisioned by the identity provider.",
-        "schema": schema::USER,
-        "schemaExtensions": [{"schema": schema::ENTERPRISE_USER, "required": false}],
-        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
-    })]
+    match schema::resource_types_json(base) {
+        Value::Array(items) => items,
+        other => vec![other],
+    }
 }

@@ -8,7 +8,9 @@ pub mod auth;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod groups;
 pub mod json;
+pub mod list;
 pub mod mapping;
 pub mod request;
 pub mod users;
@@ -22,7 +24,10 @@ use axum::{
     routing::{get, post},
 };
 use plumbing::ratelimit::RateLimiter;
-use proto::identity::v1::{token_service_client::TokenServiceClient, user_service_client::UserServiceClient};
+use proto::{
+    groups::v1::{group_service_client::GroupServiceClient, membership_service_client::MembershipServiceClient},
+    identity::v1::{token_service_client::TokenServiceClient, user_service_client::UserServiceClient},
+};
 use plumbing::grpc::TracedChannel;
 
 use crate::error::ApiError;
@@ -65,6 +70,8 @@ pub struct AppState {
 pub struct Inner {
     pub tokens: TokenServiceClient<TracedChannel>,
     pub users: UserServiceClient<TracedChannel>,
+    pub groups: GroupServiceClient<TracedChannel>,
+    pub memberships: MembershipServiceClient<TracedChannel>,
     pub limiter: RateLimiter,
     pub settings: GatewayConfig,
 }
@@ -78,12 +85,14 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state from a channel to identity-svc.
-    pub fn new(identity: TracedChannel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
+    /// Builds the state from channels to identity-svc and groups-svc.
+    pub fn new(identity: TracedChannel, groups: TracedChannel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 tokens: TokenServiceClient::new(identity.clone()),
                 users: UserServiceClient::new(identity),
+                groups: GroupServiceClient::new(groups.clone()),
+                memberships: MembershipServiceClient::new(groups),
                 limiter,
                 settings,
             }),
@@ -120,6 +129,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/Users/{user_id}",
             get(users::get).put(users::replace).patch(users::patch).delete(users::delete),
+        )
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(groups::search))
+        .route(
+            "/Groups/{group_id}",
+            get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete),
         )
         .route(
             "/ServiceProviderConfig",

@@ -6,7 +6,7 @@
 //! structural difference is the enterprise extension: SCIM nests it under
 //! its schema URN, the message under `enterprise`.
 
-use proto::identity::v1::{Meta, User};
+use proto::identity::v1::User;
 use scim_protocol::{error::ScimType, schema};
 use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -57,7 +57,11 @@ pub fn user_to_scim(user: &User, location: &str) -> Value {
     object.insert("schemas".to_owned(), Value::Array(schemas));
     object.insert("id".to_owned(), Value::from(user.id.clone()));
     object.insert("active".to_owned(), Value::from(user.active));
-    object.insert("meta".to_owned(), meta_json("User", user.meta.as_ref(), location));
+    let meta = user
+        .meta
+        .as_ref()
+        .map(|meta| (meta.created.as_ref(), meta.last_modified.as_ref(), meta.version));
+    object.insert("meta".to_owned(), meta_json("User", meta, location));
     Value::Object(object)
 }
 
@@ -66,17 +70,23 @@ pub fn version_of(user: &User) -> i64 {
     user.meta.as_ref().map_or(0, |meta| meta.version)
 }
 
-fn meta_json(resource_type: &str, meta: Option<&Meta>, location: &str) -> Value {
+/// Builds a resource's `meta` from its created and modified times and
+/// version (RFC 7643 section 3.1).
+pub fn meta_json(
+    resource_type: &str,
+    meta: Option<(Option<&prost_types::Timestamp>, Option<&prost_types::Timestamp>, i64)>,
+    location: &str,
+) -> Value {
     let mut object = Map::new();
     object.insert("resourceType".to_owned(), Value::from(resource_type));
-    if let Some(meta) = meta {
-        if let Some(created) = meta.created.as_ref().and_then(format_timestamp) {
+    if let Some((created, last_modified, version)) = meta {
+        if let Some(created) = created.and_then(format_timestamp) {
             object.insert("created".to_owned(), Value::from(created));
         }
-        if let Some(modified) = meta.last_modified.as_ref().and_then(format_timestamp) {
+        if let Some(modified) = last_modified.and_then(format_timestamp) {
             object.insert("lastModified".to_owned(), Value::from(modified));
         }
-        object.insert("version".to_owned(), Value::from(etag(meta.version)));
+        object.insert("version".to_owned(), Value::from(etag(version)));
     }
     object.insert("location".to_owned(), Value::from(location));
     Value::Object(object)

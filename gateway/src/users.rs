@@ -8,10 +8,11 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use proto::groups::v1::{ListGroupsForUserRequest, RemoveUserMembershipsRequest};
 use proto::identity::v1::{
-    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, SortOrder, User,
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, User,
 };
-use scim_protocol::{error::ScimType, filter, patch, resource, schema};
+use scim_protocol::{error::ScimType, patch, resource, schema};
 use serde_json::Value;
 use tonic::Code;
 
@@ -19,7 +20,7 @@ use crate::{
     AppState,
     auth::Tenant,
     error::ApiError,
-    filter::{path as proto_path, to_proto},
+    list::ListQuery,
     mapping::{list_response, user_from_scim, user_to_scim, version_of},
     request::{QueryParams, if_match_version, read_json, resource_response, scim_response},
 };
@@ -75,6 +76,10 @@ pub async fn get(
 
     let location = state.location(&headers, &tenant.workspace_id, &user.id);
     let mut scim = user_to_scim(&user, &location);
+    if wants_groups(&params) {
+        let base = state.base_url(&headers, &tenant.workspace_id);
+        attach_groups(&state, &tenant, &base, &mut scim).await;
+    }
     resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
     Ok(resource_response(StatusCode::OK, &scim, version_of(&user), None))
 }
@@ -188,6 +193,7 @@ pub async fn delete(
     match reply {
         Ok(_) => {
             tracing::info!(user_id = %user_id, "user deleted");
+            remove_memberships(&state, &tenant, &user_id).await;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, &user_id)),
@@ -283,56 +289,34 @@ async fn search_with(
         .map_err(|status| ApiError::from_status(&status, RESOURCE))?
         .into_inner();
 
-    let mut resources = Vec::with_capacity(reply.users.len());
-    for user in &reply.users {
-        let location = state.location(headers, &tenant.workspace_id, &user.id);
-        let mut scim = user_to_scim(user, &location);
-        resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
-        resources.push(scim);
+    let mut resources: Vec<Value> = reply
+        .users
+        .iter()
+        .map(|user| user_to_scim(user, &state.location(headers, &tenant.workspace_id, &user.id)))
+        .collect();
+    if wants_groups(params) {
+        let base = state.base_url(headers, &tenant.workspace_id);
+        let lookups = resources
+            .iter_mut()
+            .map(|scim| attach_groups(state, tenant, &base, scim));
+        futures::future::join_all(lookups).await;
+    }
+    for scim in &mut resources {
+        resource::project(scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
     }
     Ok(scim_response(StatusCode::OK, &list_response(resources, reply.total_results, start_index)))
 }
 
-/// Builds the list request from SCIM paging, sorting and filter parameters
-/// (RFC 7644 sections 3.4.2.2 to 3.4.2.4).
+/// Builds the list request from SCIM paging, sorting and filter parameters.
 fn list_request(state: &AppState, tenant: &Tenant, params: &QueryParams) -> Result<ListUsersRequest, ApiError> {
-    let start_index = params.integer("startIndex")?.unwrap_or(1).max(1);
-    let count = params
-        .integer("count")?
-        .unwrap_or(state.settings.default_page_size)
-        .clamp(0, state.settings.max_page_size);
-
-    let filter = match params.get("filter") {
-        Some(text) if !text.trim().is_empty() => {
-            let parsed = filter::parse(text)?;
-            Some(to_proto(&filter::resolve(&parsed, schema::user())?))
-        }
-        _ => None,
-    };
-
-    let sort_by = match params.get("sortBy") {
-        Some(text) if !text.trim().is_empty() => Some(proto_path(&filter::resolve_sort_by(text, schema::user())?)),
-        _ => None,
-    };
-    let sort_order = match params.get("sortOrder").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("ascending") => SortOrder::Ascending,
-        Some("descending") => SortOrder::Descending,
-        Some(other) => {
-            return Err(ApiError::new(
-                400,
-                Some(ScimType::InvalidValue),
-                format!("sortOrder must be \"ascending\" or \"descending\", got {other:?}."),
-            ));
-        }
-    };
-
+    let query = ListQuery::parse(params, &state.settings, schema::user())?;
     Ok(ListUsersRequest {
         workspace_id: tenant.workspace_id.clone(),
-        filter,
-        start_index,
-        count,
-        sort_by,
-        sort_order: sort_order as i32,
+        filter: query.filter,
+        start_index: query.start_index,
+        count: query.count,
+        sort_by: query.sort_by,
+        sort_order: query.sort_order as i32,
     })
 }
 
@@ -346,5 +330,80 @@ fn require_user_name(resource: &Value) -> Result<(), ApiError> {
             Some(ScimType::InvalidValue),
             "userName is required and must be a non-empty string.",
         )),
+    }
+}
+
+/// Removes a deleted user from its groups before the DELETE is answered, so
+/// no group read shows the user afterwards. identity-svc's outbox delivers
+/// the deletion to groups-svc as well, so a failure here delays the removal
+/// but never loses it.
+async fn remove_memberships(state: &AppState, tenant: &Tenant, user_id: &str) {
+    let mut client = state.groups.clone();
+    let reply = client
+        .remove_user_memberships(RemoveUserMembershipsRequest {
+            workspace_id: tenant.workspace_id.clone(),
+            user_id: user_id.to_owned(),
+        })
+        .await;
+    if let Err(status) = reply {
+        metrics::counter!("scim_membership_cleanup_deferred_total").increment(1);
+        tracing::warn!(user_id = %user_id, code = ?status.code(), "membership removal deferred to the outbox relay");
+    }
+}
+
+/// Returns whether the response will show the read-only `groups`
+/// attribute, so groups-svc is asked only then.
+fn wants_groups(params: &QueryParams) -> bool {
+    let mentions_groups = |value: Option<&str>| {
+        value.unwrap_or_default().split(',').any(|name| {
+            let name = name.trim().to_ascii_lowercase();
+            let short = name.strip_prefix(&format!("{}:", schema::USER.to_ascii_lowercase())).unwrap_or(&name);
+            short == "groups" || short.starts_with("groups.")
+        })
+    };
+    match params.get("attributes") {
+        Some(attributes) if !attributes.trim().is_empty() => mentions_groups(Some(attributes)),
+        _ => !mentions_groups(params.get("excludedAttributes")),
+    }
+}
+
+/// Adds the user's `groups` (RFC 7643 section 4.1.2) from groups-svc. When
+/// groups-svc cannot answer, the attribute is left out and the failure is
+/// logged and counted, so user reads keep working.
+async fn attach_groups(state: &AppState, tenant: &Tenant, base: &str, scim: &mut Value) {
+    let Some(user_id) = scim.get("id").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    let mut client = state.memberships.clone();
+    let reply = client
+        .list_groups_for_user(ListGroupsForUserRequest {
+            workspace_id: tenant.workspace_id.clone(),
+            user_id: user_id.clone(),
+        })
+        .await;
+    let groups = match reply {
+        Ok(reply) => reply.into_inner().groups,
+        Err(status) => {
+            metrics::counter!("scim_user_groups_unavailable_total").increment(1);
+            tracing::warn!(user_id = %user_id, code = ?status.code(), "user groups unavailable; groups attribute omitted");
+            return;
+        }
+    };
+    if groups.is_empty() {
+        return;
+    }
+    let entries: Vec<Value> = groups
+        .into_iter()
+        .map(|group| {
+            serde_json::json!({
+                "value": group.id,
+                "$ref": format!("{base}/Groups/{}", group.id),
+                "display": group.display_name,
+                "type": "direct",
+            })
+        })
+        .collect();
+    if let Some(object) = scim.as_object_mut() {
+        object.insert("groups".to_owned(), Value::Array(entries));
     }
 }

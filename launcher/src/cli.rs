@@ -60,6 +60,10 @@ pub struct RunArgs {
     #[arg(long, env = "IDENTITY_URL")]
     pub identity_url: Option<String>,
 
+    /// groups-svc URL the gateway calls.
+    #[arg(long, env = "GROUPS_URL", default_value = "http://127.0.0.1:50052")]
+    pub groups_url: String,
+
     /// identity-svc database: a `postgres://` URL, or `sqlite://` for a file.
     /// Defaults to `<data-dir>/identity.db`.
     #[arg(long, env = "IDENTITY_DATABASE_URL")]

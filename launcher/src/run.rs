@@ -193,7 +193,8 @@ async fn start_identity(
 }
 
 async fn build_gateway(args: &RunArgs, identity_url: &str) -> anyhow::Result<Router> {
-    let channel = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
+    let identity = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
+    let groups = plumbing::grpc::connect_traced_channel(&args.groups_url, args.gateway.grpc_timeout).await?;
     let limiter = match &args.redis_url {
         Some(url) => {
             let manager = plumbing::cache::connect_redis(url).await?;
@@ -201,7 +202,7 @@ async fn build_gateway(args: &RunArgs, identity_url: &str) -> anyhow::Result<Rou
         }
         None => RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
     };
-    let state = gateway::AppState::new(channel, limiter, args.gateway.clone());
+    let state = gateway::AppState::new(identity, groups, limiter, args.gateway.clone());
     Ok(gateway::router(state).layer(plumbing::http::HttpTelemetryLayer::new()))
 }
 
