@@ -6,7 +6,10 @@ mod support;
 mod domains;
 mod filters;
 mod grpc;
+mod outbox;
 mod paging;
+mod relay;
+mod sink;
 mod tokens;
 mod users;
 
