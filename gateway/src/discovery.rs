@@ -36,8 +36,6 @@ pub async fn service_provider_config(
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
-        "maxPayloadSize": settings.max_body_bytes,
-        "maxPatchOperations": scim_protocol::patch::MAX_OPERATIONS,
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

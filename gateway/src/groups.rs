@@ -29,7 +29,7 @@ use crate::{
     AppState,
     auth::Tenant,
     error::ApiError,
-    list::ListQuery,
+    list::{ListQuery, Page},
     mapping::{list_response, meta_json},
     request::{QueryParams, if_match_version, read_json, resource_response, scim_response},
 };
@@ -270,6 +270,17 @@ async fn search_with(
     params: &QueryParams,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let page = find(state, tenant, params, headers).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(page.resources, page.total_results, page.start_index)))
+}
+
+/// Returns one page of groups as projected SCIM JSON.
+pub async fn find(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &QueryParams,
+    headers: &HeaderMap,
+) -> Result<Page, ApiError> {
     let query = ListQuery::parse(params, &state.settings, schema::group())?;
     let include_members = wants_members(params);
     let start_index = query.start_index;
@@ -296,7 +307,11 @@ async fn search_with(
         project(&mut scim, params)?;
         resources.push(scim);
     }
-    Ok(scim_response(StatusCode::OK, &list_response(resources, reply.total_results, start_index)))
+    Ok(Page {
+        resources,
+        total_results: reply.total_results,
+        start_index,
+    })
 }
 
 /// Rejects members of type `Group`: groups cannot contain groups.

@@ -13,6 +13,7 @@ pub mod json;
 pub mod list;
 pub mod mapping;
 pub mod request;
+pub mod search;
 pub mod users;
 
 use std::{sync::Arc, time::Duration};
@@ -124,6 +125,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let read_only = || axum::routing::any(discovery::method_not_allowed);
     let scim = Router::new()
+        .route("/.search", post(search::search))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
         .route(

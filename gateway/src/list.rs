@@ -57,6 +57,14 @@ impl ListQuery {
     }
 }
 
+/// One page of a list, with the total across all pages.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub resources: Vec<serde_json::Value>,
+    pub total_results: i64,
+    pub start_index: i64,
+}
+
 fn parse_sort_order(value: Option<&str>) -> Result<SortOrder, ApiError> {
     match value.map(str::to_ascii_lowercase).as_deref() {
         None | Some("") | Some("ascending") => Ok(SortOrder::Ascending),

@@ -100,15 +100,14 @@ fn format_timestamp(timestamp: &prost_types::Timestamp) -> Option<String> {
         .ok()
 }
 
-/// Removes nulls, empty strings' containers, empty arrays, empty objects and
-/// `primary: false` so responses carry only assigned values.
+/// Removes nulls, empty arrays and empty objects so responses carry only
+/// assigned values.
 fn prune(value: &mut Value) {
     match value {
         Value::Object(object) => {
-            object.retain(|key, child| {
+            object.retain(|_, child| {
                 prune(child);
-                let unassigned_primary = key == "primary" && child == &Value::Bool(false);
-                !(is_empty(child) || unassigned_primary)
+                !is_empty(child)
             });
         }
         Value::Array(items) => {

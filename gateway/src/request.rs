@@ -77,6 +77,13 @@ impl QueryParams {
         self.params.get(&name.to_ascii_lowercase()).map(String::as_str)
     }
 
+    /// Returns a copy with `name` set to `value`.
+    pub fn with(&self, name: &str, value: impl Into<String>) -> Self {
+        let mut params = self.params.clone();
+        params.insert(name.to_ascii_lowercase(), value.into());
+        Self { params }
+    }
+
     /// Builds parameters from a `POST /.search` body (RFC 7644 section 3.4.3).
     pub fn from_search_body(body: &Value) -> Result<Self, ApiError> {
         let Some(object) = body.as_object() else {

@@ -20,7 +20,7 @@ use crate::{
     AppState,
     auth::Tenant,
     error::ApiError,
-    list::ListQuery,
+    list::{ListQuery, Page},
     mapping::{list_response, user_from_scim, user_to_scim, version_of},
     request::{QueryParams, if_match_version, read_json, resource_response, scim_response},
 };
@@ -279,6 +279,17 @@ async fn search_with(
     params: &QueryParams,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let page = find(state, tenant, params, headers).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(page.resources, page.total_results, page.start_index)))
+}
+
+/// Returns one page of users as projected SCIM JSON.
+pub async fn find(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &QueryParams,
+    headers: &HeaderMap,
+) -> Result<Page, ApiError> {
     let request = list_request(state, tenant, params)?;
     let start_index = request.start_index;
 
@@ -304,7 +315,11 @@ async fn search_with(
     for scim in &mut resources {
         resource::project(scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
     }
-    Ok(scim_response(StatusCode::OK, &list_response(resources, reply.total_results, start_index)))
+    Ok(Page {
+        resources,
+        total_results: reply.total_results,
+        start_index,
+    })
 }
 
 /// Builds the list request from SCIM paging, sorting and filter parameters.

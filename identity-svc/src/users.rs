@@ -224,7 +224,7 @@ fn work_email(user: &User) -> Option<&str> {
     user.emails
         .iter()
         .find(is_work)
-        .or_else(|| user.emails.iter().find(|email| email.primary))
+        .or_else(|| user.emails.iter().find(|email| email.primary == Some(true)))
         .and_then(|email| email.value.as_deref())
 }
 

@@ -89,7 +89,9 @@ where
     F: FnOnce(TestContext) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url = std::env::var("IDENTITY_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let admin_url = std::env::var("IDENTITY_TEST_POSTGRES_URL")
+        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
     let mut admin = match PgConnection::connect(&admin_url).await {
         Ok(connection) => connection,
         Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
