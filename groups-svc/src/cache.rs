@@ -1,0 +1,406 @@
+//! Cached membership answers with versioned keys, in Redis or in process.
+//!
+//! # Keys
+//!
+//! - `groups:ge:{workspace}:{group}` holds the group's membership epoch (its
+//!   `version`, or 0 when the group does not exist) and the time the epoch
+//!   was read from the database.
+//! - `groups:gm:{workspace}:{group}:{epoch}:{user}` holds whether the user
+//!   is a member at that epoch.
+//! - `groups:ue:{workspace}:{user}` and `groups:ug:{workspace}:{user}:{epoch}`
+//!   do the same for the user's membership epoch and the user's groups.
+//!
+//! # Why an answer is never staler than [`EPOCH_MAX_AGE`]
+//!
+//! 1. Answers are exact for their epoch. The database returns an answer and
+//!    its epoch from one statement or snapshot, and the answer is stored
+//!    under exactly that epoch. Every change that can alter an answer bumps
+//!    the epoch in the same transaction (membership changes bump the group's
+//!    version and the users' epochs; renaming or deleting a group bumps every
+//!    member's user epoch), so an answer stored under epoch `e` is the answer
+//!    for every database state whose epoch is `e`.
+//! 2. An epoch entry records `read_at`, the wall-clock time just before the
+//!    database read it came from, and readers ignore entries older than
+//!    [`EPOCH_MAX_AGE`]. The epoch it holds therefore includes every change
+//!    committed before `now - EPOCH_MAX_AGE`.
+//! 3. After a commit the writer deletes the epoch entries it changed, so the
+//!    next check reads the new epoch from the database. This delete makes
+//!    changes visible at once in the common case, but correctness does not
+//!    depend on it: when it is lost (Redis unreachable, process crash after
+//!    the commit, or a reader that read the old epoch before the commit and
+//!    writes it back after the delete), point 2 still bounds the staleness.
+//!
+//! So an answer reflects every change committed at least [`EPOCH_MAX_AGE`]
+//! before the check, plus the clock skew between replicas that share Redis
+//! (`read_at` is written by one replica and compared by another). Keeping
+//! the epoch only in the database would need a database read per check,
+//! which costs as much as answering from the database, so epochs are cached
+//! under this short bound instead.
+//!
+//! When Redis fails, every operation falls back to the database for
+//! [`BYPASS_AFTER_ERROR`], counts `groups_cache_degraded_total` and logs a
+//! warning at most once per [`WARNING_INTERVAL`]. Skipped invalidations are
+//! lost invalidations, which point 2 covers.
+
+mod backend;
+mod keys;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use plumbing::cache::Cache;
+
+use crate::{
+    error::StoreError,
+    store::{GroupEpoch, Store},
+};
+
+/// Maximum age of a cached epoch, measured from the start of the database
+/// read that produced it. Also the TTL of epoch entries.
+pub const EPOCH_MAX_AGE: Duration = Duration::from_secs(2);
+/// TTL of answers. An answer never changes for its epoch, so this only
+/// bounds memory.
+pub const ANSWER_TTL: Duration = Duration::from_secs(600);
+/// How long the cache is skipped after a Redis error.
+pub const BYPASS_AFTER_ERROR: Duration = Duration::from_secs(1);
+/// Minimum time between two warnings about Redis errors.
+pub const WARNING_INTERVAL: Duration = Duration::from_secs(10);
+/// Entries of the in-process cache used without Redis.
+pub const IN_PROCESS_CAPACITY: u64 = 200_000;
+
+/// Membership cache shared by the clones of the service.
+#[derive(Clone)]
+pub struct MembershipCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: Cache,
+    /// Unix milliseconds until which the cache is skipped.
+    bypass_until: AtomicU64,
+    /// Unix milliseconds of the last warning about a Redis error.
+    last_warning: AtomicU64,
+}
+
+impl std::fmt::Debug for MembershipCache {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner.cache {
+            Cache::InProcess(_) => "in-process",
+            Cache::Redis(_) => "redis",
+        };
+        formatter.debug_struct("MembershipCache").field("backend", &kind).finish()
+    }
+}
+
+/// An epoch entry: the epoch and the Unix milliseconds its read started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CachedEpoch {
+    epoch: i64,
+    read_at: u64,
+}
+
+impl MembershipCache {
+    pub fn new(cache: Cache) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cache,
+                bypass_until: AtomicU64::new(0),
+                last_warning: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Returns whether `user_id` is a member of the group; a group that does
+    /// not exist in the workspace has no members.
+    pub async fn check(
+        &self,
+        store: &dyn Store,
+        workspace_id: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let epoch_key = keys::group_epoch(workspace_id, group_id);
+        if let Some(cached) = self.epoch(&epoch_key).await {
+            if cached == 0 {
+                return Ok(false);
+            }
+            let answer_key = keys::membership(workspace_id, group_id, cached, user_id);
+            if let Some(answer) = self.get_many(&[answer_key]).await.pop().flatten() {
+                metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
+                return Ok(answer == b"1");
+            }
+        }
+        metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
+
+        let read_at = unix_millis();
+        let (epoch, is_member) = store.check_membership(workspace_id, group_id, user_id).await?;
+        let mut entries = vec![(epoch_key, encode_epoch(epoch_value(epoch), read_at), EPOCH_MAX_AGE)];
+        if let GroupEpoch::Version(version) = epoch {
+            let answer_key = keys::membership(workspace_id, group_id, version, user_id);
+            entries.push((answer_key, encode_bool(is_member), ANSWER_TTL));
+        }
+        self.set_many(entries).await;
+        Ok(is_member)
+    }
+
+    /// Answers many (group id, user id) pairs, in order, with one cache
+    /// round trip for the epochs, one for the answers and at most one
+    /// database snapshot for the misses.
+    pub async fn check_many(
+        &self,
+        store: &dyn Store,
+        workspace_id: &str,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut group_ids: Vec<&str> = pairs.iter().map(|(group_id, _)| group_id.as_str()).collect();
+        group_ids.sort_unstable();
+        group_ids.dedup();
+        let epoch_keys: Vec<String> = group_ids.iter().map(|group_id| keys::group_epoch(workspace_id, group_id)).collect();
+        let epochs: HashMap<&str, i64> = group_ids
+            .iter()
+            .zip(self.get_many(&epoch_keys).await)
+            .filter_map(|(group_id, value)| Some((*group_id, valid_epoch(value.as_deref()?)?)))
+            .collect();
+
+        let mut answers: Vec<Option<bool>> = vec![None; pairs.len()];
+        let mut lookups = Vec::new();
+        for (index, (group_id, user_id)) in pairs.iter().enumerate() {
+            match epochs.get(group_id.as_str()) {
+                Some(0) => answers[index] = Some(false),
+                Some(epoch) => lookups.push((index, keys::membership(workspace_id, group_id, *epoch, user_id))),
+                None => {}
+            }
+        }
+        let lookup_keys: Vec<String> = lookups.iter().map(|(_, key)| key.clone()).collect();
+        for ((index, _), value) in lookups.iter().zip(self.get_many(&lookup_keys).await) {
+            answers[*index] = value.map(|bytes| bytes == b"1");
+        }
+
+        let misses: Vec<(String, String)> = pairs
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| answer.is_none())
+            .map(|(pair, _)| pair.clone())
+            .collect();
+        let hits = pairs.len() - misses.len();
+        metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(hits as u64);
+        metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(misses.len() as u64);
+        if misses.is_empty() {
+            return Ok(answers.into_iter().map(|answer| answer.unwrap_or(false)).collect());
+        }
+
+        let read_at = unix_millis();
+        let snapshot = store.check_memberships(workspace_id, &misses).await?;
+        let mut entries = Vec::new();
+        let mut missed_groups: Vec<&str> = misses.iter().map(|(group_id, _)| group_id.as_str()).collect();
+        missed_groups.sort_unstable();
+        missed_groups.dedup();
+        for group_id in missed_groups {
+            let epoch = snapshot.epochs.get(group_id).copied().unwrap_or(0);
+            entries.push((keys::group_epoch(workspace_id, group_id), encode_epoch(epoch, read_at), EPOCH_MAX_AGE));
+        }
+        for (index, (group_id, user_id)) in pairs.iter().enumerate() {
+            if answers[index].is_some() {
+                continue;
+            }
+            let is_member = snapshot.members.contains(&(group_id.clone(), user_id.clone()));
+            answers[index] = Some(is_member);
+            if let Some(epoch) = snapshot.epochs.get(group_id) {
+                let key = keys::membership(workspace_id, group_id, *epoch, user_id);
+                entries.push((key, encode_bool(is_member), ANSWER_TTL));
+            }
+        }
+        self.set_many(entries).await;
+        Ok(answers.into_iter().map(|answer| answer.unwrap_or(false)).collect())
+    }
+
+    /// Returns the user's groups as (group id, displayName), ordered by id.
+    pub async fn groups_for_user(
+        &self,
+        store: &dyn Store,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let epoch_key = keys::user_epoch(workspace_id, user_id);
+        if let Some(cached) = self.epoch(&epoch_key).await {
+            let answer_key = keys::user_groups(workspace_id, user_id, cached);
+            let answer = self.get_many(&[answer_key]).await.pop().flatten();
+            if let Some(groups) = answer.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+                metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
+                return Ok(groups);
+            }
+        }
+        metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
+
+        let read_at = unix_millis();
+        let user_groups = store.groups_for_user(workspace_id, user_id).await?;
+        let mut entries = vec![(epoch_key, encode_epoch(user_groups.epoch, read_at), EPOCH_MAX_AGE)];
+        if let Ok(encoded) = serde_json::to_vec(&user_groups.groups) {
+            entries.push((keys::user_groups(workspace_id, user_id, user_groups.epoch), encoded, ANSWER_TTL));
+        }
+        self.set_many(entries).await;
+        Ok(user_groups.groups)
+    }
+
+    /// Deletes the epoch entries of groups and users whose epoch a committed
+    /// change bumped, so the next check reads the new epoch.
+    pub async fn invalidate(&self, workspace_id: &str, group_ids: &[String], user_ids: &[String]) {
+        let keys: Vec<String> = group_ids
+            .iter()
+            .map(|group_id| keys::group_epoch(workspace_id, group_id))
+            .chain(user_ids.iter().map(|user_id| keys::user_epoch(workspace_id, user_id)))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        if self.bypassed() {
+            self.count_degraded("invalidate");
+            return;
+        }
+        if let Err(error) = backend::delete_many(&self.inner.cache, &keys).await {
+            self.degraded("invalidate", &error);
+        }
+    }
+
+    /// Returns the valid cached epoch under `key`, if any.
+    async fn epoch(&self, key: &str) -> Option<i64> {
+        let value = self.get_many(&[key.to_owned()]).await.pop().flatten()?;
+        valid_epoch(&value)
+    }
+
+    /// Reads keys; every key misses while the cache is failing.
+    async fn get_many(&self, keys: &[String]) -> Vec<Option<Vec<u8>>> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        if self.bypassed() {
+            self.count_degraded("read");
+            return vec![None; keys.len()];
+        }
+        match backend::get_many(&self.inner.cache, keys).await {
+            Ok(values) if values.len() == keys.len() => values,
+            Ok(_) => vec![None; keys.len()],
+            Err(error) => {
+                self.degraded("read", &error);
+                vec![None; keys.len()]
+            }
+        }
+    }
+
+    async fn set_many(&self, entries: Vec<(String, Vec<u8>, Duration)>) {
+        if entries.is_empty() {
+            return;
+        }
+        if self.bypassed() {
+            self.count_degraded("write");
+            return;
+        }
+        if let Err(error) = backend::set_many(&self.inner.cache, entries).await {
+            self.degraded("write", &error);
+        }
+    }
+
+    fn bypassed(&self) -> bool {
+        unix_millis() < self.inner.bypass_until.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed cache operation: skips the cache for a while, counts
+    /// it and logs a warning unless one was logged recently.
+    fn degraded(&self, operation: &'static str, error: &anyhow::Error) {
+        let now = unix_millis();
+        self.inner.bypass_until.store(now + millis(BYPASS_AFTER_ERROR), Ordering::Relaxed);
+        self.count_degraded(operation);
+
+        let last = self.inner.last_warning.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= millis(WARNING_INTERVAL);
+        if due
+            && self
+                .inner
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                error = %format!("{error:#}"),
+                operation,
+                bypass_ms = millis(BYPASS_AFTER_ERROR),
+                "membership cache failed; answering from the database"
+            );
+        }
+    }
+
+    fn count_degraded(&self, operation: &'static str) {
+        metrics::counter!("groups_cache_degraded_total", "operation" => operation).increment(1);
+    }
+}
+
+fn epoch_value(epoch: GroupEpoch) -> i64 {
+    match epoch {
+        GroupEpoch::Absent => 0,
+        GroupEpoch::Version(version) => version,
+    }
+}
+
+fn encode_epoch(epoch: i64, read_at: u64) -> Vec<u8> {
+    format!("{epoch}:{read_at}").into_bytes()
+}
+
+fn decode_epoch(bytes: &[u8]) -> Option<CachedEpoch> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (epoch, read_at) = text.split_once(':')?;
+    Some(CachedEpoch {
+        epoch: epoch.parse().ok()?,
+        read_at: read_at.parse().ok()?,
+    })
+}
+
+/// Returns the epoch of an entry whose read started less than
+/// [`EPOCH_MAX_AGE`] ago.
+fn valid_epoch(bytes: &[u8]) -> Option<i64> {
+    let cached = decode_epoch(bytes)?;
+    let age = unix_millis().saturating_sub(cached.read_at);
+    (age < millis(EPOCH_MAX_AGE)).then_some(cached.epoch)
+}
+
+fn encode_bool(value: bool) -> Vec<u8> {
+    if value { b"1".to_vec() } else { b"0".to_vec() }
+}
+
+fn unix_millis() -> u64 {
+    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_epoch_is_valid() {
+        let encoded = encode_epoch(7, unix_millis());
+
+        assert_eq!(valid_epoch(&encoded), Some(7));
+    }
+
+    #[test]
+    fn epoch_older_than_max_age_is_ignored() {
+        let encoded = encode_epoch(7, unix_millis() - millis(EPOCH_MAX_AGE));
+
+        assert_eq!(valid_epoch(&encoded), None);
+    }
+
+    #[test]
+    fn malformed_epoch_is_ignored() {
+        assert_eq!(valid_epoch(b"seven"), None);
+    }
+}

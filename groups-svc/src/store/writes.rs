@@ -1,0 +1,367 @@
+//! Group writes composed from the engines' [`WriteTx`] steps, each in one
+//! transaction.
+//!
+//! Membership changes are set operations on single member rows: adding
+//! inserts only absent ids, removing deletes only present ones, replacing
+//! reads the current ids and applies the difference, and clearing deletes
+//! every row. `member_count` moves by the number of rows actually inserted
+//! and deleted, and `version` (the group's membership epoch) grows only when
+//! something changed. Every change also bumps the membership epochs of the
+//! users it affects, for cached ListGroupsForUser answers.
+
+use std::collections::{HashMap, HashSet};
+
+use time::OffsetDateTime;
+
+use super::{GroupRecord, MemberRecord, Store, WriteTx};
+use crate::error::StoreError;
+
+/// Attempts of a transaction that PostgreSQL aborted to break a deadlock.
+const MAX_ATTEMPTS: usize = 5;
+
+/// One membership set operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MembershipChange {
+    Add(Vec<MemberRecord>),
+    Remove(Vec<String>),
+    Replace(Vec<MemberRecord>),
+    Clear,
+}
+
+/// A change of one group: attributes and ordered membership operations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupChange {
+    pub workspace_id: String,
+    pub group_id: String,
+    pub expected_version: Option<i64>,
+    /// New displayName; `None` keeps the current one.
+    pub display_name: Option<String>,
+    /// New externalId; `None` keeps the current one, `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
+    pub membership: Vec<MembershipChange>,
+    /// Load the members in the transaction when the group has at most this
+    /// many after the change.
+    pub return_members_up_to: i64,
+    pub at: OffsetDateTime,
+}
+
+/// Result of a write that may find the group missing or changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome<T> {
+    Done(T),
+    NotFound,
+    VersionMismatch,
+}
+
+/// Result of a [`GroupChange`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatedGroup {
+    pub group: GroupRecord,
+    /// Members ordered by user id, when loaded.
+    pub members: Option<Vec<MemberRecord>>,
+    pub changed: bool,
+    /// User ids that are members now and were not before, in request order.
+    pub added: Vec<String>,
+    /// User ids that were members before and are not now, in request order.
+    pub removed: Vec<String>,
+    /// Users whose membership epoch was bumped.
+    pub epoch_user_ids: Vec<String>,
+}
+
+/// Result of removing one user from every group of a workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserRemoval {
+    /// The user's memberships in these groups were removed (possibly none).
+    Removed(Vec<String>),
+    /// The event id was processed before, so nothing was done.
+    AlreadyProcessed,
+}
+
+/// Inserts a new group with its members. Fails with
+/// [`StoreError::UniqueViolation`] when the folded displayName is taken.
+pub async fn create_group(
+    store: &dyn Store,
+    group: &GroupRecord,
+    members: &[MemberRecord],
+) -> Result<GroupRecord, StoreError> {
+    let members = unique_members(members);
+    let mut group = group.clone();
+    group.member_count = count_members(&members);
+    let (group, members) = (&group, &members);
+
+    retry(|| async move {
+        let mut tx = store.begin_write().await?;
+        tx.insert_group(group).await?;
+        let inserted = tx.insert_members(&group.workspace_id, &group.id, members, group.created).await?;
+        tx.bump_user_epochs(&group.workspace_id, &sorted(inserted)).await?;
+        tx.commit().await?;
+        Ok(group.clone())
+    })
+    .await
+}
+
+/// Applies a [`GroupChange`] under the group's lock.
+pub async fn update_group(store: &dyn Store, change: &GroupChange) -> Result<WriteOutcome<UpdatedGroup>, StoreError> {
+    retry(|| async move {
+        let mut tx = store.begin_write().await?;
+        let Some(current) = tx.lock_group(&change.workspace_id, &change.group_id).await? else {
+            return Ok(WriteOutcome::NotFound);
+        };
+        if change.expected_version.is_some_and(|expected| expected != current.version) {
+            return Ok(WriteOutcome::VersionMismatch);
+        }
+
+        let mut next = current.clone();
+        let renamed = change.display_name.as_ref().is_some_and(|name| *name != current.display_name);
+        if let Some(name) = change.display_name.as_ref().filter(|_| renamed) {
+            next.display_name = name.clone();
+        }
+        let external_id_changed = change.external_id.as_ref().is_some_and(|id| *id != current.external_id);
+        if let Some(external_id) = change.external_id.as_ref().filter(|_| external_id_changed) {
+            next.external_id = external_id.clone();
+        }
+
+        let mut tracker = MembershipTracker::default();
+        for operation in &change.membership {
+            apply_operation(tx.as_mut(), change, operation, &mut tracker).await?;
+        }
+        let (added, removed) = tracker.finish();
+        let changed = renamed || external_id_changed || !added.is_empty() || !removed.is_empty();
+
+        let mut epoch_user_ids = Vec::new();
+        if changed {
+            next.version += 1;
+            next.member_count += count(&added) - count(&removed);
+            next.last_modified = change.at;
+            tx.update_group(&next).await?;
+            epoch_user_ids = sorted(added.iter().chain(&removed).cloned().collect());
+            tx.bump_user_epochs(&change.workspace_id, &epoch_user_ids).await?;
+            if renamed {
+                // Every member's ListGroupsForUser answer names this group.
+                let members = tx.bump_member_epochs(&change.workspace_id, &change.group_id).await?;
+                epoch_user_ids.extend(members);
+            }
+        }
+        let members = if change.return_members_up_to > 0 && next.member_count <= change.return_members_up_to {
+            Some(tx.members(&change.group_id).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+
+        Ok(WriteOutcome::Done(UpdatedGroup {
+            group: next,
+            members,
+            changed,
+            added,
+            removed,
+            epoch_user_ids,
+        }))
+    })
+    .await
+}
+
+/// Deletes a group, only at `expected_version` when given. Returns the
+/// former members' user ids.
+pub async fn delete_group(
+    store: &dyn Store,
+    workspace_id: &str,
+    group_id: &str,
+    expected_version: Option<i64>,
+) -> Result<WriteOutcome<Vec<String>>, StoreError> {
+    retry(|| async move {
+        let mut tx = store.begin_write().await?;
+        let Some(current) = tx.lock_group(workspace_id, group_id).await? else {
+            return Ok(WriteOutcome::NotFound);
+        };
+        if expected_version.is_some_and(|expected| expected != current.version) {
+            return Ok(WriteOutcome::VersionMismatch);
+        }
+        let members = tx.bump_member_epochs(workspace_id, group_id).await?;
+        tx.delete_group(workspace_id, group_id).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Done(members))
+    })
+    .await
+}
+
+/// Removes the user from every group of the workspace. With `event_id`, does
+/// nothing when that event was processed before, and records it as
+/// processed in the same transaction otherwise.
+pub async fn remove_user_memberships(
+    store: &dyn Store,
+    workspace_id: &str,
+    user_id: &str,
+    event_id: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<UserRemoval, StoreError> {
+    retry(|| async move {
+        let mut tx = store.begin_write().await?;
+        if let Some(event_id) = event_id
+            && !tx.claim_event(event_id, at).await?
+        {
+            return Ok(UserRemoval::AlreadyProcessed);
+        }
+
+        let locked = tx.lock_groups_of_user(workspace_id, user_id).await?;
+        let removed = tx.remove_user_from_groups(workspace_id, user_id, &locked, at).await?;
+        if !removed.is_empty() {
+            tx.bump_user_epochs(workspace_id, &[user_id.to_owned()]).await?;
+        }
+        tx.commit().await?;
+        Ok(UserRemoval::Removed(removed))
+    })
+    .await
+}
+
+async fn apply_operation(
+    tx: &mut dyn WriteTx,
+    change: &GroupChange,
+    operation: &MembershipChange,
+    tracker: &mut MembershipTracker,
+) -> Result<(), StoreError> {
+    let (workspace_id, group_id) = (change.workspace_id.as_str(), change.group_id.as_str());
+    match operation {
+        MembershipChange::Add(members) => {
+            let inserted = tx.insert_members(workspace_id, group_id, &unique_members(members), change.at).await?;
+            tracker.inserted(inserted);
+        }
+        MembershipChange::Remove(user_ids) => {
+            let deleted = tx.delete_members(group_id, &unique_ids(user_ids)).await?;
+            tracker.deleted(deleted);
+        }
+        MembershipChange::Replace(members) => {
+            // The difference is computed inside the transaction, so rows of
+            // members that stay are neither deleted nor rewritten.
+            let wanted = unique_members(members);
+            let wanted_ids: HashSet<&str> = wanted.iter().map(|member| member.user_id.as_str()).collect();
+            let present: HashSet<String> = tx.member_ids(group_id).await?.into_iter().collect();
+
+            let to_delete: Vec<String> = present.iter().filter(|id| !wanted_ids.contains(id.as_str())).cloned().collect();
+            let to_insert: Vec<MemberRecord> =
+                wanted.into_iter().filter(|member| !present.contains(&member.user_id)).collect();
+            tracker.deleted(tx.delete_members(group_id, &sorted(to_delete)).await?);
+            tracker.inserted(tx.insert_members(workspace_id, group_id, &to_insert, change.at).await?);
+        }
+        MembershipChange::Clear => {
+            tracker.deleted(tx.delete_all_members(group_id).await?);
+        }
+    }
+    Ok(())
+}
+
+/// Net membership effect of a sequence of operations relative to the state
+/// before the first one: an id added and then removed again is neither.
+#[derive(Default)]
+struct MembershipTracker {
+    order: Vec<String>,
+    /// True when the id is a member now and was not before, false for the
+    /// opposite. Ids back in their starting state are absent.
+    effect: HashMap<String, bool>,
+}
+
+impl MembershipTracker {
+    fn inserted(&mut self, user_ids: Vec<String>) {
+        for user_id in user_ids {
+            if self.effect.remove(&user_id).is_none() {
+                self.effect.insert(user_id.clone(), true);
+                self.order.push(user_id);
+            }
+        }
+    }
+
+    fn deleted(&mut self, user_ids: Vec<String>) {
+        for user_id in user_ids {
+            if self.effect.remove(&user_id).is_none() {
+                self.effect.insert(user_id.clone(), false);
+                self.order.push(user_id);
+            }
+        }
+    }
+
+    /// Returns the added and the removed ids, each once, in first-seen order.
+    fn finish(mut self) -> (Vec<String>, Vec<String>) {
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for user_id in self.order {
+            match self.effect.remove(&user_id) {
+                Some(true) => added.push(user_id),
+                Some(false) => removed.push(user_id),
+                None => {}
+            }
+        }
+        (added, removed)
+    }
+}
+
+/// Runs a transaction again when PostgreSQL aborted it to break a deadlock.
+async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::Conflict(error)) if attempts < MAX_ATTEMPTS => {
+                tracing::debug!(error = %error, attempt = attempts, "transaction aborted by a concurrent one, retrying");
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Keeps the first member of each user id.
+fn unique_members(members: &[MemberRecord]) -> Vec<MemberRecord> {
+    let mut seen = HashSet::new();
+    members.iter().filter(|member| seen.insert(member.user_id.as_str())).cloned().collect()
+}
+
+fn unique_ids(user_ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    user_ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
+fn sorted(mut user_ids: Vec<String>) -> Vec<String> {
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    user_ids
+}
+
+fn count(user_ids: &[String]) -> i64 {
+    i64::try_from(user_ids.len()).unwrap_or(i64::MAX)
+}
+
+fn count_members(members: &[MemberRecord]) -> i64 {
+    i64::try_from(members.len()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(values: &[&str]) -> Vec<String> {
+        values.iter().map(|value| (*value).to_owned()).collect()
+    }
+
+    #[test]
+    fn tracker_cancels_add_then_remove() {
+        let mut tracker = MembershipTracker::default();
+
+        tracker.inserted(ids(&["a", "b"]));
+        tracker.deleted(ids(&["a", "c"]));
+
+        assert_eq!(tracker.finish(), (ids(&["b"]), ids(&["c"])));
+    }
+
+    #[test]
+    fn tracker_cancels_remove_then_add() {
+        let mut tracker = MembershipTracker::default();
+
+        tracker.deleted(ids(&["a"]));
+        tracker.inserted(ids(&["a"]));
+
+        assert_eq!(tracker.finish(), (Vec::new(), Vec::new()));
+    }
+}
