@@ -148,6 +148,12 @@ pub trait OutboxSource: Send + Sync {
     async fn prune(&self, consumers: &[String], created_before: SystemTime) -> anyhow::Result<u64>;
 }
 
+impl std::fmt::Debug for dyn OutboxSource {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("OutboxSource")
+    }
+}
+
 /// Describes the outbox metrics to the installed recorder.
 fn describe_metrics() {
     metrics::describe_gauge!(OUTBOX_PENDING_EVENTS, "Outbox events a consumer has not acknowledged.");

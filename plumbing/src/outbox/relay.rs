@@ -50,12 +50,6 @@ pub struct Relay {
     signal: OutboxSignal,
 }
 
-impl std::fmt::Debug for dyn OutboxSource {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("OutboxSource")
-    }
-}
-
 impl Relay {
     /// Builds a relay for the outbox of `service` (the `service` metric
     /// label, such as `identity-svc`).
