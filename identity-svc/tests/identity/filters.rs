@@ -135,7 +135,7 @@ async fn seed(ctx: &TestContext) -> (String, Vec<String>) {
         addresses: vec![Address {
             locality: Some("Berlin".to_owned()),
             r#type: Some("work".to_owned()),
-            primary: true,
+            primary: Some(true),
             ..Address::default()
         }],
         ..User::default()

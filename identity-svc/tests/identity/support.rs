@@ -159,7 +159,7 @@ pub fn email(value: &str, kind: &str, primary: bool) -> MultiValue {
     MultiValue {
         value: Some(value.to_owned()),
         r#type: Some(kind.to_owned()),
-        primary,
+        primary: Some(primary),
         ..MultiValue::default()
     }
 }
