@@ -1,4 +1,4 @@
-//! Where the relay sends events: the [`Sink`] trait and its gRPC
+//! Event destinations of the relay: the [`Sink`] trait and its gRPC
 //! implementation over `events.v1.EventSink/Deliver`.
 
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use crate::grpc::{TracedChannel, connect_traced_channel};
 /// A failed delivery. The relay retries the whole batch later.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    /// The consumer answered with a gRPC error status, or the channel failed
-    /// (tonic reports a refused connection as `UNAVAILABLE`).
+    /// The consumer returned a gRPC error status, or the call failed before
+    /// reaching it, such as on a refused connection or an expired deadline.
     #[error("consumer returned {}: {}", .0.code(), .0.message())]
     Status(#[from] tonic::Status),
     /// Any other failure of a non-gRPC sink.
