@@ -290,6 +290,9 @@ impl Worker {
         }
     }
 
+    // NOTE: every error is retried, including ones a retry cannot fix such
+    // as INVALID_ARGUMENT. Such an event blocks this consumer until someone
+    // acts; `outbox_lag_seconds` and `outbox_consumers.last_error` show it.
     async fn on_failed(&mut self, first: &OutboxRecord, error: &str) -> Duration {
         metrics::counter!(OUTBOX_DELIVERY_FAILURES_TOTAL, &self.labels).increment(1);
         self.attempts = self.attempts.saturating_add(1);
