@@ -6,13 +6,13 @@ use anyhow::{Result, bail};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use plumbing::config::parse_duration;
 
-/// Longest measured run and longest setup phase.
+/// Maximum duration of a measured run and of a setup phase.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Largest `--count`, and largest number of users a workload may create.
 pub const MAX_COUNT: u64 = 10_000_000;
 /// Highest `--rate`, in requests per second.
 pub const MAX_RATE: f64 = 10_000_000.0;
-/// Longest per-request timeout.
+/// Maximum per-request timeout.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Largest number of members in one membership PATCH.
 pub const MAX_BATCH: usize = 1_000;
@@ -119,6 +119,16 @@ pub enum Command {
         /// Chart title; defaults to the samples file name.
         #[arg(long)]
         title: Option<String>,
+    },
+    /// Regenerates the benchmark record page from the run folders written
+    /// by scripts/bench.sh.
+    Report {
+        /// Folder with one subfolder per run (run.json, rows.tsv, summaries).
+        #[arg(long, default_value = "docs/plots/runs")]
+        runs: PathBuf,
+        /// Markdown page to write.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        out: PathBuf,
     },
 }
 

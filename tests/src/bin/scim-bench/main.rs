@@ -4,6 +4,7 @@
 
 mod cli;
 mod plot;
+mod record;
 mod report;
 mod runner;
 mod scim;
@@ -46,6 +47,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         println!("scim-bench: wrote {} and {}", latency.display(), throughput.display());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Report { runs, out } = &command {
+        record::write_report(runs, out)?;
+        println!("scim-bench: wrote {}", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let Some(load) = load_args(&command).cloned() else {
         return Ok(ExitCode::SUCCESS);
@@ -68,7 +74,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::MembershipChecks { checks, .. } => {
             workloads::checks::membership_checks(bench, &target_args, checks).await?
         }
-        Command::Plot { .. } => return Ok(ExitCode::SUCCESS),
+        Command::Plot { .. } | Command::Report { .. } => return Ok(ExitCode::SUCCESS),
     };
     summary.command = command_line();
 
@@ -79,7 +85,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Returns the load flags of a workload, or `None` for `plot`.
+/// Returns the load flags of a workload, or `None` for `plot` and `report`.
 fn load_args(command: &Command) -> Option<&LoadArgs> {
     match command {
         Command::GetUser { load, .. }
@@ -88,7 +94,7 @@ fn load_args(command: &Command) -> Option<&LoadArgs> {
         | Command::PatchMembers { load, .. }
         | Command::Mixed { load, .. }
         | Command::MembershipChecks { load, .. } => Some(load),
-        Command::Plot { .. } => None,
+        Command::Plot { .. } | Command::Report { .. } => None,
     }
 }
 

@@ -74,10 +74,9 @@ impl ScimClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(classify)?;
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes);
             return Err(Failure::Status {
                 code: status.as_u16(),
-                detail: text.chars().take(DETAIL_CHARS).collect(),
+                detail: error_detail(&bytes),
             });
         }
         Ok(bytes)
@@ -88,6 +87,15 @@ impl ScimClient {
         let bytes = self.send(method, path, body).await?;
         serde_json::from_slice(&bytes).map_err(|error| Failure::InvalidBody(format!("response is not JSON: {error}")))
     }
+}
+
+/// Returns the `detail` of a SCIM error body, or the start of any other body.
+fn error_detail(body: &[u8]) -> String {
+    let detail = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|error| error.get("detail").and_then(Value::as_str).map(str::to_owned));
+    let text = detail.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    text.chars().take(DETAIL_CHARS).collect()
 }
 
 fn classify(error: reqwest::Error) -> Failure {
@@ -235,6 +243,14 @@ mod tests {
         assert_eq!(body["userName"], "bench.r1.7@example.org");
         assert_eq!(body["emails"][0]["type"], "work");
         assert_eq!(body["emails"][0]["value"], "bench.r1.7@example.org");
+    }
+
+    #[test]
+    fn error_detail_prefers_scim_detail() {
+        let body = br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"detail":"retry later","status":"503"}"#;
+
+        assert_eq!(error_detail(body), "retry later");
+        assert_eq!(error_detail(b"plain text"), "plain text");
     }
 
     #[test]

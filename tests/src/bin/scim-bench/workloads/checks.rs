@@ -1,6 +1,6 @@
 //! `membership-checks`: gRPC `groups.v1.MembershipService/CheckMembership`
 //! against groups-svc. Users and groups are set up over SCIM first; each
-//! group gets every second user, so about half the answers are true.
+//! group gets every second user, so about half the checks return true.
 
 use std::{sync::Arc, time::Duration};
 
@@ -121,8 +121,8 @@ async fn connect(raw: &str, connections: usize, timeout: Duration) -> Result<Vec
 }
 
 /// Sends one check with random ids and fails when groups-svc does not
-/// serve the method. Any answer about the random ids, including NotFound,
-/// shows the service is there.
+/// serve the method. Any other status, including NotFound, shows that the
+/// service is running.
 async fn preflight(channels: &[Channel], workspace_id: &str, raw: &str) -> Result<()> {
     let Some(channel) = channels.first() else {
         bail!("no connection to groups-svc at {raw}");
