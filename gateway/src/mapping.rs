@@ -56,7 +56,6 @@ pub fn user_to_scim(user: &User, location: &str) -> Value {
     }
     object.insert("schemas".to_owned(), Value::Array(schemas));
     object.insert("id".to_owned(), Value::from(user.id.clone()));
-    object.insert("active".to_owned(), Value::from(user.active));
     let meta = user
         .meta
         .as_ref()

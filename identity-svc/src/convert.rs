@@ -59,7 +59,8 @@ pub fn user_message(record: &UserRecord) -> Result<User, StoreError> {
     user.id = record.id.clone();
     user.user_name = record.user_name.clone();
     user.external_id = record.external_id.clone();
-    user.active = record.active;
+    // The document keeps whether `active` is assigned and the column its value.
+    user.active = user.active.map(|_| record.active);
     user.meta = Some(Meta {
         created: Some(timestamp(record.created)),
         last_modified: Some(timestamp(record.last_modified)),

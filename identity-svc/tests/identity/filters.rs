@@ -91,7 +91,7 @@ async fn seed(ctx: &TestContext) -> (String, Vec<String>) {
         external_id: Some("EXT-Ada".to_owned()),
         display_name: Some("Ada Lovelace".to_owned()),
         title: Some("Counsel".to_owned()),
-        active: true,
+        active: Some(true),
         name: Some(Name {
             given_name: Some("Ada".to_owned()),
             ..Name::default()
@@ -114,7 +114,7 @@ async fn seed(ctx: &TestContext) -> (String, Vec<String>) {
         user_name: "Bob@Example.com".to_owned(),
         external_id: Some("ext-bob".to_owned()),
         display_name: Some("Émile Zola".to_owned()),
-        active: false,
+        active: Some(false),
         emails: vec![email("bob@example.com", "Work", false)],
         phone_numbers: vec![MultiValue {
             value: Some("+1 555 0100".to_owned()),
@@ -131,7 +131,7 @@ async fn seed(ctx: &TestContext) -> (String, Vec<String>) {
         user_name: "cyd_100%".to_owned(),
         display_name: Some("Cyd".to_owned()),
         title: Some(String::new()),
-        active: true,
+        active: Some(true),
         addresses: vec![Address {
             locality: Some("Berlin".to_owned()),
             r#type: Some("work".to_owned()),

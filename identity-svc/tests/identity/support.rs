@@ -149,7 +149,7 @@ pub async fn workspace(service: &IdentityService, domains: &[&str]) -> String {
 pub fn user(user_name: &str) -> User {
     User {
         user_name: user_name.to_owned(),
-        active: true,
+        active: Some(true),
         ..User::default()
     }
 }

@@ -50,7 +50,7 @@ fn full_user() -> User {
         }),
         display_name: Some("Ada Lovelace".to_owned()),
         title: Some("Counsel".to_owned()),
-        active: true,
+        active: Some(true),
         emails: vec![email("ada@example.com", "work", true)],
         roles: vec![MultiValue {
             value: Some("partner".to_owned()),

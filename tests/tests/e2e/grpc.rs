@@ -26,7 +26,7 @@ e2e_tests::stack_tests!(
 fn proto_user(user_name: &str) -> User {
     User {
         user_name: user_name.to_owned(),
-        active: true,
+        active: Some(true),
         name: Some(Name {
             given_name: Some("Grpc".to_owned()),
             family_name: Some("Caller".to_owned()),
@@ -35,7 +35,7 @@ fn proto_user(user_name: &str) -> User {
         emails: vec![MultiValue {
             value: Some(user_name.to_lowercase()),
             r#type: Some("work".to_owned()),
-            primary: true,
+            primary: Some(true),
             ..Default::default()
         }],
         ..Default::default()
