@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
+mod cache;
 mod concurrency;
 mod filters;
 mod storage;

@@ -26,7 +26,6 @@ pub enum Engine {
 /// in-process membership cache.
 pub struct TestContext {
     pub service: GroupsService,
-    pub engine: Engine,
     pub database_url: String,
 }
 
@@ -78,7 +77,6 @@ where
 
     let context = TestContext {
         service: service.clone(),
-        engine: Engine::Sqlite,
         database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
@@ -114,7 +112,6 @@ where
 
     let context = TestContext {
         service: service.clone(),
-        engine: Engine::Postgres,
         database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
