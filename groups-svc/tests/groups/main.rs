@@ -6,6 +6,7 @@ mod support;
 mod cache;
 mod concurrency;
 mod filters;
+mod grpc;
 mod storage;
 
 use groups_svc::{GroupsConfig, GroupsService};
