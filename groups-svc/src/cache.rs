@@ -1,4 +1,4 @@
-//! Cached membership answers with versioned keys, in Redis or in process.
+//! Cached membership results with versioned keys, in Redis or in process.
 //!
 //! # Keys
 //!
@@ -10,19 +10,19 @@
 //! - `groups:ue:{workspace}:{user}` and `groups:ug:{workspace}:{user}:{epoch}`
 //!   do the same for the user's membership epoch and the user's groups.
 //!
-//! # Why an answer is never staler than [`EPOCH_MAX_AGE`]
+//! # Why a result is never staler than [`EPOCH_MAX_AGE`]
 //!
-//! 1. Answers are exact for their epoch. The database returns an answer and
-//!    its epoch from one statement or snapshot, and the answer is stored
-//!    under exactly that epoch. Every change that can alter an answer bumps
+//! 1. Results are exact for their epoch. The database returns a result and
+//!    its epoch from one statement or snapshot, and the result is stored
+//!    under exactly that epoch. Every change that can alter a result bumps
 //!    the epoch in the same transaction (membership changes bump the group's
 //!    version and the users' epochs; renaming or deleting a group bumps every
-//!    member's user epoch), so an answer stored under epoch `e` is the answer
+//!    member's user epoch), so a result stored under epoch `e` is the result
 //!    for every database state whose epoch is `e`.
 //! 2. An epoch entry records `read_at`, the wall-clock time just before the
 //!    database read it came from, and readers ignore entries older than
-//!    [`EPOCH_MAX_AGE`]. The epoch it holds therefore includes every change
-//!    committed before `now - EPOCH_MAX_AGE`.
+//!    [`EPOCH_MAX_AGE`]. The epoch in a valid entry therefore includes every
+//!    change committed before `now - EPOCH_MAX_AGE`.
 //! 3. After a commit the writer deletes the epoch entries it changed, so the
 //!    next check reads the new epoch from the database. This delete makes
 //!    changes visible at once in the common case, but correctness does not
@@ -30,11 +30,11 @@
 //!    the commit, or a reader that read the old epoch before the commit and
 //!    writes it back after the delete), point 2 still bounds the staleness.
 //!
-//! So an answer reflects every change committed at least [`EPOCH_MAX_AGE`]
+//! So a result reflects every change committed at least [`EPOCH_MAX_AGE`]
 //! before the check, plus the clock skew between replicas that share Redis
 //! (`read_at` is written by one replica and compared by another). Keeping
 //! the epoch only in the database would need a database read per check,
-//! which costs as much as answering from the database, so epochs are cached
+//! which costs as much as reading the result itself, so epochs are cached
 //! under this short bound instead.
 //!
 //! When Redis fails, every operation falls back to the database for
@@ -64,9 +64,9 @@ use crate::{
 /// Maximum age of a cached epoch, measured from the start of the database
 /// read that produced it. Also the TTL of epoch entries.
 pub const EPOCH_MAX_AGE: Duration = Duration::from_secs(2);
-/// TTL of answers. An answer never changes for its epoch, so this only
+/// TTL of results. A result never changes for its epoch, so this only
 /// bounds memory.
-pub const ANSWER_TTL: Duration = Duration::from_secs(600);
+pub const RESULT_TTL: Duration = Duration::from_secs(600);
 /// How long the cache is skipped after a Redis error.
 pub const BYPASS_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Minimum time between two warnings about Redis errors.
@@ -130,10 +130,10 @@ impl MembershipCache {
             if cached == 0 {
                 return Ok(false);
             }
-            let answer_key = keys::membership(workspace_id, group_id, cached, user_id);
-            if let Some(answer) = self.get_many(&[answer_key]).await.pop().flatten() {
+            let result_key = keys::membership(workspace_id, group_id, cached, user_id);
+            if let Some(result) = self.get_many(&[result_key]).await.pop().flatten() {
                 metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
-                return Ok(answer == b"1");
+                return Ok(result == b"1");
             }
         }
         metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
@@ -142,15 +142,15 @@ impl MembershipCache {
         let (epoch, is_member) = store.check_membership(workspace_id, group_id, user_id).await?;
         let mut entries = vec![(epoch_key, encode_epoch(epoch_value(epoch), read_at), EPOCH_MAX_AGE)];
         if let GroupEpoch::Version(version) = epoch {
-            let answer_key = keys::membership(workspace_id, group_id, version, user_id);
-            entries.push((answer_key, encode_bool(is_member), ANSWER_TTL));
+            let result_key = keys::membership(workspace_id, group_id, version, user_id);
+            entries.push((result_key, encode_bool(is_member), RESULT_TTL));
         }
         self.set_many(entries).await;
         Ok(is_member)
     }
 
-    /// Answers many (group id, user id) pairs, in order, with one cache
-    /// round trip for the epochs, one for the answers and at most one
+    /// Checks many (group id, user id) pairs, in order, with one cache
+    /// round trip for the epochs, one for the results and at most one
     /// database snapshot for the misses.
     pub async fn check_many(
         &self,
@@ -168,31 +168,31 @@ impl MembershipCache {
             .filter_map(|(group_id, value)| Some((*group_id, valid_epoch(value.as_deref()?)?)))
             .collect();
 
-        let mut answers: Vec<Option<bool>> = vec![None; pairs.len()];
+        let mut results: Vec<Option<bool>> = vec![None; pairs.len()];
         let mut lookups = Vec::new();
         for (index, (group_id, user_id)) in pairs.iter().enumerate() {
             match epochs.get(group_id.as_str()) {
-                Some(0) => answers[index] = Some(false),
+                Some(0) => results[index] = Some(false),
                 Some(epoch) => lookups.push((index, keys::membership(workspace_id, group_id, *epoch, user_id))),
                 None => {}
             }
         }
         let lookup_keys: Vec<String> = lookups.iter().map(|(_, key)| key.clone()).collect();
         for ((index, _), value) in lookups.iter().zip(self.get_many(&lookup_keys).await) {
-            answers[*index] = value.map(|bytes| bytes == b"1");
+            results[*index] = value.map(|bytes| bytes == b"1");
         }
 
         let misses: Vec<(String, String)> = pairs
             .iter()
-            .zip(&answers)
-            .filter(|(_, answer)| answer.is_none())
+            .zip(&results)
+            .filter(|(_, result)| result.is_none())
             .map(|(pair, _)| pair.clone())
             .collect();
         let hits = pairs.len() - misses.len();
         metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(hits as u64);
         metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(misses.len() as u64);
         if misses.is_empty() {
-            return Ok(answers.into_iter().map(|answer| answer.unwrap_or(false)).collect());
+            return Ok(results.into_iter().map(|result| result.unwrap_or(false)).collect());
         }
 
         let read_at = unix_millis();
@@ -206,18 +206,18 @@ impl MembershipCache {
             entries.push((keys::group_epoch(workspace_id, group_id), encode_epoch(epoch, read_at), EPOCH_MAX_AGE));
         }
         for (index, (group_id, user_id)) in pairs.iter().enumerate() {
-            if answers[index].is_some() {
+            if results[index].is_some() {
                 continue;
             }
             let is_member = snapshot.members.contains(&(group_id.clone(), user_id.clone()));
-            answers[index] = Some(is_member);
+            results[index] = Some(is_member);
             if let Some(epoch) = snapshot.epochs.get(group_id) {
                 let key = keys::membership(workspace_id, group_id, *epoch, user_id);
-                entries.push((key, encode_bool(is_member), ANSWER_TTL));
+                entries.push((key, encode_bool(is_member), RESULT_TTL));
             }
         }
         self.set_many(entries).await;
-        Ok(answers.into_iter().map(|answer| answer.unwrap_or(false)).collect())
+        Ok(results.into_iter().map(|result| result.unwrap_or(false)).collect())
     }
 
     /// Returns the user's groups as (group id, displayName), ordered by id.
@@ -229,9 +229,9 @@ impl MembershipCache {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let epoch_key = keys::user_epoch(workspace_id, user_id);
         if let Some(cached) = self.epoch(&epoch_key).await {
-            let answer_key = keys::user_groups(workspace_id, user_id, cached);
-            let answer = self.get_many(&[answer_key]).await.pop().flatten();
-            if let Some(groups) = answer.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+            let result_key = keys::user_groups(workspace_id, user_id, cached);
+            let result = self.get_many(&[result_key]).await.pop().flatten();
+            if let Some(groups) = result.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
                 metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
                 return Ok(groups);
             }
@@ -242,7 +242,7 @@ impl MembershipCache {
         let user_groups = store.groups_for_user(workspace_id, user_id).await?;
         let mut entries = vec![(epoch_key, encode_epoch(user_groups.epoch, read_at), EPOCH_MAX_AGE)];
         if let Ok(encoded) = serde_json::to_vec(&user_groups.groups) {
-            entries.push((keys::user_groups(workspace_id, user_id, user_groups.epoch), encoded, ANSWER_TTL));
+            entries.push((keys::user_groups(workspace_id, user_id, user_groups.epoch), encoded, RESULT_TTL));
         }
         self.set_many(entries).await;
         Ok(user_groups.groups)
@@ -330,7 +330,7 @@ impl MembershipCache {
                 error = %format!("{error:#}"),
                 operation,
                 bypass_ms = millis(BYPASS_AFTER_ERROR),
-                "membership cache failed; answering from the database"
+                "membership cache failed; reading from the database"
             );
         }
     }

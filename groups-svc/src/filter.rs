@@ -5,10 +5,10 @@
 //!
 //! Attributes: `id` and `externalId` (case-exact), `displayName` (compared
 //! case-insensitively in folded form), `members` and `members.value` (the
-//! member user ids, case-exact; a comparison matches when any member
-//! matches, so `members ne "x"` matches groups without member "x"),
-//! `meta.created` and `meta.lastModified` (RFC 3339 date-times). Value paths
-//! take `members[value <op> "..."]`.
+//! member user ids, case-exact), `meta.created` and `meta.lastModified`
+//! (RFC 3339 date-times). A comparison on members matches when any member
+//! matches, so `members ne "x"` matches groups without member "x". Value
+//! paths take `members[value <op> "..."]`.
 
 use proto::identity::v1::{
     AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter, filter::Expr,

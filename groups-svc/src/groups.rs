@@ -1,7 +1,7 @@
 //! GroupService RPCs: create, read, search, replace, update and delete
 //! groups, and remove a user from every group. Writes run in one
-//! transaction each (see `store::writes`); cached membership answers are
-//! invalidated after the commit.
+//! transaction each (see `store::writes`), and cached membership results
+//! are invalidated after the commit.
 
 use proto::groups::v1::{
     CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest, ListGroupsResponse,
@@ -23,9 +23,9 @@ use crate::{
     },
 };
 
-/// Members returned by CreateGroup and ReplaceGroup when the group has at
-/// most this many; larger groups come back with `member_count` only, to stay
-/// well under gRPC's default 4 MiB message limit.
+/// Maximum group size for which CreateGroup and ReplaceGroup return the
+/// members. Larger groups come back with `member_count` only, so responses
+/// stay well under gRPC's default 4 MiB message limit.
 pub const MAX_RETURNED_MEMBERS: i64 = 10_000;
 
 impl GroupsService {

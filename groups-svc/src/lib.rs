@@ -1,5 +1,5 @@
 //! Groups service: IdP groups with set-based memberships, stored in
-//! PostgreSQL or SQLite, and cached membership answers, served over the
+//! PostgreSQL or SQLite, and cached membership results, served over the
 //! `groups.v1` gRPC services and the `events.v1.EventSink` consumer.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -95,7 +95,7 @@ impl GroupsService {
     }
 
     /// Runs a trivial query and returns whether it succeeded. The cache is
-    /// not checked, because the service answers correctly without it.
+    /// not checked, because the service returns correct results without it.
     pub async fn ready(&self) -> bool {
         match self.store.ping().await {
             Ok(()) => true,

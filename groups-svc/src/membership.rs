@@ -1,5 +1,5 @@
 //! MembershipService RPCs: membership checks and the groups of a user,
-//! answered through the versioned cache in `crate::cache`, and cursor-paged
+//! served through the versioned cache in `crate::cache`, and cursor-paged
 //! member lists read from the database.
 
 use proto::groups::v1::{
@@ -28,7 +28,7 @@ impl GroupsService {
         Ok(CheckMembershipResponse { is_member })
     }
 
-    /// Answers up to [`MAX_BATCH_PAIRS`] pairs, in request order.
+    /// Checks up to [`MAX_BATCH_PAIRS`] pairs, in request order.
     pub async fn batch_check_membership(
         &self,
         request: BatchCheckMembershipRequest,
@@ -82,7 +82,7 @@ impl GroupsService {
             token => Some(decode_page_token(token)?),
         };
 
-        // One extra row tells whether another page follows.
+        // One extra row shows whether another page follows.
         let mut members = self
             .store
             .list_members(&request.workspace_id, &request.group_id, after.as_deref(), i64::from(page_size) + 1)

@@ -2,8 +2,8 @@
 //! PostgreSQL and a SQLite engine chosen by database URL.
 //!
 //! Engines provide reads and the row-level steps of a write transaction
-//! ([`WriteTx`]); `writes` composes those steps into the group operations, so
-//! both engines apply membership changes with the same set semantics.
+//! ([`WriteTx`]). `writes` composes those steps into the group operations,
+//! so both engines apply membership changes with the same set semantics.
 
 mod postgres;
 pub mod query;
@@ -54,7 +54,7 @@ pub struct GroupPage {
     pub total: i64,
 }
 
-/// A group's membership epoch read in the same snapshot as an answer.
+/// A group's membership epoch, read in the same snapshot as a membership result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupEpoch {
     /// The workspace has no such group.
@@ -62,7 +62,7 @@ pub enum GroupEpoch {
     Version(i64),
 }
 
-/// Membership answers for a set of (group, user) pairs from one snapshot.
+/// Membership results for a set of (group, user) pairs from one snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MembershipSnapshot {
     /// Epoch of every requested group that exists in the workspace.
@@ -109,7 +109,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<GroupPage, StoreError>;
 
     /// Returns the group's epoch and whether `user_id` is a member, from one
-    /// statement, so the answer belongs to exactly that epoch.
+    /// statement, so the result belongs to exactly that epoch.
     async fn check_membership(
         &self,
         workspace_id: &str,
@@ -141,7 +141,7 @@ pub trait WriteTx: Send {
     /// Inserts a group row. Fails with [`StoreError::UniqueViolation`] when
     /// the folded displayName is taken in the workspace.
     async fn insert_group(&mut self, group: &GroupRecord) -> Result<(), StoreError>;
-    /// Reads the group and holds it against other writers until the
+    /// Reads the group and locks it against other writers until the
     /// transaction ends.
     async fn lock_group(&mut self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError>;
     /// Writes every column of a locked group except its id, workspace and
@@ -177,7 +177,7 @@ pub trait WriteTx: Send {
     async fn bump_member_epochs(&mut self, workspace_id: &str, group_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// Returns the ids of the groups that have the user as a member, ordered
-    /// by id, and holds them against other writers.
+    /// by id, and locks them against other writers.
     async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError>;
     /// Deletes the user's membership in each of the locked `group_ids`, and
     /// bumps the version, decrements member_count and sets last_modified of

@@ -7,7 +7,7 @@
 //! every row. `member_count` moves by the number of rows actually inserted
 //! and deleted, and `version` (the group's membership epoch) grows only when
 //! something changed. Every change also bumps the membership epochs of the
-//! users it affects, for cached ListGroupsForUser answers.
+//! users it affects, for cached ListGroupsForUser results.
 
 use std::collections::{HashMap, HashSet};
 
@@ -137,7 +137,7 @@ pub async fn update_group(store: &dyn Store, change: &GroupChange) -> Result<Wri
             epoch_user_ids = sorted(added.iter().chain(&removed).cloned().collect());
             tx.bump_user_epochs(&change.workspace_id, &epoch_user_ids).await?;
             if renamed {
-                // Every member's ListGroupsForUser answer names this group.
+                // Every member's ListGroupsForUser result names this group.
                 let members = tx.bump_member_epochs(&change.workspace_id, &change.group_id).await?;
                 epoch_user_ids.extend(members);
             }

@@ -1,5 +1,5 @@
 //! Membership cache suite against a real Redis: changes are visible at once,
-//! answers stay right while Redis is unreachable, and a lost invalidation
+//! results stay correct while Redis is unreachable, and a lost invalidation
 //! is bounded by the epoch age limit. Every test runs on SQLite and on
 //! PostgreSQL; without Redis the tests print a note and pass, unless
 //! `CI=true`.
@@ -141,7 +141,7 @@ async fn batch_check_mixes_hits_and_misses(ctx: TestContext) {
     let second = create(&service, &workspace_id, "Second", &["b"]).await;
     is_member(&service, &workspace_id, &first.id, "a").await;
 
-    let answers = batch(
+    let results = batch(
         &service,
         &workspace_id,
         &[(&first.id, "a"), (&second.id, "a"), (&first.id, "b"), (&second.id, "b"), (&first.id, "a")],
@@ -149,11 +149,11 @@ async fn batch_check_mixes_hits_and_misses(ctx: TestContext) {
     .await;
     let cached = batch(&service, &workspace_id, &[(&second.id, "b"), (&second.id, "a")]).await;
 
-    assert_eq!(answers, vec![true, false, true, true, true]);
+    assert_eq!(results, vec![true, false, true, true, true]);
     assert_eq!(cached, vec![true, false]);
 }
 
-async fn unreachable_redis_answers_from_database(ctx: TestContext) {
+async fn unreachable_redis_reads_database(ctx: TestContext) {
     let Some(redis_url) = redis_url_or_skip().await else {
         return;
     };
@@ -190,7 +190,7 @@ async fn lost_invalidation_expires_with_epoch(ctx: TestContext) {
 
         remove_without_invalidation(&service, &workspace_id, &group.id, "a").await;
         // Within EPOCH_MAX_AGE the cached epoch may still be used; past it,
-        // the answer must come from the new epoch.
+        // the result must come from the new epoch.
         tokio::time::sleep(EPOCH_MAX_AGE + Duration::from_millis(200)).await;
 
         assert!(!is_member(&service, &workspace_id, &group.id, "a").await, "{service:?}");
@@ -210,12 +210,12 @@ async fn stale_epoch_never_returns_after_fresh_read(ctx: TestContext) {
     remove_without_invalidation(&service, &workspace_id, &group.id, "a").await;
     tokio::time::sleep(EPOCH_MAX_AGE + Duration::from_millis(200)).await;
 
-    let mut answers = Vec::new();
+    let mut results = Vec::new();
     for _ in 0..20 {
-        answers.push(is_member(&service, &workspace_id, &group.id, "a").await);
+        results.push(is_member(&service, &workspace_id, &group.id, "a").await);
     }
 
-    assert!(answers.iter().all(|answer| !answer), "{answers:?}");
+    assert!(results.iter().all(|result| !result), "{results:?}");
 }
 
 async fn late_epoch_write_back_ignored(ctx: TestContext) {
@@ -262,7 +262,7 @@ async fn unreachable_redis_fails_connect(ctx: TestContext) {
 crate::engine_tests!(
     redis_cache_sees_changes_at_once,
     batch_check_mixes_hits_and_misses,
-    unreachable_redis_answers_from_database,
+    unreachable_redis_reads_database,
     lost_invalidation_expires_with_epoch,
     stale_epoch_never_returns_after_fresh_read,
     late_epoch_write_back_ignored,
