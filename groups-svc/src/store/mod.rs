@@ -116,7 +116,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         group_id: &str,
         user_id: &str,
     ) -> Result<(GroupEpoch, bool), StoreError>;
-    /// Answers many (group id, user id) pairs from one snapshot.
+    /// Checks many (group id, user id) pairs in one snapshot.
     async fn check_memberships(
         &self,
         workspace_id: &str,

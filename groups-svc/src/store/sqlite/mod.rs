@@ -92,8 +92,10 @@ impl Store for SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
-        // IMMEDIATE takes the write lock up front, so a transaction that
-        // reads and then writes cannot fail halfway on another process's lock.
+        // IMMEDIATE takes the write lock up front, waiting up to the busy
+        // timeout. A deferred transaction that reads and then writes would
+        // need a lock upgrade, which fails at once with SQLITE_BUSY when
+        // another connection is writing.
         let transaction = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Box::new(write::SqliteWrite::new(transaction)))
     }
