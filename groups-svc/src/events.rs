@@ -32,7 +32,7 @@ impl GroupsService {
                     }
                 }
                 // Payload kinds added after this build decode as `None`.
-                None => tracing::debug!(
+                Some(_) | None => tracing::debug!(
                     event_id = %event.id,
                     aggregate_type = %event.aggregate_type,
                     "event kind not consumed by groups-svc, acknowledged"

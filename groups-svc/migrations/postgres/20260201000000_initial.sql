@@ -77,6 +77,8 @@ CREATE TABLE user_membership_epochs (
 -- Ids of events applied by the EventSink consumer. Relays deliver at least
 -- once, and the row is written in the same transaction as the event's
 -- change, so a redelivered event is skipped.
+-- NOTE: rows are never deleted yet; a retention job must keep them longer
+-- than the relays' redelivery window.
 CREATE TABLE processed_events (
     event_id TEXT PRIMARY KEY,
     processed_at TIMESTAMPTZ NOT NULL

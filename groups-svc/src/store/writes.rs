@@ -138,6 +138,8 @@ pub async fn update_group(store: &dyn Store, change: &GroupChange) -> Result<Wri
             tx.bump_user_epochs(&change.workspace_id, &epoch_user_ids).await?;
             if renamed {
                 // Every member's ListGroupsForUser result names this group.
+                // NOTE: this updates one epoch row per member, so a rename
+                // costs time proportional to the group's size.
                 let members = tx.bump_member_epochs(&change.workspace_id, &change.group_id).await?;
                 epoch_user_ids.extend(members);
             }
