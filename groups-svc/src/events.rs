@@ -31,7 +31,8 @@ impl GroupsService {
                         None => tracing::debug!(event_id = %event.id, "event already processed, skipped"),
                     }
                 }
-                // Payload kinds added after this build decode as `None`.
+                // Other kinds, and kinds added after this build (which
+                // decode as `None`), are not for groups-svc.
                 Some(_) | None => tracing::debug!(
                     event_id = %event.id,
                     aggregate_type = %event.aggregate_type,
