@@ -47,6 +47,9 @@ else
     RUN_DIR="$ROOT/docs/plots/runs/$RUN_ID"
     PAGE="$ROOT/docs/benchmarks.md"
 fi
+# Server logs stay out of docs/, because a warning per request can make
+# them large.
+LOG_DIR="$ROOT/target/bench/logs/$RUN_ID"
 WORK_DIR=$(mktemp -d /tmp/scim-bench.XXXXXX)
 SERVER_PID=""
 DATABASES=()
@@ -172,13 +175,21 @@ start_stack() {
     fi
 
     log "starting the $stack stack on 127.0.0.1:$HTTP_PORT"
-    "$SERVER" --log-filter warn "${args[@]}" >"$RUN_DIR/server-$stack.log" 2>&1 &
+    "$SERVER" --log-filter warn "${args[@]}" >"$LOG_DIR/server-$stack.log" 2>&1 &
     SERVER_PID=$!
+    local ready=0
     for _ in $(seq 1 60); do
-        curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { log "the stack exited; see $RUN_DIR/server-$stack.log"; exit 1; }
+        if curl -fsS "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1; then
+            ready=1
+            break
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { log "the stack exited; see $LOG_DIR/server-$stack.log"; exit 1; }
         sleep 1
     done
+    if [ "$ready" = 0 ]; then
+        log "the $stack stack was not ready within 60 s; see $LOG_DIR/server-$stack.log"
+        exit 1
+    fi
 
     WORKSPACE_FILE="$data/demo-workspace.json"
     if [ "$stack" = postgres ]; then
@@ -226,10 +237,12 @@ run_row() {
 }
 
 main() {
-    local rows
-    mapfile -t rows < <(selected_rows "$@")
-    mkdir -p "$RUN_DIR"
+    local rows selection
+    selection=$(selected_rows "$@") || exit 2
+    mapfile -t rows <<<"$selection"
+    mkdir -p "$LOG_DIR"
     build
+    mkdir -p "$RUN_DIR"
 
     local quick=false commit
     [ "$QUICK" = 1 ] && quick=true
