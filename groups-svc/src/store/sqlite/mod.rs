@@ -29,11 +29,11 @@ use crate::error::StoreError;
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Ids per `IN (...)` list, well under SQLite's limit of 32,766 bound
-/// parameters per statement.
-const IDS_PER_STATEMENT: usize = 10_000;
-/// (group, user) pairs per membership lookup: two parameters each.
-const PAIRS_PER_STATEMENT: usize = 5_000;
+/// Ids per `IN (...)` list. SQLite allows 32,766 bound parameters per
+/// statement, but sqlx binds long lists slowly, so lists are kept short.
+const IDS_PER_STATEMENT: usize = 500;
+/// (group, user) pairs per membership lookup, two parameters each.
+const PAIRS_PER_STATEMENT: usize = 250;
 
 /// The SQLite engine.
 #[derive(Debug, Clone)]
