@@ -34,12 +34,13 @@ impl Default for Command {
 pub enum Service {
     Gateway,
     Identity,
+    Groups,
 }
 
 #[derive(Debug, Clone, Parser)]
 pub struct RunArgs {
     /// Services to run in this process, comma-separated.
-    #[arg(long, env = "SERVICES", value_delimiter = ',', default_value = "gateway,identity")]
+    #[arg(long, env = "SERVICES", value_delimiter = ',', default_value = "gateway,identity,groups")]
     pub services: Vec<Service>,
 
     /// Directory of the embedded SQLite databases and the demo workspace file.
@@ -60,9 +61,19 @@ pub struct RunArgs {
     #[arg(long, env = "IDENTITY_URL")]
     pub identity_url: Option<String>,
 
-    /// groups-svc URL the gateway calls.
-    #[arg(long, env = "GROUPS_URL", default_value = "http://127.0.0.1:50052")]
-    pub groups_url: String,
+    /// gRPC listen address of groups-svc.
+    #[arg(long, env = "GROUPS_GRPC_ADDR", default_value = "127.0.0.1:50052")]
+    pub groups_grpc_addr: String,
+
+    /// groups-svc URL the gateway and identity-svc's outbox relay call;
+    /// defaults to the local groups listen address.
+    #[arg(long, env = "GROUPS_URL")]
+    pub groups_url: Option<String>,
+
+    /// groups-svc database: a `postgres://` URL, or `sqlite://` for a file.
+    /// Defaults to `<data-dir>/groups.db`.
+    #[arg(long, env = "GROUPS_DATABASE_URL")]
+    pub groups_database_url: Option<String>,
 
     /// identity-svc database: a `postgres://` URL, or `sqlite://` for a file.
     /// Defaults to `<data-dir>/identity.db`.
@@ -91,6 +102,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub rate_limit: plumbing::ratelimit::RateLimitConfig,
+
+    #[command(flatten)]
+    pub outbox: plumbing::outbox::RelayConfig,
 }
 
 impl RunArgs {
@@ -103,6 +117,13 @@ impl RunArgs {
         self.identity_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.identity_grpc_addr))
+    }
+
+    /// Returns the groups-svc database URL.
+    pub fn groups_database_url(&self) -> String {
+        self.groups_database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("groups.db").display()))
     }
 
     pub fn identity_database_url(&self) -> String {

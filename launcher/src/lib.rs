@@ -7,3 +7,4 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod run;
+pub mod services;

@@ -5,7 +5,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use axum::Router;
-use identity_svc::{IdentityConfig, IdentityService};
+use groups_svc::GroupsService;
+use identity_svc::IdentityService;
+use plumbing::outbox::Consumer;
+use tokio_util::sync::CancellationToken;
 use plumbing::{
     ratelimit::RateLimiter,
     shutdown::{Readiness, Shutdown, ShutdownConfig},
@@ -15,14 +18,8 @@ use tokio::task::JoinSet;
 use crate::{
     bootstrap,
     cli::{RunArgs, Service},
+    services,
 };
-
-/// Names registered with gRPC health for identity-svc.
-const IDENTITY_SERVICES: &[&str] = &[
-    "identity.v1.WorkspaceService",
-    "identity.v1.TokenService",
-    "identity.v1.UserService",
-];
 
 /// Label of the per-workspace SCIM request limit in metrics and Redis keys.
 const RATE_LIMIT_SCOPE: &str = "scim";
@@ -33,12 +30,17 @@ pub struct Stack {
     pub http_addr: SocketAddr,
     /// Bound identity-svc gRPC address, when it runs here.
     pub identity_addr: Option<SocketAddr>,
+    /// Bound groups-svc gRPC address, when it runs here.
+    pub groups_addr: Option<SocketAddr>,
     /// SCIM URL of the demo workspace, when the demo bootstrap is on.
     pub demo_scim_url: Option<String>,
     shutdown: Shutdown,
     readiness: Readiness,
     tasks: JoinSet<anyhow::Result<()>>,
     identity: Option<IdentityService>,
+    groups: Option<GroupsService>,
+    relay_stop: CancellationToken,
+    relay_task: Option<tokio::task::JoinHandle<()>>,
     shutdown_config: ShutdownConfig,
 }
 
@@ -77,8 +79,23 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("failed to create data directory {}", args.data_dir.display()))?;
 
+    let (groups, groups_addr) = if args.runs(Service::Groups) {
+        let (service, addr) = services::start_groups(&args, &shutdown, &mut tasks).await?;
+        (Some(service), Some(addr))
+    } else {
+        (None, None)
+    };
+    let groups_url = match (&args.groups_url, groups_addr) {
+        (Some(url), _) => url.clone(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => format!("http://{}", args.groups_grpc_addr),
+    };
+
+    let relay_stop = CancellationToken::new();
+    let mut relay_task = None;
     let (identity, identity_addr) = if args.runs(Service::Identity) {
-        let (service, addr) = start_identity(&args, &shutdown, &mut tasks).await?;
+        let (service, addr) = services::start_identity(&args, &shutdown, &mut tasks).await?;
+        relay_task = Some(start_relay(&service, &args, &groups_url, relay_stop.clone()).await?);
         (Some(service), Some(addr))
     } else {
         (None, None)
@@ -94,7 +111,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let mut http = plumbing::shutdown::health_router(readiness.clone())
         .merge(plumbing::metrics::metrics_router(metrics));
     if args.runs(Service::Gateway) {
-        http = http.merge(build_gateway(&args, &identity_url).await?);
+        http = http.merge(build_gateway(&args, &identity_url, &groups_url).await?);
     }
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
@@ -122,11 +139,15 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     Ok(Stack {
         http_addr,
         identity_addr,
+        groups_addr,
         demo_scim_url,
         shutdown,
         readiness,
         tasks,
         identity,
+        groups,
+        relay_stop,
+        relay_task,
         shutdown_config: args.shutdown,
     })
 }
@@ -147,54 +168,40 @@ impl Stack {
             tracing::warn!("shutdown grace period ended with requests still in flight");
             self.tasks.abort_all();
         }
+        // The relay reads identity-svc's database, so it stops before the
+        // pool closes.
+        self.relay_stop.cancel();
+        if let Some(relay) = self.relay_task.take()
+            && let Err(error) = relay.await
+        {
+            tracing::error!(error = %error, "outbox relay task failed");
+        }
         if let Some(identity) = self.identity.take() {
             identity.close().await;
+        }
+        if let Some(groups) = self.groups.take() {
+            groups.close().await;
         }
         tracing::info!("stopped");
     }
 }
 
-async fn start_identity(
+/// Starts identity-svc's outbox relay, delivering its events to groups-svc.
+async fn start_relay(
+    identity: &IdentityService,
     args: &RunArgs,
-    shutdown: &Shutdown,
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<(IdentityService, SocketAddr)> {
-    let config = IdentityConfig {
-        database_url: args.identity_database_url(),
-        max_connections: args.database_max_connections,
-    };
-    let service = IdentityService::connect(&config)
-        .await
-        .context("failed to start identity-svc")?;
-
-    let (_reporter, health, reflection_v1, reflection_v1alpha) =
-        plumbing::grpc::health_and_reflection(proto::FILE_DESCRIPTOR_SET, IDENTITY_SERVICES).await?;
-    let router = tonic::transport::Server::builder()
-        .layer(plumbing::grpc::GrpcServerLayer::new())
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(service.workspace_server())
-        .add_service(service.token_server())
-        .add_service(service.user_server());
-
-    let listener = plumbing::listen::bind(&args.identity_grpc_addr).await?;
-    let addr = listener.local_addr()?;
-    tracing::info!(addr = %addr, "identity-svc grpc listening");
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    let token = shutdown.token();
-    tasks.spawn(async move {
-        router
-            .serve_with_incoming_shutdown(incoming, async move { token.cancelled().await })
-            .await
-            .context("identity-svc grpc server failed")
-    });
-    Ok((service, addr))
+    groups_url: &str,
+    stop: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    // The consumer name keys the relay's stored position, so it never changes.
+    let groups = Consumer::grpc("groups-svc", groups_url, args.gateway.grpc_timeout).await?;
+    let relay = identity.outbox_relay(vec![groups], args.outbox.clone())?;
+    Ok(tokio::spawn(relay.run(stop)))
 }
 
-async fn build_gateway(args: &RunArgs, identity_url: &str) -> anyhow::Result<Router> {
+async fn build_gateway(args: &RunArgs, identity_url: &str, groups_url: &str) -> anyhow::Result<Router> {
     let identity = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
-    let groups = plumbing::grpc::connect_traced_channel(&args.groups_url, args.gateway.grpc_timeout).await?;
+    let groups = plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
     let limiter = match &args.redis_url {
         Some(url) => {
             let manager = plumbing::cache::connect_redis(url).await?;
