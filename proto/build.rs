@@ -3,6 +3,11 @@
 //!
 //! Output: message types, tonic clients and servers, and a file descriptor
 //! set per package for gRPC reflection.
+//!
+//! Server traits get default methods that answer UNIMPLEMENTED, as a gRPC
+//! server does for a method it does not know. An RPC added to a proto
+//! therefore does not break the build of a service that implements it
+//! later, and callers must handle UNIMPLEMENTED from an older server.
 
 use std::{env, path::PathBuf};
 
@@ -35,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["."])?;
     std::fs::write(out_dir.join("descriptors.bin"), descriptors.encode_to_vec())?;
 
-    let mut builder = tonic_prost_build::configure();
+    let mut builder = tonic_prost_build::configure().generate_default_stubs(true);
     for message in SERDE_MESSAGES {
         builder = builder.type_attribute(
             message,
@@ -44,6 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     builder = builder
         .field_attribute(".identity.v1.User.meta", "#[serde(skip)]")
+        // Stored in its own column and never part of the SCIM document.
+        .field_attribute(".identity.v1.User.scim_managed", "#[serde(skip)]")
         .field_attribute(".identity.v1.MultiValue.ref", "#[serde(rename = \"$ref\")]")
         .field_attribute(".identity.v1.Manager.ref", "#[serde(rename = \"$ref\")]");
 

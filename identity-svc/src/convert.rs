@@ -1,6 +1,6 @@
 //! Conversions between proto messages and storage records.
 
-use proto::identity::v1::{Meta, ScimToken, User, Workspace};
+use proto::identity::v1::{IdentityProvider, IdentitySettings, Meta, ScimToken, User, Workspace};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -26,6 +26,47 @@ pub fn workspace_message(record: &WorkspaceRecord) -> Workspace {
         sso_enabled: record.sso_enabled,
         scim_enabled: record.scim_enabled,
         created: Some(timestamp(record.created)),
+        scim_entitled: record.scim_entitled,
+    }
+}
+
+/// Builds the Identity & Access settings of a workspace. `tokens` are the
+/// active tokens to list.
+pub fn settings_message(record: &WorkspaceRecord, tokens: &[TokenRecord]) -> IdentitySettings {
+    let identity_provider = identity_provider_from_name(record.identity_provider.as_deref());
+    let scim_query = match identity_provider {
+        IdentityProvider::Entra => "aadOptscim062020",
+        IdentityProvider::Okta | IdentityProvider::Unspecified => "",
+    };
+    IdentitySettings {
+        workspace_id: record.id.clone(),
+        workspace_name: record.name.clone(),
+        sso_enabled: record.sso_enabled,
+        scim_entitled: record.scim_entitled,
+        scim_enabled: record.scim_enabled,
+        identity_provider: identity_provider as i32,
+        scim_path: format!("/scim/v2/{}", record.id),
+        scim_query: scim_query.to_owned(),
+        domains: record.domains.clone(),
+        tokens: tokens.iter().map(token_message).collect(),
+        pending_reset_steps: record.reset_pending.clone().unwrap_or_default(),
+    }
+}
+
+/// Returns the stored name of an identity provider, `None` for unspecified.
+pub fn identity_provider_name(provider: IdentityProvider) -> Option<&'static str> {
+    match provider {
+        IdentityProvider::Entra => Some("entra"),
+        IdentityProvider::Okta => Some("okta"),
+        IdentityProvider::Unspecified => None,
+    }
+}
+
+fn identity_provider_from_name(name: Option<&str>) -> IdentityProvider {
+    match name {
+        Some("entra") => IdentityProvider::Entra,
+        Some("okta") => IdentityProvider::Okta,
+        _ => IdentityProvider::Unspecified,
     }
 }
 
@@ -38,6 +79,7 @@ pub fn token_message(record: &TokenRecord) -> ScimToken {
         created: Some(timestamp(record.created)),
         last_used: record.last_used.map(timestamp),
         expires: record.expires.map(timestamp),
+        revoked: record.revoked.map(timestamp),
     }
 }
 
@@ -66,5 +108,6 @@ pub fn user_message(record: &UserRecord) -> Result<User, StoreError> {
         last_modified: Some(timestamp(record.last_modified)),
         version: record.version,
     });
+    user.scim_managed = record.scim_managed;
     Ok(user)
 }

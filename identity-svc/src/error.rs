@@ -14,7 +14,19 @@ pub const REASON_USER_NAME_TAKEN: &str = "USER_NAME_TAKEN";
 /// `ErrorInfo.reason` when the stored version differs from the expected one.
 pub const REASON_VERSION_MISMATCH: &str = "VERSION_MISMATCH";
 /// `ErrorInfo.reason` when a token is valid but its workspace has SCIM off.
+/// Its metadata `workspace_id` names the token's workspace.
 pub const REASON_SCIM_DISABLED: &str = "SCIM_DISABLED";
+/// `ErrorInfo.reason` when SCIM cannot be enabled because SAML SSO is off.
+pub const REASON_SSO_NOT_ENABLED: &str = "SSO_NOT_ENABLED";
+/// `ErrorInfo.reason` when SCIM cannot be enabled because the workspace's
+/// plan does not include it.
+pub const REASON_SCIM_NOT_ENTITLED: &str = "SCIM_NOT_ENTITLED";
+/// `ErrorInfo.reason` when a change must wait for an unfinished reset.
+pub const REASON_RESET_IN_PROGRESS: &str = "RESET_IN_PROGRESS";
+/// `ErrorInfo.reason` when a revoked or expired token is rotated.
+pub const REASON_TOKEN_INACTIVE: &str = "TOKEN_INACTIVE";
+/// `ErrorInfo.reason` when a workspace kept changing under a write.
+pub const REASON_CONCURRENT_CHANGE: &str = "CONCURRENT_CHANGE";
 
 /// Failures of a storage engine.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +76,21 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("SCIM is disabled for workspace {0}")]
     ScimDisabled(String),
+    /// Prerequisites of the request are missing. Each violation is a
+    /// PreconditionFailure type (also the ErrorInfo reason of the first)
+    /// and its description; `subject` names what they are about.
+    #[error("{}", .violations.iter().map(|(_, description)| description.as_str()).collect::<Vec<_>>().join(" "))]
+    PreconditionFailed {
+        subject: String,
+        violations: Vec<(&'static str, String)>,
+    },
+    #[error("SCIM token {0} not found")]
+    TokenNotFound(String),
+    #[error("domain {0} is not one of the workspace's domains")]
+    DomainNotFound(String),
+    /// Other writers kept changing the workspace; the caller may retry.
+    #[error("workspace {0} changed during the request; retry it")]
+    ConcurrentChange(String),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -74,6 +101,15 @@ impl ServiceError {
         Self::InvalidArgument {
             field: field.into(),
             description: description.into(),
+        }
+    }
+
+    /// Builds a [`ServiceError::PreconditionFailed`] with one violation
+    /// about a workspace.
+    pub fn precondition(reason: &'static str, workspace_id: &str, description: impl Into<String>) -> Self {
+        Self::PreconditionFailed {
+            subject: format!("workspaces/{workspace_id}"),
+            violations: vec![(reason, description.into())],
         }
     }
 }
@@ -91,7 +127,25 @@ impl From<ServiceError> for Status {
             ServiceError::UserNameTaken => with_reason(Code::AlreadyExists, message, REASON_USER_NAME_TAKEN),
             ServiceError::VersionMismatch { .. } => with_reason(Code::Aborted, message, REASON_VERSION_MISMATCH),
             ServiceError::Unauthenticated => Status::unauthenticated(message),
-            ServiceError::ScimDisabled(_) => with_reason(Code::FailedPrecondition, message, REASON_SCIM_DISABLED),
+            ServiceError::ScimDisabled(workspace_id) => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_error_info(
+                    REASON_SCIM_DISABLED,
+                    ERROR_DOMAIN,
+                    HashMap::from([("workspace_id".to_owned(), workspace_id)]),
+                ),
+            ),
+            ServiceError::PreconditionFailed { subject, violations } => {
+                let reason = violations.first().map_or("FAILED_PRECONDITION", |(reason, _)| *reason);
+                let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                for (kind, description) in violations {
+                    details.add_precondition_failure_violation(kind, subject.clone(), description);
+                }
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
+            ServiceError::TokenNotFound(_) | ServiceError::DomainNotFound(_) => Status::not_found(message),
+            ServiceError::ConcurrentChange(_) => with_reason(Code::Aborted, message, REASON_CONCURRENT_CHANGE),
             ServiceError::Store(store_error) => {
                 // The current RPC span carries the workspace and user ids.
                 tracing::error!(error = %store_error, "storage failed");

@@ -5,12 +5,18 @@
 use std::{future::Future, time::Instant};
 
 use proto::identity::v1::{
-    AuthenticateScimTokenRequest, AuthenticateScimTokenResponse, BatchGetUsersRequest, BatchGetUsersResponse,
-    CreateUserRequest, CreateUserResponse, CreateWorkspaceRequest, CreateWorkspaceResponse, DeleteUserRequest,
-    DeleteUserResponse, GetUserRequest, GetUserResponse, GetWorkspaceRequest, GetWorkspaceResponse,
-    IssueScimTokenRequest, IssueScimTokenResponse, ListUsersRequest, ListUsersResponse, ReplaceUserRequest,
-    ReplaceUserResponse, token_service_server::TokenService, user_service_server::UserService,
-    workspace_service_server::WorkspaceService,
+    AddWorkspaceDomainRequest, AddWorkspaceDomainResponse, AuthenticateScimTokenRequest,
+    AuthenticateScimTokenResponse, BatchGetUsersRequest, BatchGetUsersResponse, CheckLoginRequest,
+    CheckLoginResponse, CreateUnmanagedUserRequest, CreateUnmanagedUserResponse, CreateUserRequest,
+    CreateUserResponse, CreateWorkspaceRequest, CreateWorkspaceResponse, DeleteUserRequest, DeleteUserResponse,
+    DisableScimRequest, DisableScimResponse, EnableScimRequest, EnableScimResponse, GetIdentitySettingsRequest,
+    GetIdentitySettingsResponse, GetUserRequest, GetUserResponse, GetWorkspaceRequest, GetWorkspaceResponse,
+    IssueScimTokenRequest, IssueScimTokenResponse, ListScimTokensRequest, ListScimTokensResponse, ListUsersRequest,
+    ListUsersResponse, RemoveWorkspaceDomainRequest, RemoveWorkspaceDomainResponse, ReplaceUserRequest,
+    ReplaceUserResponse, ResetScimRequest, ResetScimResponse, RevokeScimTokenRequest, RevokeScimTokenResponse,
+    RotateScimTokenRequest, RotateScimTokenResponse, SetScimEntitlementRequest, SetScimEntitlementResponse,
+    SetSsoEnabledRequest, SetSsoEnabledResponse, SetupScimRequest, SetupScimResponse,
+    token_service_server::TokenService, user_service_server::UserService, workspace_service_server::WorkspaceService,
 };
 use tonic::{Code, Request, Response, Status};
 
@@ -69,6 +75,109 @@ impl WorkspaceService for WorkspaceGrpc {
         })
         .await
     }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SetSsoEnabled", workspace_id = %request.get_ref().workspace_id))]
+    async fn set_sso_enabled(
+        &self,
+        request: Request<SetSsoEnabledRequest>,
+    ) -> Result<Response<SetSsoEnabledResponse>, Status> {
+        let request = request.into_inner();
+        observe("SetSsoEnabled", async {
+            let settings = self.service.set_sso_enabled(&request.workspace_id, request.enabled).await?;
+            Ok(SetSsoEnabledResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SetScimEntitlement", workspace_id = %request.get_ref().workspace_id))]
+    async fn set_scim_entitlement(
+        &self,
+        request: Request<SetScimEntitlementRequest>,
+    ) -> Result<Response<SetScimEntitlementResponse>, Status> {
+        let request = request.into_inner();
+        observe("SetScimEntitlement", async {
+            let settings = self.service.set_scim_entitlement(&request.workspace_id, request.entitled).await?;
+            Ok(SetScimEntitlementResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetIdentitySettings", workspace_id = %request.get_ref().workspace_id))]
+    async fn get_identity_settings(
+        &self,
+        request: Request<GetIdentitySettingsRequest>,
+    ) -> Result<Response<GetIdentitySettingsResponse>, Status> {
+        observe("GetIdentitySettings", async {
+            let settings = self.service.identity_settings(&request.get_ref().workspace_id).await?;
+            Ok(GetIdentitySettingsResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "EnableScim", workspace_id = %request.get_ref().workspace_id))]
+    async fn enable_scim(&self, request: Request<EnableScimRequest>) -> Result<Response<EnableScimResponse>, Status> {
+        observe("EnableScim", async {
+            let settings = self.service.enable_scim(&request.get_ref().workspace_id).await?;
+            Ok(EnableScimResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "DisableScim", workspace_id = %request.get_ref().workspace_id))]
+    async fn disable_scim(&self, request: Request<DisableScimRequest>) -> Result<Response<DisableScimResponse>, Status> {
+        observe("DisableScim", async {
+            let settings = self.service.disable_scim(&request.get_ref().workspace_id).await?;
+            Ok(DisableScimResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "SetupScim", workspace_id = %request.get_ref().workspace_id))]
+    async fn setup_scim(&self, request: Request<SetupScimRequest>) -> Result<Response<SetupScimResponse>, Status> {
+        let request = request.into_inner();
+        observe("SetupScim", async {
+            let settings = self
+                .service
+                .setup_scim(&request.workspace_id, request.identity_provider())
+                .await?;
+            Ok(SetupScimResponse { settings: Some(settings) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ResetScim", workspace_id = %request.get_ref().workspace_id))]
+    async fn reset_scim(&self, request: Request<ResetScimRequest>) -> Result<Response<ResetScimResponse>, Status> {
+        observe("ResetScim", self.service.reset_scim(&request.get_ref().workspace_id)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "AddWorkspaceDomain", workspace_id = %request.get_ref().workspace_id))]
+    async fn add_workspace_domain(
+        &self,
+        request: Request<AddWorkspaceDomainRequest>,
+    ) -> Result<Response<AddWorkspaceDomainResponse>, Status> {
+        let request = request.into_inner();
+        observe("AddWorkspaceDomain", async {
+            let domains = self.service.add_workspace_domain(&request.workspace_id, &request.domain).await?;
+            Ok(AddWorkspaceDomainResponse { domains })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RemoveWorkspaceDomain", workspace_id = %request.get_ref().workspace_id))]
+    async fn remove_workspace_domain(
+        &self,
+        request: Request<RemoveWorkspaceDomainRequest>,
+    ) -> Result<Response<RemoveWorkspaceDomainResponse>, Status> {
+        let request = request.into_inner();
+        observe("RemoveWorkspaceDomain", async {
+            let domains = self
+                .service
+                .remove_workspace_domain(&request.workspace_id, &request.domain)
+                .await?;
+            Ok(RemoveWorkspaceDomainResponse { domains })
+        })
+        .await
+    }
 }
 
 /// `identity.v1.TokenService`.
@@ -100,6 +209,36 @@ impl TokenService for TokenGrpc {
         request: Request<AuthenticateScimTokenRequest>,
     ) -> Result<Response<AuthenticateScimTokenResponse>, Status> {
         observe("AuthenticateScimToken", self.service.authenticate_scim_token(request.into_inner())).await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ListScimTokens", workspace_id = %request.get_ref().workspace_id))]
+    async fn list_scim_tokens(
+        &self,
+        request: Request<ListScimTokensRequest>,
+    ) -> Result<Response<ListScimTokensResponse>, Status> {
+        observe("ListScimTokens", self.service.list_scim_tokens(request.into_inner())).await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(rpc = "RotateScimToken", workspace_id = %request.get_ref().workspace_id, token_id = %request.get_ref().token_id)
+    )]
+    async fn rotate_scim_token(
+        &self,
+        request: Request<RotateScimTokenRequest>,
+    ) -> Result<Response<RotateScimTokenResponse>, Status> {
+        observe("RotateScimToken", self.service.rotate_scim_token(request.into_inner())).await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(rpc = "RevokeScimToken", workspace_id = %request.get_ref().workspace_id, token_id = %request.get_ref().token_id)
+    )]
+    async fn revoke_scim_token(
+        &self,
+        request: Request<RevokeScimTokenRequest>,
+    ) -> Result<Response<RevokeScimTokenResponse>, Status> {
+        observe("RevokeScimToken", self.service.revoke_scim_token(request.into_inner())).await
     }
 }
 
@@ -183,5 +322,25 @@ impl UserService for UserGrpc {
             Ok(DeleteUserResponse {})
         })
         .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(rpc = "CreateUnmanagedUser", workspace_id = %request.get_ref().workspace_id, user_id = tracing::field::Empty)
+    )]
+    async fn create_unmanaged_user(
+        &self,
+        request: Request<CreateUnmanagedUserRequest>,
+    ) -> Result<Response<CreateUnmanagedUserResponse>, Status> {
+        observe("CreateUnmanagedUser", async {
+            let user = self.service.create_unmanaged_user(request.into_inner()).await?;
+            Ok(CreateUnmanagedUserResponse { user: Some(user) })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CheckLogin", workspace_id = %request.get_ref().workspace_id))]
+    async fn check_login(&self, request: Request<CheckLoginRequest>) -> Result<Response<CheckLoginResponse>, Status> {
+        observe("CheckLogin", self.service.check_login(request.into_inner())).await
     }
 }

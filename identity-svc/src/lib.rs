@@ -1,16 +1,21 @@
-//! Identity service: workspaces with their email domains, SCIM bearer
-//! tokens, and SCIM users, stored in PostgreSQL or SQLite and served over the
-//! `identity.v1` gRPC services.
+//! Identity service: workspaces with their email domains and SCIM
+//! lifecycle, SCIM bearer tokens, SCIM users and login checks, stored in
+//! PostgreSQL or SQLite and served over the `identity.v1` gRPC services.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod convert;
+mod domains;
 pub mod email_domain;
 pub mod error;
 mod filter;
 pub mod fold;
 mod grpc;
+mod login;
 pub mod outbox;
+pub mod reset;
+mod scim_lifecycle;
 pub mod store;
+mod token_admin;
 pub mod tokens;
 mod users;
 mod workspaces;
@@ -27,6 +32,7 @@ use time::OffsetDateTime;
 
 pub use crate::error::{ServiceError, StoreError};
 pub use crate::grpc::{TokenGrpc, UserGrpc, WorkspaceGrpc};
+pub use crate::reset::{GroupsResetParticipant, ResetParticipant};
 use crate::store::{Store, WorkspaceRecord, truncate_to_micros};
 
 /// Settings of identity-svc.
@@ -46,6 +52,8 @@ pub struct IdentityService {
     store: Arc<dyn Store>,
     /// Woken after each commit that wrote to the outbox.
     outbox_signal: OutboxSignal,
+    /// Services called by a SCIM reset, in order.
+    reset_participants: Arc<Vec<Arc<dyn ResetParticipant>>>,
 }
 
 impl IdentityService {
@@ -63,6 +71,7 @@ impl IdentityService {
         Self {
             store,
             outbox_signal: OutboxSignal::new(),
+            reset_participants: Arc::new(Vec::new()),
         }
     }
 

@@ -3,8 +3,9 @@
 //! Each event is written to the `outbox` table in the same transaction as
 //! the change it describes (see the store's `delete_user`), and the relay
 //! from [`plumbing::outbox`] delivers it at least once to each consumer
-//! over `events.v1.EventSink/Deliver`. Today the only event is
-//! `UserDeleted`, consumed by groups-svc.
+//! over `events.v1.EventSink/Deliver`. groups-svc consumes `UserDeleted`;
+//! the SCIM lifecycle events (SCIM on and off, resets, tokens, domains,
+//! adopted users) are for the audit log.
 
 use std::sync::Arc;
 
@@ -40,25 +41,67 @@ impl IdentityService {
     }
 }
 
+/// `aggregate_type` of events about a workspace's SCIM settings, tokens
+/// and domains, so they are delivered in the order they were made.
+pub const AGGREGATE_WORKSPACE: &str = "workspace";
+
 /// Builds the `UserDeleted` event of `user_id`, with a new UUIDv7 id.
 pub(crate) fn user_deleted(workspace_id: &str, user_id: &str, at: OffsetDateTime) -> OutboxEvent {
+    let payload = Payload::UserDeleted(UserDeleted {
+        user_id: user_id.to_owned(),
+    });
+    build_event(workspace_id, AGGREGATE_USER, user_id, payload, at)
+}
+
+/// Builds an event about the workspace itself.
+pub(crate) fn workspace_event(workspace_id: &str, payload: Payload, at: OffsetDateTime) -> OutboxEvent {
+    build_event(workspace_id, AGGREGATE_WORKSPACE, workspace_id, payload, at)
+}
+
+/// Builds an event with a new UUIDv7 id and its outbox row.
+pub(crate) fn build_event(
+    workspace_id: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    payload: Payload,
+    at: OffsetDateTime,
+) -> OutboxEvent {
+    let event_type = event_type(&payload);
     let event = Event {
         id: Uuid::now_v7().to_string(),
         workspace_id: workspace_id.to_owned(),
-        aggregate_type: AGGREGATE_USER.to_owned(),
-        aggregate_id: user_id.to_owned(),
+        aggregate_type: aggregate_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
         occurred: Some(timestamp(at)),
-        payload: Some(Payload::UserDeleted(UserDeleted {
-            user_id: user_id.to_owned(),
-        })),
+        payload: Some(payload),
     };
     OutboxEvent {
         id: event.id.clone(),
         workspace_id: event.workspace_id.clone(),
         aggregate_type: event.aggregate_type.clone(),
         aggregate_id: event.aggregate_id.clone(),
-        event_type: "user_deleted".to_owned(),
+        event_type: event_type.to_owned(),
         payload: event.encode_to_vec(),
         created: at,
+    }
+}
+
+/// Returns the name of the payload's oneof case, stored in `event_type`.
+fn event_type(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::UserDeleted(_) => "user_deleted",
+        Payload::ScimEnabled(_) => "scim_enabled",
+        Payload::ScimDisabled(_) => "scim_disabled",
+        Payload::ScimResetStarted(_) => "scim_reset_started",
+        Payload::ScimResetCompleted(_) => "scim_reset_completed",
+        Payload::IdentityProviderSet(_) => "identity_provider_set",
+        Payload::TokenIssued(_) => "token_issued",
+        Payload::TokenRotated(_) => "token_rotated",
+        Payload::TokenRevoked(_) => "token_revoked",
+        Payload::UserAdopted(_) => "user_adopted",
+        Payload::DomainAdded(_) => "domain_added",
+        Payload::DomainRemoved(_) => "domain_removed",
+        Payload::SsoEnabledChanged(_) => "sso_enabled_changed",
+        Payload::ScimEntitlementChanged(_) => "scim_entitlement_changed",
     }
 }

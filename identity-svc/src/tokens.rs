@@ -1,16 +1,25 @@
 //! SCIM bearer tokens: issuing random secrets, storing their SHA-256
 //! digests, and resolving a presented secret to its workspace.
 
+use proto::events::v1::{TokenIssued, event::Payload};
 use proto::identity::v1::{
     AuthenticateScimTokenRequest, AuthenticateScimTokenResponse, IssueScimTokenRequest, IssueScimTokenResponse,
 };
 use rand::{Rng, distr::Alphanumeric};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{IdentityService, convert::token_message, error::ServiceError, now, store::TokenRecord};
+use crate::{
+    IdentityService,
+    convert::{timestamp, token_message},
+    error::ServiceError,
+    now,
+    outbox::workspace_event,
+    scim_lifecycle::require_no_reset,
+    store::TokenRecord,
+};
 
 /// Every secret starts with this marker, so leaked tokens are easy to scan for.
 pub const SECRET_PREFIX: &str = "scim_";
@@ -20,37 +29,34 @@ const SECRET_RANDOM_CHARS: usize = 43;
 const DISPLAY_PREFIX_CHARS: usize = 12;
 /// `last_used` is written at most this often per token.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+/// Longest token name an admin may choose.
+const MAX_NAME_CHARS: usize = 200;
 
 impl IdentityService {
     /// Issues a token for a workspace. The secret is in this response only.
+    /// Fails with RESET_IN_PROGRESS while a reset of the workspace is
+    /// unfinished.
     pub async fn issue_scim_token(&self, request: IssueScimTokenRequest) -> Result<IssueScimTokenResponse, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
-        if request.ttl_seconds < 0 {
-            return Err(ServiceError::invalid("ttl_seconds", "must be 0 (no expiry) or a positive number of seconds"));
-        }
-
-        let secret = generate_secret();
-        let created = now();
-        let expires = match request.ttl_seconds {
-            0 => None,
-            ttl => Some(
-                created
-                    .checked_add(Duration::seconds(ttl))
-                    .ok_or_else(|| ServiceError::invalid("ttl_seconds", "lifetime is too large"))?,
-            ),
-        };
-        let record = TokenRecord {
-            id: Uuid::now_v7().to_string(),
-            workspace_id: workspace.id,
-            name: request.name,
-            prefix: secret.chars().take(DISPLAY_PREFIX_CHARS).collect(),
-            digest: secret_digest(&secret),
+        require_no_reset(&workspace)?;
+        let (record, secret) = new_token(&workspace.id, request.name, request.ttl_seconds, now())?;
+        let created = record.created;
+        let event = workspace_event(
+            &record.workspace_id,
+            Payload::TokenIssued(TokenIssued {
+                token_id: record.id.clone(),
+                name: record.name.clone(),
+                expires: record.expires.map(timestamp),
+            }),
             created,
-            last_used: None,
-            expires,
-            revoked: None,
-        };
-        self.store.insert_token(&record).await?;
+        );
+        if !self.store.issue_token(&record, &[event]).await? {
+            let workspace = self.require_workspace(&record.workspace_id).await?;
+            require_no_reset(&workspace)?;
+            // The reset finished between the insert and the read.
+            return Err(ServiceError::ConcurrentChange(workspace.id));
+        }
+        self.outbox_signal.notify();
         tracing::info!(workspace_id = %record.workspace_id, token_id = %record.id, "scim token issued");
 
         Ok(IssueScimTokenResponse {
@@ -106,6 +112,44 @@ impl IdentityService {
             token_id: token.id,
         })
     }
+}
+
+/// Builds a token record and its secret. `ttl_seconds` 0 means the token
+/// does not expire.
+pub(crate) fn new_token(
+    workspace_id: &str,
+    name: String,
+    ttl_seconds: i64,
+    created: OffsetDateTime,
+) -> Result<(TokenRecord, String), ServiceError> {
+    if ttl_seconds < 0 {
+        return Err(ServiceError::invalid("ttl_seconds", "must be 0 (no expiry) or a positive number of seconds"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ServiceError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
+    let expires = match ttl_seconds {
+        0 => None,
+        ttl => Some(
+            created
+                .checked_add(Duration::seconds(ttl))
+                .ok_or_else(|| ServiceError::invalid("ttl_seconds", "lifetime is too large"))?,
+        ),
+    };
+
+    let secret = generate_secret();
+    let record = TokenRecord {
+        id: Uuid::now_v7().to_string(),
+        workspace_id: workspace_id.to_owned(),
+        name,
+        prefix: secret.chars().take(DISPLAY_PREFIX_CHARS).collect(),
+        digest: secret_digest(&secret),
+        created,
+        last_used: None,
+        expires,
+        revoked: None,
+    };
+    Ok((record, secret))
 }
 
 /// Generates `scim_` followed by 43 alphanumeric characters from the thread's

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
+use proto::events::v1::{UserAdopted, event::Payload};
 use proto::identity::v1::{
-    BatchGetUsersRequest, BatchGetUsersResponse, CreateUserRequest, DeleteUserRequest, GetUserRequest,
-    ListUsersRequest, ListUsersResponse, ReplaceUserRequest, SortOrder, User,
+    BatchGetUsersRequest, BatchGetUsersResponse, CreateUnmanagedUserRequest, CreateUserRequest, DeleteUserRequest,
+    GetUserRequest, ListUsersRequest, ListUsersResponse, MultiValue, Name, ReplaceUserRequest, SortOrder, User,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -43,15 +44,50 @@ impl IdentityService {
             created: at,
             last_modified: at,
             attributes,
+            scim_managed: true,
         };
+        self.insert_new_user(&record).await?;
+        tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, "user created");
+        Ok(user_message(&record)?)
+    }
+
+    /// Creates an active user that SCIM does not manage yet, with the
+    /// address as its userName and primary work email.
+    pub async fn create_unmanaged_user(&self, request: CreateUnmanagedUserRequest) -> Result<User, ServiceError> {
+        let workspace = self.require_workspace(&request.workspace_id).await?;
+        let email = request.email.trim();
+        if email.is_empty() {
+            return Err(ServiceError::invalid("email", "email is required"));
+        }
+        let user = unmanaged_user(email, request.given_name, request.family_name, request.display_name);
+        let attributes = validate_user(&user, &workspace)?;
+
+        let at = now();
+        let record = UserRecord {
+            id: Uuid::now_v7().to_string(),
+            workspace_id: workspace.id,
+            user_name: user.user_name.clone(),
+            external_id: None,
+            active: true,
+            version: 1,
+            created: at,
+            last_modified: at,
+            attributes,
+            scim_managed: false,
+        };
+        self.insert_new_user(&record).await?;
+        tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, "unmanaged user created");
+        Ok(user_message(&record)?)
+    }
+
+    async fn insert_new_user(&self, record: &UserRecord) -> Result<(), ServiceError> {
         // The unique index decides, so two concurrent creates cannot both win.
-        match self.store.insert_user(&record).await {
+        match self.store.insert_user(record).await {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::UserNameTaken),
             result => result?,
         }
         tracing::Span::current().record("user_id", record.id.as_str());
-        tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, "user created");
-        Ok(user_message(&record)?)
+        Ok(())
     }
 
     /// Returns one user, or [`ServiceError::UserNotFound`] when it is missing
@@ -112,6 +148,10 @@ impl IdentityService {
     /// Replaces every writable attribute. The write is conditional on the
     /// version read (or `expected_version`), so a concurrent change makes this
     /// call fail with [`ServiceError::VersionMismatch`] instead of being lost.
+    ///
+    /// Only SCIM writes users this way, so a user created outside SCIM
+    /// becomes SCIM-managed here, with a `UserAdopted` event in the same
+    /// transaction.
     pub async fn replace_user(&self, request: ReplaceUserRequest) -> Result<User, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         let user = request
@@ -142,13 +182,31 @@ impl IdentityService {
             created: current.created,
             last_modified: now(),
             attributes,
+            scim_managed: true,
         };
-        let updated = match self.store.update_user(&record, base_version).await {
+        let mut events = Vec::new();
+        if !current.scim_managed {
+            let payload = Payload::UserAdopted(UserAdopted {
+                user_id: record.id.clone(),
+            });
+            events.push(outbox::build_event(
+                &record.workspace_id,
+                outbox::AGGREGATE_USER,
+                &record.id,
+                payload,
+                record.last_modified,
+            ));
+        }
+        let updated = match self.store.update_user_recorded(&record, base_version, &events).await {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::UserNameTaken),
             result => result?,
         };
         if !updated {
             return Err(self.missing_or_changed(&record.workspace_id, &record.id, base_version).await);
+        }
+        if !events.is_empty() {
+            self.outbox_signal.notify();
+            tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, "user adopted by scim");
         }
         tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, version = record.version, "user replaced");
         Ok(user_message(&record)?)
@@ -213,9 +271,40 @@ fn validate_user(user: &User, workspace: &WorkspaceRecord) -> Result<Value, Serv
     Ok(document)
 }
 
+/// Builds the user of [`IdentityService::create_unmanaged_user`].
+fn unmanaged_user(
+    email: &str,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    display_name: Option<String>,
+) -> User {
+    let formatted = match (&given_name, &family_name) {
+        (Some(given), Some(family)) => Some(format!("{given} {family}")),
+        _ => None,
+    };
+    User {
+        user_name: email.to_owned(),
+        name: Some(Name {
+            formatted,
+            family_name,
+            given_name,
+            ..Name::default()
+        }),
+        display_name,
+        active: Some(true),
+        emails: vec![MultiValue {
+            value: Some(email.to_owned()),
+            r#type: Some("work".to_owned()),
+            primary: Some(true),
+            ..MultiValue::default()
+        }],
+        ..User::default()
+    }
+}
+
 /// Returns the email of type `work` (any case), else the primary email.
 fn work_email(user: &User) -> Option<&str> {
-    let is_work = |email: &&proto::identity::v1::MultiValue| {
+    let is_work = |email: &&MultiValue| {
         email
             .r#type
             .as_deref()

@@ -1,4 +1,5 @@
 //! Workspace RPCs: creation with validated email domains, and lookup.
+//! The SCIM switches are in `scim_lifecycle`, domain changes in `domains`.
 
 use proto::identity::v1::{CreateWorkspaceRequest, GetWorkspaceRequest, Workspace};
 use uuid::Uuid;
@@ -29,6 +30,9 @@ impl IdentityService {
             })?;
         domains.sort();
         domains.dedup();
+        if request.scim_enabled && !request.sso_enabled {
+            return Err(ServiceError::invalid("scim_enabled", "SCIM requires SAML SSO; set sso_enabled as well"));
+        }
 
         let record = WorkspaceRecord {
             id: Uuid::now_v7().to_string(),
@@ -37,6 +41,11 @@ impl IdentityService {
             sso_enabled: request.sso_enabled,
             scim_enabled: request.scim_enabled,
             created: now(),
+            // SCIM on at creation implies the plan includes it.
+            scim_entitled: request.scim_entitled || request.scim_enabled,
+            identity_provider: None,
+            reset_pending: None,
+            version: 1,
         };
         self.store.insert_workspace(&record).await?;
         tracing::info!(workspace_id = %record.id, "workspace created");

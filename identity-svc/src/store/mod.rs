@@ -1,11 +1,14 @@
 //! Storage of workspaces, SCIM tokens and users behind one [`Store`] trait,
 //! with a PostgreSQL and a SQLite engine chosen by database URL.
 
+mod admin;
 mod postgres;
+mod postgres_admin;
 mod postgres_outbox;
 pub mod query;
 mod render;
 mod sqlite;
+mod sqlite_admin;
 mod sqlite_outbox;
 
 use std::sync::Arc;
@@ -18,12 +21,13 @@ use prost::Message as _;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use self::admin::{AdminStore, RotateOutcome};
 pub use self::postgres::PostgresStore;
 pub use self::query::UserQuery;
 pub use self::sqlite::SqliteStore;
 use crate::error::StoreError;
 
-/// A workspace with its normalised email domains.
+/// A workspace with its normalised email domains and SCIM switches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceRecord {
     pub id: String,
@@ -33,6 +37,13 @@ pub struct WorkspaceRecord {
     pub sso_enabled: bool,
     pub scim_enabled: bool,
     pub created: OffsetDateTime,
+    pub scim_entitled: bool,
+    /// `entra` or `okta` once SCIM is set up.
+    pub identity_provider: Option<String>,
+    /// Steps of an unfinished reset; `None` when no reset is in progress.
+    pub reset_pending: Option<Vec<String>>,
+    /// Starts at 1 and grows by 1 with each change of the switches above.
+    pub version: i64,
 }
 
 /// A SCIM bearer token. Only the SHA-256 digest of the secret is stored.
@@ -72,6 +83,8 @@ pub struct UserRecord {
     pub last_modified: OffsetDateTime,
     /// The serde JSON of `proto::identity::v1::User` without `id` and `meta`.
     pub attributes: Value,
+    /// False for a user created outside SCIM until SCIM first writes it.
+    pub scim_managed: bool,
 }
 
 /// A domain event to insert into the outbox with the change it describes.
@@ -101,9 +114,10 @@ pub struct UserPage {
 ///
 /// The engine is also the source of this service's outbox relay, so every
 /// engine implements [`OutboxSource`] over its `outbox` and
-/// `outbox_consumers` tables.
+/// `outbox_consumers` tables, and the writes of the SCIM lifecycle in
+/// [`AdminStore`].
 #[async_trait]
-pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
+pub trait Store: OutboxSource + AdminStore + Send + Sync + std::fmt::Debug {
     /// Runs a trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the connection pools and waits for checked-out connections.
@@ -135,7 +149,9 @@ pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
     async fn list_users(&self, workspace_id: &str, query: &UserQuery) -> Result<UserPage, StoreError>;
     /// Overwrites the user only while its stored version equals
     /// `expected_version`. Returns false when no row matched.
-    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError>;
+    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError> {
+        self.update_user_recorded(user, expected_version, &[]).await
+    }
     /// Deletes the user, only at `expected_version` when given, and inserts
     /// `event` into the outbox in the same transaction. Returns false, and
     /// writes no event, when no row matched.

@@ -56,14 +56,21 @@ impl Store for PostgresStore {
 
     async fn insert_workspace(&self, workspace: &WorkspaceRecord) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("INSERT INTO workspaces (id, name, sso_enabled, scim_enabled, created) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&workspace.id)
-            .bind(&workspace.name)
-            .bind(workspace.sso_enabled)
-            .bind(workspace.scim_enabled)
-            .bind(workspace.created)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
+             scim_reset_pending, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&workspace.id)
+        .bind(&workspace.name)
+        .bind(workspace.sso_enabled)
+        .bind(workspace.scim_enabled)
+        .bind(workspace.created)
+        .bind(workspace.scim_entitled)
+        .bind(&workspace.identity_provider)
+        .bind(workspace.reset_pending.as_ref().map(Json))
+        .bind(workspace.version)
+        .execute(&mut *transaction)
+        .await?;
         for domain in &workspace.domains {
             sqlx::query("INSERT INTO workspace_domains (workspace_id, domain) VALUES ($1, $2)")
                 .bind(&workspace.id)
@@ -76,7 +83,10 @@ impl Store for PostgresStore {
     }
 
     async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, name, sso_enabled, scim_enabled, created FROM workspaces WHERE id = $1")
+        let row = sqlx::query(
+            "SELECT id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
+             scim_reset_pending, version FROM workspaces WHERE id = $1",
+        )
             .bind(workspace_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -96,6 +106,12 @@ impl Store for PostgresStore {
             sso_enabled: row.try_get("sso_enabled")?,
             scim_enabled: row.try_get("scim_enabled")?,
             created: row.try_get("created")?,
+            scim_entitled: row.try_get("scim_entitled")?,
+            identity_provider: row.try_get("identity_provider")?,
+            reset_pending: row
+                .try_get::<Option<Json<Vec<String>>>, _>("scim_reset_pending")?
+                .map(|Json(steps)| steps),
+            version: row.try_get("version")?,
         }))
     }
 
@@ -129,22 +145,8 @@ impl Store for PostgresStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let stored_digest: Vec<u8> = row.try_get("digest")?;
-        let token = TokenRecord {
-            id: row.try_get("id")?,
-            workspace_id: row.try_get("workspace_id")?,
-            name: row.try_get("name")?,
-            prefix: row.try_get("prefix")?,
-            digest: stored_digest
-                .try_into()
-                .map_err(|_| StoreError::InvalidRow("token digest is not 32 bytes".to_owned()))?,
-            created: row.try_get("created")?,
-            last_used: row.try_get("last_used")?,
-            expires: row.try_get("expires")?,
-            revoked: row.try_get("revoked")?,
-        };
         Ok(Some(TokenMatch {
-            token,
+            token: token_from_row(&row)?,
             scim_enabled: row.try_get("scim_enabled")?,
         }))
     }
@@ -179,8 +181,8 @@ impl Store for PostgresStore {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (id, workspace_id, user_name, user_name_folded, external_id, active, version, \
-             created, last_modified, attributes, attributes_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             created, last_modified, attributes, attributes_folded, scim_managed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&user.id)
         .bind(&user.workspace_id)
@@ -193,6 +195,7 @@ impl Store for PostgresStore {
         .bind(user.last_modified)
         .bind(Json(&user.attributes))
         .bind(Json(fold::fold_json(&user.attributes)))
+        .bind(user.scim_managed)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -248,28 +251,6 @@ impl Store for PostgresStore {
         Ok(UserPage { users, total })
     }
 
-    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE users SET user_name = $1, user_name_folded = $2, external_id = $3, active = $4, version = $5, \
-             last_modified = $6, attributes = $7, attributes_folded = $8 \
-             WHERE id = $9 AND workspace_id = $10 AND version = $11",
-        )
-        .bind(&user.user_name)
-        .bind(fold::fold_str(&user.user_name))
-        .bind(&user.external_id)
-        .bind(user.active)
-        .bind(user.version)
-        .bind(user.last_modified)
-        .bind(Json(&user.attributes))
-        .bind(Json(fold::fold_json(&user.attributes)))
-        .bind(&user.id)
-        .bind(&user.workspace_id)
-        .bind(expected_version)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
     async fn delete_user(
         &self,
         workspace_id: &str,
@@ -312,7 +293,24 @@ fn bind_values<'q>(
     query
 }
 
-fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
+pub(super) fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
+    let stored_digest: Vec<u8> = row.try_get("digest")?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        digest: stored_digest
+            .try_into()
+            .map_err(|_| StoreError::InvalidRow("token digest is not 32 bytes".to_owned()))?,
+        created: row.try_get("created")?,
+        last_used: row.try_get("last_used")?,
+        expires: row.try_get("expires")?,
+        revoked: row.try_get("revoked")?,
+    })
+}
+
+pub(super) fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
     let Json(attributes): Json<Value> = row.try_get("attributes")?;
     Ok(UserRecord {
         id: row.try_get("id")?,
@@ -324,5 +322,6 @@ fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
         created: row.try_get("created")?,
         last_modified: row.try_get("last_modified")?,
         attributes,
+        scim_managed: row.try_get("scim_managed")?,
     })
 }

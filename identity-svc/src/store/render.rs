@@ -24,7 +24,7 @@ pub enum SqlValue {
 
 /// Columns read for every user row.
 pub const USER_COLUMNS: &str = "u.id, u.workspace_id, u.user_name, u.external_id, u.active, u.version, \
-     u.created, u.last_modified, u.attributes";
+     u.created, u.last_modified, u.attributes, u.scim_managed";
 
 /// The two statements of a page: the rows and the total count.
 #[derive(Debug)]

@@ -15,6 +15,7 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
+use super::admin::{decode_steps, encode_steps};
 use super::sqlite_outbox::insert_outbox_event;
 use super::{
     OutboxEvent, Store, TokenMatch, TokenRecord, UserPage, UserQuery, UserRecord, WorkspaceRecord,
@@ -83,14 +84,21 @@ impl Store for SqliteStore {
 
     async fn insert_workspace(&self, workspace: &WorkspaceRecord) -> Result<(), StoreError> {
         let mut transaction = self.writer.begin().await?;
-        sqlx::query("INSERT INTO workspaces (id, name, sso_enabled, scim_enabled, created) VALUES (?, ?, ?, ?, ?)")
-            .bind(&workspace.id)
-            .bind(&workspace.name)
-            .bind(workspace.sso_enabled)
-            .bind(workspace.scim_enabled)
-            .bind(to_micros(workspace.created))
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
+             scim_reset_pending, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&workspace.id)
+        .bind(&workspace.name)
+        .bind(workspace.sso_enabled)
+        .bind(workspace.scim_enabled)
+        .bind(to_micros(workspace.created))
+        .bind(workspace.scim_entitled)
+        .bind(&workspace.identity_provider)
+        .bind(encode_steps(&workspace.reset_pending))
+        .bind(workspace.version)
+        .execute(&mut *transaction)
+        .await?;
         for domain in &workspace.domains {
             sqlx::query("INSERT INTO workspace_domains (workspace_id, domain) VALUES (?, ?)")
                 .bind(&workspace.id)
@@ -103,7 +111,10 @@ impl Store for SqliteStore {
     }
 
     async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, name, sso_enabled, scim_enabled, created FROM workspaces WHERE id = ?")
+        let row = sqlx::query(
+            "SELECT id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
+             scim_reset_pending, version FROM workspaces WHERE id = ?",
+        )
             .bind(workspace_id)
             .fetch_optional(&self.reader)
             .await?;
@@ -122,6 +133,10 @@ impl Store for SqliteStore {
             sso_enabled: row.try_get("sso_enabled")?,
             scim_enabled: row.try_get("scim_enabled")?,
             created: from_micros(row.try_get("created")?)?,
+            scim_entitled: row.try_get("scim_entitled")?,
+            identity_provider: row.try_get("identity_provider")?,
+            reset_pending: decode_steps(row.try_get("scim_reset_pending")?)?,
+            version: row.try_get("version")?,
         }))
     }
 
@@ -155,22 +170,8 @@ impl Store for SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let stored_digest: Vec<u8> = row.try_get("digest")?;
-        let token = TokenRecord {
-            id: row.try_get("id")?,
-            workspace_id: row.try_get("workspace_id")?,
-            name: row.try_get("name")?,
-            prefix: row.try_get("prefix")?,
-            digest: stored_digest
-                .try_into()
-                .map_err(|_| StoreError::InvalidRow("token digest is not 32 bytes".to_owned()))?,
-            created: from_micros(row.try_get("created")?)?,
-            last_used: optional_from_micros(row.try_get("last_used")?)?,
-            expires: optional_from_micros(row.try_get("expires")?)?,
-            revoked: optional_from_micros(row.try_get("revoked")?)?,
-        };
         Ok(Some(TokenMatch {
-            token,
+            token: token_from_row(&row)?,
             scim_enabled: row.try_get("scim_enabled")?,
         }))
     }
@@ -205,7 +206,8 @@ impl Store for SqliteStore {
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (id, workspace_id, user_name, user_name_folded, external_id, active, version, \
-             created, last_modified, attributes, attributes_folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created, last_modified, attributes, attributes_folded, scim_managed) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&user.id)
         .bind(&user.workspace_id)
@@ -218,6 +220,7 @@ impl Store for SqliteStore {
         .bind(to_micros(user.last_modified))
         .bind(user.attributes.to_string())
         .bind(fold::fold_json(&user.attributes).to_string())
+        .bind(user.scim_managed)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -264,28 +267,6 @@ impl Store for SqliteStore {
         Ok(UserPage { users, total })
     }
 
-    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE users SET user_name = ?, user_name_folded = ?, external_id = ?, active = ?, version = ?, \
-             last_modified = ?, attributes = ?, attributes_folded = ? \
-             WHERE id = ? AND workspace_id = ? AND version = ?",
-        )
-        .bind(&user.user_name)
-        .bind(fold::fold_str(&user.user_name))
-        .bind(&user.external_id)
-        .bind(user.active)
-        .bind(user.version)
-        .bind(to_micros(user.last_modified))
-        .bind(user.attributes.to_string())
-        .bind(fold::fold_json(&user.attributes).to_string())
-        .bind(&user.id)
-        .bind(&user.workspace_id)
-        .bind(expected_version)
-        .execute(&self.writer)
-        .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
     async fn delete_user(
         &self,
         workspace_id: &str,
@@ -327,7 +308,24 @@ fn bind_values<'q>(
     query
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+pub(super) fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+    let stored_digest: Vec<u8> = row.try_get("digest")?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        digest: stored_digest
+            .try_into()
+            .map_err(|_| StoreError::InvalidRow("token digest is not 32 bytes".to_owned()))?,
+        created: from_micros(row.try_get("created")?)?,
+        last_used: optional_from_micros(row.try_get("last_used")?)?,
+        expires: optional_from_micros(row.try_get("expires")?)?,
+        revoked: optional_from_micros(row.try_get("revoked")?)?,
+    })
+}
+
+pub(super) fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     let attributes: String = row.try_get("attributes")?;
     Ok(UserRecord {
         id: row.try_get("id")?,
@@ -340,6 +338,7 @@ fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
         last_modified: from_micros(row.try_get("last_modified")?)?,
         attributes: serde_json::from_str(&attributes)
             .map_err(|error| StoreError::InvalidRow(format!("user attributes are not JSON: {error}")))?,
+        scim_managed: row.try_get("scim_managed")?,
     })
 }
 

@@ -163,6 +163,7 @@ async fn workspace_domains_normalised(ctx: TestContext) {
             domains: vec!["Bücher.Example".to_owned(), "*.EXAMPLE.com".to_owned(), "bücher.example".to_owned()],
             sso_enabled: true,
             scim_enabled: true,
+            scim_entitled: false,
         })
         .await
         .unwrap();
@@ -187,6 +188,7 @@ async fn invalid_workspace_domain_rejected(ctx: TestContext) {
             domains: vec!["ada@example.com".to_owned()],
             sso_enabled: true,
             scim_enabled: true,
+            scim_entitled: false,
         })
         .await;
 

@@ -56,6 +56,7 @@ async fn create_workspace(clients: &mut Clients, scim_enabled: bool) -> String {
         domains: vec!["example.com".to_owned()],
         sso_enabled: true,
         scim_enabled,
+        scim_entitled: false,
     };
     let response = clients.workspaces.create_workspace(request).await.unwrap().into_inner();
     response.workspace.unwrap().id

@@ -6,12 +6,16 @@ mod support;
 mod domains;
 mod filters;
 mod grpc;
+mod lifecycle;
 mod outbox;
 mod paging;
 mod relay;
+mod reset;
 mod sink;
+mod token_admin;
 mod tokens;
 mod users;
+mod workspace_admin;
 
 use identity_svc::{IdentityConfig, IdentityService};
 

@@ -141,6 +141,7 @@ pub async fn workspace(service: &IdentityService, domains: &[&str]) -> String {
         domains: domains.iter().map(|domain| (*domain).to_owned()).collect(),
         sso_enabled: true,
         scim_enabled: true,
+        scim_entitled: true,
     };
     service.create_workspace(request).await.unwrap().id
 }
@@ -173,4 +174,59 @@ pub async fn create(service: &IdentityService, workspace_id: &str, user: User) -
         })
         .await
         .unwrap()
+}
+
+/// Creates a workspace with the given SSO and entitlement switches and SCIM
+/// off, and returns its id.
+pub async fn workspace_with(service: &IdentityService, sso_enabled: bool, scim_entitled: bool) -> String {
+    let request = CreateWorkspaceRequest {
+        name: "Lifecycle firm".to_owned(),
+        domains: vec!["example.com".to_owned()],
+        sso_enabled,
+        scim_enabled: false,
+        scim_entitled,
+    };
+    service.create_workspace(request).await.unwrap().id
+}
+
+/// Returns the `event_type` of every outbox event of `workspace_id`, in
+/// outbox order.
+pub async fn event_types(service: &IdentityService, workspace_id: &str) -> Vec<String> {
+    events(service, workspace_id)
+        .await
+        .iter()
+        .map(|event| payload_name(event).to_owned())
+        .collect()
+}
+
+/// Returns every outbox event of `workspace_id`, in outbox order.
+pub async fn events(service: &IdentityService, workspace_id: &str) -> Vec<proto::events::v1::Event> {
+    // A consumer that never acknowledges has every stored event pending.
+    let records = service.store().fetch_pending("test-inspector", 10_000).await.unwrap();
+    records
+        .into_iter()
+        .map(|record| record.event)
+        .filter(|event| event.workspace_id == workspace_id)
+        .collect()
+}
+
+fn payload_name(event: &proto::events::v1::Event) -> &'static str {
+    use proto::events::v1::event::Payload;
+    match &event.payload {
+        Some(Payload::UserDeleted(_)) => "user_deleted",
+        Some(Payload::ScimEnabled(_)) => "scim_enabled",
+        Some(Payload::ScimDisabled(_)) => "scim_disabled",
+        Some(Payload::ScimResetStarted(_)) => "scim_reset_started",
+        Some(Payload::ScimResetCompleted(_)) => "scim_reset_completed",
+        Some(Payload::IdentityProviderSet(_)) => "identity_provider_set",
+        Some(Payload::TokenIssued(_)) => "token_issued",
+        Some(Payload::TokenRotated(_)) => "token_rotated",
+        Some(Payload::TokenRevoked(_)) => "token_revoked",
+        Some(Payload::UserAdopted(_)) => "user_adopted",
+        Some(Payload::DomainAdded(_)) => "domain_added",
+        Some(Payload::DomainRemoved(_)) => "domain_removed",
+        Some(Payload::SsoEnabledChanged(_)) => "sso_enabled_changed",
+        Some(Payload::ScimEntitlementChanged(_)) => "scim_entitlement_changed",
+        None => "unknown",
+    }
 }

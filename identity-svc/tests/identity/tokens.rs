@@ -154,6 +154,7 @@ async fn scim_disabled_fails_precondition(ctx: TestContext) {
             domains: vec!["example.com".to_owned()],
             sso_enabled: true,
             scim_enabled: false,
+            scim_entitled: false,
         })
         .await
         .unwrap()

@@ -97,8 +97,11 @@ async fn get_round_trips_attributes(ctx: TestContext) {
     let mut fetched = ctx.service.get_user(get_request(&workspace_id, &created.id)).await.unwrap();
 
     assert_eq!(fetched, created);
+    assert!(fetched.scim_managed);
+    // `id`, `meta` and `scim_managed` are output only.
     fetched.id = String::new();
     fetched.meta = None;
+    fetched.scim_managed = false;
     assert_eq!(fetched, full_user());
 }
 
