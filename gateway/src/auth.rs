@@ -11,8 +11,12 @@ use plumbing::ratelimit::Decision;
 use proto::identity::v1::AuthenticateScimTokenRequest;
 use serde::Deserialize;
 use tonic::Code;
+use tonic_types::StatusExt;
 
-use crate::{AppState, error::ApiError};
+use crate::{
+    AppState,
+    error::{ApiError, REASON_SCIM_DISABLED},
+};
 
 /// The workspace and token a request was authenticated as. Handlers read it
 /// from the request extensions.
@@ -63,6 +67,9 @@ pub async fn authenticate(
             metrics::counter!("scim_rejected_requests_total", "reason" => "invalid_token").increment(1);
             return ApiError::unauthorized().into_response();
         }
+        Err(status) if status.code() == Code::FailedPrecondition => {
+            return precondition_response(&status, &workspace_id);
+        }
         Err(status) => return ApiError::from_status(&status, "Workspace").into_response(),
     };
 
@@ -78,6 +85,29 @@ pub async fn authenticate(
         token_id: tenant.token_id,
     });
     next.run(request).await
+}
+
+/// Answers a token that is valid but fails a precondition. SCIM_DISABLED is
+/// the 403 of a disabled workspace, but only for the token's own workspace:
+/// elsewhere the token is as unknown as any other, so the answer does not
+/// reveal that it is valid.
+fn precondition_response(status: &tonic::Status, workspace_id: &str) -> Response {
+    let details = status.get_error_details();
+    let disabled_workspace = details
+        .error_info()
+        .filter(|info| info.reason == REASON_SCIM_DISABLED)
+        .map(|info| info.metadata.get("workspace_id").cloned().unwrap_or_default());
+    match disabled_workspace {
+        Some(token_workspace) if token_workspace == workspace_id => {
+            metrics::counter!("scim_rejected_requests_total", "reason" => "scim_disabled").increment(1);
+            ApiError::scim_disabled().into_response()
+        }
+        Some(_) => {
+            metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace").increment(1);
+            ApiError::unauthorized().into_response()
+        }
+        None => ApiError::from_status(status, "Workspace").into_response(),
+    }
 }
 
 /// Extracts the token from a single `Authorization: Bearer <token>` header.

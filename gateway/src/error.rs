@@ -11,6 +11,10 @@ use tonic_types::StatusExt;
 
 use crate::SCIM_CONTENT_TYPE;
 
+/// `ErrorInfo.reason` identity-svc sends when a valid token's workspace has
+/// SCIM turned off; its metadata `workspace_id` names that workspace.
+pub const REASON_SCIM_DISABLED: &str = "SCIM_DISABLED";
+
 /// A SCIM error on its way to the client, with the headers some errors need.
 #[derive(Debug)]
 pub struct ApiError {
@@ -74,7 +78,7 @@ impl ApiError {
             Code::InvalidArgument => Self::invalid_argument(status),
             Code::Aborted => Self::version_mismatch(),
             Code::Unauthenticated => Self::unauthorized(),
-            Code::FailedPrecondition => Self::new(403, None, "SCIM provisioning is disabled for this workspace."),
+            Code::FailedPrecondition => Self::failed_precondition(status),
             Code::ResourceExhausted => Self::too_many_requests(1),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 tracing::warn!(code = ?status.code(), "service call failed");
@@ -84,6 +88,34 @@ impl ApiError {
                 tracing::error!(code = ?status.code(), message = status.message(), "service call failed");
                 Self::internal()
             }
+        }
+    }
+
+    /// Returns the 403 of every SCIM request to a workspace with SCIM off.
+    pub fn scim_disabled() -> Self {
+        Self::new(
+            403,
+            None,
+            "SCIM provisioning is disabled for this workspace; a workspace admin can enable it again.",
+        )
+    }
+
+    /// Maps FAILED_PRECONDITION: reason SCIM_DISABLED is the 403 of a
+    /// disabled workspace; any other precondition is a 409 with the
+    /// description the service wrote for it.
+    fn failed_precondition(status: &tonic::Status) -> Self {
+        let details = status.get_error_details();
+        if details.error_info().is_some_and(|info| info.reason == REASON_SCIM_DISABLED) {
+            return Self::scim_disabled();
+        }
+        let description = details
+            .precondition_failure()
+            .and_then(|failure| failure.violations.first())
+            .map(|violation| violation.description.clone());
+        tracing::info!(message = status.message(), "service reported a failed precondition");
+        match description {
+            Some(description) => Self::new(409, None, description),
+            None => Self::new(409, None, "The request conflicts with the workspace's current state."),
         }
     }
 

@@ -4,6 +4,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
 pub mod auth;
 pub mod discovery;
 pub mod error;
@@ -156,6 +157,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/scim/v2/{workspace_id}", scim)
         .fallback(not_found)
+}
+
+/// Builds the SCIM router with the admin API (`/admin/v1/...`) beside it.
+pub fn router_with_admin(state: AppState, admin: admin::AdminState) -> Router {
+    router(state).merge(admin::router(admin))
 }
 
 async fn not_found() -> ApiError {

@@ -1,0 +1,156 @@
+//! Admin HTTP API under `/admin/v1/workspaces/{workspace_id}/...`: a
+//! workspace's SCIM switches, setup, tokens, domains and users created
+//! outside SCIM, as JSON. Callers authenticate with a platform-signed JWT
+//! (see [`jwt`]); SCIM bearer tokens are never accepted here, and admin
+//! tokens are never accepted on SCIM routes. docs/admin-api.md lists the
+//! routes and their bodies.
+
+mod directory;
+pub mod error;
+pub mod jwks;
+pub mod jwt;
+mod settings;
+mod tokens;
+mod views;
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{Path, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use proto::identity::v1::workspace_service_client::WorkspaceServiceClient;
+use plumbing::grpc::TracedChannel;
+use serde::de::DeserializeOwned;
+
+use crate::{AppState, auth::bearer_token};
+use self::{error::AdminError, jwt::AdminVerifier};
+
+/// Settings of admin token verification.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AdminAuthConfig {
+    /// Shared secret of HS256 admin tokens, at least 32 bytes of UTF-8.
+    /// With neither this nor --admin-jwt-jwks, the launcher generates a key
+    /// in the data directory on first start.
+    #[arg(long, env = "ADMIN_JWT_HS256_KEY", hide_env_values = true)]
+    pub admin_jwt_hs256_key: Option<String>,
+
+    /// JWKS with the RS256 public keys of admin tokens: a file path, or an
+    /// http(s) URL read at start and again for an unknown key id.
+    #[arg(long, env = "ADMIN_JWT_JWKS")]
+    pub admin_jwt_jwks: Option<String>,
+}
+
+/// Clients and the token verifier of the admin API.
+#[derive(Clone)]
+pub struct AdminState {
+    inner: Arc<AdminInner>,
+}
+
+struct AdminInner {
+    app: AppState,
+    workspaces: WorkspaceServiceClient<TracedChannel>,
+    verifier: AdminVerifier,
+}
+
+impl AdminState {
+    /// Builds the state from the SCIM state (for identity-svc clients and
+    /// the public URL), a channel to identity-svc and the verifier.
+    pub fn new(app: AppState, identity: TracedChannel, verifier: AdminVerifier) -> Self {
+        Self {
+            inner: Arc::new(AdminInner {
+                app,
+                workspaces: WorkspaceServiceClient::new(identity),
+                verifier,
+            }),
+        }
+    }
+
+    fn app(&self) -> &AppState {
+        &self.inner.app
+    }
+
+    fn workspaces(&self) -> WorkspaceServiceClient<TracedChannel> {
+        self.inner.workspaces.clone()
+    }
+}
+
+/// Builds the admin router, served under `/admin/v1`.
+pub fn router(state: AdminState) -> Router {
+    let workspace = Router::new()
+        .route("/", get(settings::show).fallback(method_not_allowed))
+        .route("/scim/enable", post(settings::enable).fallback(method_not_allowed))
+        .route("/scim/disable", post(settings::disable).fallback(method_not_allowed))
+        .route("/scim/reset", post(settings::reset).fallback(method_not_allowed))
+        .route("/scim/setup", put(settings::setup).fallback(method_not_allowed))
+        .route("/scim/tokens", get(tokens::list).post(tokens::issue).fallback(method_not_allowed))
+        .route("/scim/tokens/{token_id}", axum::routing::delete(tokens::revoke).fallback(method_not_allowed))
+        .route("/scim/tokens/{token_id}/rotate", post(tokens::rotate).fallback(method_not_allowed))
+        .route("/domains", get(directory::list_domains).post(directory::add_domain).fallback(method_not_allowed))
+        .route("/domains/{domain}", axum::routing::delete(directory::remove_domain).fallback(method_not_allowed))
+        .route("/users", post(directory::create_user).fallback(method_not_allowed))
+        .route("/users/{user_id}", get(directory::get_user).fallback(method_not_allowed))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .with_state(state);
+
+    let api = Router::new()
+        .nest("/workspaces/{workspace_id}", workspace)
+        .fallback(not_found);
+    Router::new().nest("/admin/v1", api)
+}
+
+/// Verifies the admin token and that it grants the admin role for the
+/// workspace in the path: 401 for a missing, invalid or expired token, 403
+/// for a valid token of another role or workspace.
+async fn authorize(
+    State(state): State<AdminState>,
+    Path(path): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let workspace_id = path.get("workspace_id").cloned().unwrap_or_default();
+    plumbing::http::record_workspace_id(&workspace_id);
+
+    let Some(token) = bearer_token(request.headers()) else {
+        metrics::counter!("admin_rejected_requests_total", "reason" => "missing_token").increment(1);
+        return AdminError::unauthorized().into_response();
+    };
+    let claims = match state.inner.verifier.verify(token).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            metrics::counter!("admin_rejected_requests_total", "reason" => "invalid_token").increment(1);
+            tracing::info!(workspace_id = %workspace_id, error = %error, "admin token rejected");
+            return AdminError::unauthorized().into_response();
+        }
+    };
+    if !claims.may_administer(&workspace_id) {
+        metrics::counter!("admin_rejected_requests_total", "reason" => "forbidden").increment(1);
+        tracing::info!(workspace_id = %workspace_id, "admin token lacks the admin role for this workspace");
+        return AdminError::forbidden().into_response();
+    }
+    next.run(request).await
+}
+
+/// Parses a JSON request body; an empty body is `T::default()`.
+fn parse_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AdminError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| AdminError::new(400, "invalid_argument", format!("The request body is not valid: {error}.")))
+}
+
+async fn not_found() -> AdminError {
+    AdminError::new(
+        404,
+        "not_found",
+        "No such endpoint. Admin endpoints are under /admin/v1/workspaces/{workspace_id}/.",
+    )
+}
+
+async fn method_not_allowed() -> AdminError {
+    AdminError::new(405, "method_not_allowed", "This method is not supported on this endpoint.")
+}
