@@ -136,8 +136,10 @@ build() {
     cargo build "${flag[@]}" --bin scim-bench -p e2e-tests
     local dir=debug
     [ "$PROFILE" = release ] && dir=release
-    SERVER="$ROOT/target/$dir/scim-server"
-    BENCH="$ROOT/target/$dir/scim-bench"
+    # CARGO_TARGET_DIR moves the binaries, for example to a target directory
+    # kept apart from test builds.
+    SERVER="${CARGO_TARGET_DIR:-$ROOT/target}/$dir/scim-server"
+    BENCH="${CARGO_TARGET_DIR:-$ROOT/target}/$dir/scim-bench"
 }
 
 # Starts the stack; $1 is postgres or sqlite. Sets WORKSPACE_FILE.
