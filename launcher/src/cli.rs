@@ -105,6 +105,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub outbox: plumbing::outbox::RelayConfig,
+
+    #[command(flatten)]
+    pub admin: gateway::admin::AdminAuthConfig,
 }
 
 impl RunArgs {
@@ -154,4 +157,7 @@ pub struct BootstrapArgs {
     /// Email domain of the workspace; repeat for several.
     #[arg(long = "domain", default_value = "example.com")]
     pub domains: Vec<String>,
+
+    #[command(flatten)]
+    pub admin: gateway::admin::AdminAuthConfig,
 }

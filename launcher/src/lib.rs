@@ -4,6 +4,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin_key;
 pub mod bootstrap;
 pub mod cli;
 pub mod run;

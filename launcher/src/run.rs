@@ -16,7 +16,7 @@ use plumbing::{
 use tokio::task::JoinSet;
 
 use crate::{
-    bootstrap,
+    admin_key, bootstrap,
     cli::{RunArgs, Service},
     services,
 };
@@ -94,7 +94,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let relay_stop = CancellationToken::new();
     let mut relay_task = None;
     let (identity, identity_addr) = if args.runs(Service::Identity) {
-        let (service, addr) = services::start_identity(&args, &shutdown, &mut tasks).await?;
+        let (service, addr) = services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
         relay_task = Some(start_relay(&service, &args, &groups_url, relay_stop.clone()).await?);
         (Some(service), Some(addr))
     } else {
@@ -106,12 +106,19 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         (None, None) => args.identity_url(),
     };
 
+    let bootstraps = identity.is_some() && args.bootstrap_demo;
+    let admin_key = if args.runs(Service::Gateway) || bootstraps {
+        admin_key::hs256_key(&args.admin, &args.data_dir)?
+    } else {
+        None
+    };
+
     let listener = plumbing::listen::bind(&args.http_addr).await?;
     let http_addr = listener.local_addr()?;
     let mut http = plumbing::shutdown::health_router(readiness.clone())
         .merge(plumbing::metrics::metrics_router(metrics));
     if args.runs(Service::Gateway) {
-        http = http.merge(build_gateway(&args, &identity_url, &groups_url).await?);
+        http = http.merge(build_gateway(&args, &identity_url, &groups_url, admin_key.as_deref()).await?);
     }
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
@@ -123,13 +130,13 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
             .context("http server failed")
     });
 
-    let demo_scim_url = if identity.is_some() && args.bootstrap_demo {
+    let demo_scim_url = if bootstraps {
         let public_url = args
             .gateway
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
-        bootstrap_on_first_start(&args, &identity_url, &public_url).await?
+        bootstrap_on_first_start(&args, &identity_url, &public_url, admin_key.as_deref()).await?
     } else {
         None
     };
@@ -199,7 +206,12 @@ async fn start_relay(
     Ok(tokio::spawn(relay.run(stop)))
 }
 
-async fn build_gateway(args: &RunArgs, identity_url: &str, groups_url: &str) -> anyhow::Result<Router> {
+async fn build_gateway(
+    args: &RunArgs,
+    identity_url: &str,
+    groups_url: &str,
+    admin_key: Option<&[u8]>,
+) -> anyhow::Result<Router> {
     let identity = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
     let groups = plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
     let limiter = match &args.redis_url {
@@ -209,8 +221,10 @@ async fn build_gateway(args: &RunArgs, identity_url: &str, groups_url: &str) -> 
         }
         None => RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
     };
-    let state = gateway::AppState::new(identity, groups, limiter, args.gateway.clone());
-    Ok(gateway::router(state).layer(plumbing::http::HttpTelemetryLayer::new()))
+    let verifier = admin_key::verifier(&args.admin, admin_key).await?;
+    let state = gateway::AppState::new(identity.clone(), groups, limiter, args.gateway.clone());
+    let admin = gateway::admin::AdminState::new(state.clone(), identity, verifier);
+    Ok(gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new()))
 }
 
 /// Creates the demo workspace unless the data directory already has one.
@@ -219,6 +233,7 @@ async fn bootstrap_on_first_start(
     args: &RunArgs,
     identity_url: &str,
     public_url: &str,
+    admin_key: Option<&[u8]>,
 ) -> anyhow::Result<Option<String>> {
     let output = args.data_dir.join("demo-workspace.json");
     if output.exists() {
@@ -226,7 +241,8 @@ async fn bootstrap_on_first_start(
     }
     let channel = plumbing::grpc::connect_channel(identity_url, Duration::from_secs(10)).await?;
     let domains = ["example.com".to_owned()];
-    let scim_url = bootstrap::create_demo_workspace(channel, public_url, "Demo workspace", &domains, &output).await?;
+    let scim_url =
+        bootstrap::create_demo_workspace(channel, public_url, "Demo workspace", &domains, &output, admin_key).await?;
     tracing::info!(path = %output.display(), "demo workspace ready");
     Ok(Some(scim_url))
 }

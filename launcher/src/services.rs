@@ -1,11 +1,11 @@
 //! Starts each gRPC service on its listener with health, reflection and the
 //! shared server layer.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use groups_svc::{GroupsConfig, GroupsService};
-use identity_svc::{IdentityConfig, IdentityService};
+use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
 use plumbing::shutdown::Shutdown;
 use tokio::task::JoinSet;
 use tonic::service::Routes;
@@ -26,9 +26,11 @@ const GROUPS_SERVICES: &[&str] = &[
     "events.v1.EventSink",
 ];
 
-/// Connects identity-svc to its database and serves it.
+/// Connects identity-svc to its database and serves it. SCIM resets call
+/// groups-svc at `groups_url`.
 pub async fn start_identity(
     args: &RunArgs,
+    groups_url: &str,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(IdentityService, SocketAddr)> {
@@ -36,9 +38,16 @@ pub async fn start_identity(
         database_url: args.identity_database_url(),
         max_connections: args.database_max_connections,
     };
+    // Lazy, because groups-svc may start later; a reset while it is down
+    // stays pending and finishes when run again.
+    let groups = tonic::transport::Endpoint::from_shared(groups_url.to_owned())
+        .with_context(|| format!("invalid groups-svc URL {groups_url}"))?
+        .timeout(args.gateway.grpc_timeout)
+        .connect_lazy();
     let service = IdentityService::connect(&config)
         .await
-        .context("failed to start identity-svc")?;
+        .context("failed to start identity-svc")?
+        .with_reset_participant(Arc::new(GroupsResetParticipant::new(groups)));
 
     let routes = Routes::new(service.workspace_server())
         .add_service(service.token_server())

@@ -91,7 +91,7 @@ pub async fn reset(
     if !response.completed {
         tracing::warn!(workspace_id = %workspace_id, pending_steps = ?response.pending_steps, "scim reset unfinished");
         let message = format!(
-            "The reset is unfinished: {}. SCIM is off and its tokens are removed; run the reset again to finish it.",
+            "The reset is unfinished: {}. SCIM is off and its tokens are already removed.",
             response.pending_reason
         );
         return Err(AdminError::reset_pending(message, response.pending_steps));
