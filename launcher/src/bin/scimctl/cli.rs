@@ -1,0 +1,218 @@
+//! Command line of `scimctl`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimctl",
+    version,
+    about = "Manage a workspace's SCIM provisioning through the admin API",
+    long_about = "Manage a workspace's SCIM provisioning through the admin API.\n\n\
+        Without --url, --workspace and --admin-token, scimctl reads them from the \
+        local stack's data/demo-workspace.json."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Print the server's JSON response instead of a summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Origin of the gateway, such as https://scim.example.com. Defaults to
+    /// the origin of `scim_url` in the demo workspace file.
+    #[arg(long, env = "SCIMCTL_URL", global = true)]
+    pub url: Option<String>,
+
+    /// Workspace id. Defaults to `workspace_id` in the demo workspace file.
+    #[arg(long, env = "SCIMCTL_WORKSPACE", global = true)]
+    pub workspace: Option<String>,
+
+    /// Admin token (a JWT). Defaults to `admin_token` in the demo workspace
+    /// file.
+    #[arg(long, env = "SCIMCTL_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<String>,
+
+    /// Demo workspace file written by `scim-server` on first start.
+    #[arg(long, env = "SCIMCTL_DEMO_FILE", default_value = "data/demo-workspace.json", global = true)]
+    pub demo_file: PathBuf,
+
+    /// Deadline of each request, in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the workspace's Identity & Access settings.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Turn SCIM on or off, reset it, or set up the identity provider.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+    /// Manage SCIM bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage the workspace's email domains.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
+    /// Manage users created outside SCIM.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Show SSO and SCIM state, identity provider, SCIM URL, domains and tokens.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Turn SCIM on; needs SSO and the SCIM entitlement.
+    Enable,
+    /// Turn SCIM off; every SCIM request then gets 403. Tokens and setup are kept.
+    Disable,
+    /// Turn SCIM off and remove its tokens, identity provider choice and IdP
+    /// groups. Users are kept. Run it again to finish an unfinished reset.
+    Reset,
+    /// Record the identity provider, which decides the SCIM URL to paste.
+    Setup {
+        /// Identity provider.
+        #[arg(long, value_enum)]
+        idp: IdentityProvider,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IdentityProvider {
+    Entra,
+    Okta,
+}
+
+impl IdentityProvider {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Entra => "entra",
+            Self::Okta => "okta",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token. Its secret is printed once.
+    Issue {
+        /// Label shown in `token list`.
+        #[arg(long, default_value = "scim")]
+        name: String,
+        /// Lifetime, such as 90d, 12h, 30m or 45s; without it the token does not expire.
+        #[arg(long, value_parser = parse_duration_seconds)]
+        expires_in: Option<i64>,
+    },
+    /// List active tokens, newest first.
+    List,
+    /// Issue a new token and let the old one work for an overlap window.
+    Rotate {
+        /// Id of the token to replace.
+        id: String,
+        /// How long the old token keeps working, such as 1h or 2s; 0 ends it now.
+        #[arg(long, value_parser = parse_duration_seconds, default_value = "1h")]
+        overlap: i64,
+        /// Lifetime of the new token; without it the token does not expire.
+        #[arg(long, value_parser = parse_duration_seconds)]
+        expires_in: Option<i64>,
+    },
+    /// Revoke a token; the next request with it gets 401.
+    Revoke {
+        /// Id of the token.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainsCommand {
+    /// List the workspace's email domains.
+    List,
+    /// Add a domain, such as example.com or *.example.com for its subdomains.
+    Add { domain: String },
+    /// Remove a domain. Existing users keep their addresses.
+    Remove { domain: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an active user that SCIM adopts on the identity provider's
+    /// first write.
+    Create {
+        /// Email address; also the userName. It must be in one of the workspace's domains.
+        email: String,
+        #[arg(long)]
+        given_name: Option<String>,
+        #[arg(long)]
+        family_name: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Show a user, including whether SCIM manages it.
+    Show {
+        /// User id.
+        id: String,
+    },
+}
+
+/// Parses `90d`, `12h`, `30m`, `45s` or a plain number of seconds.
+pub fn parse_duration_seconds(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: i64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: use a whole number with s, m, h or d, such as 90d or 2s"))?;
+    let seconds_per_unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid duration unit in {text:?}: use s, m, h or d")),
+    };
+    value
+        .checked_mul(seconds_per_unit)
+        .ok_or_else(|| format!("duration {text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_each_unit() {
+        assert_eq!(parse_duration_seconds("45"), Ok(45));
+        assert_eq!(parse_duration_seconds("2s"), Ok(2));
+        assert_eq!(parse_duration_seconds("30m"), Ok(1_800));
+        assert_eq!(parse_duration_seconds("12h"), Ok(43_200));
+        assert_eq!(parse_duration_seconds("90d"), Ok(7_776_000));
+    }
+
+    #[test]
+    fn invalid_durations_rejected() {
+        assert!(parse_duration_seconds("").is_err());
+        assert!(parse_duration_seconds("-5s").is_err());
+        assert!(parse_duration_seconds("5w").is_err());
+        assert!(parse_duration_seconds("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

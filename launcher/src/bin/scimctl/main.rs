@@ -1,0 +1,118 @@
+//! `scimctl`: manages a workspace's SCIM provisioning over the gateway's
+//! admin API. Human output by default, the server's JSON with `--json`;
+//! errors print the server's message and exit with status 1.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod api;
+mod cli;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    api::{AdminApi, encode_segment},
+    cli::{Cli, Command, DomainsCommand, ScimCommand, TokenCommand, UsersCommand, WorkspaceCommand},
+};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("scimctl: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let api = AdminApi::connect(&cli.connection)?;
+    let (response, print): (Value, fn(&Value)) = match cli.command {
+        Command::Workspace(WorkspaceCommand::Show) => (api.send(Method::GET, "", None).await?, output::workspace),
+        Command::Scim(command) => scim(&api, command).await?,
+        Command::Token(command) => token(&api, command).await?,
+        Command::Domains(command) => domains(&api, command).await?,
+        Command::Users(command) => users(&api, command).await?,
+    };
+
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+    } else {
+        print(&response);
+    }
+    Ok(())
+}
+
+async fn scim(api: &AdminApi, command: ScimCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    let response = match command {
+        ScimCommand::Enable => api.send(Method::POST, "scim/enable", None).await?,
+        ScimCommand::Disable => api.send(Method::POST, "scim/disable", None).await?,
+        ScimCommand::Reset => api.send(Method::POST, "scim/reset", None).await?,
+        ScimCommand::Setup { idp } => {
+            let body = json!({ "identity_provider": idp.api_name() });
+            api.send(Method::PUT, "scim/setup", Some(body)).await?
+        }
+    };
+    Ok((response, output::workspace))
+}
+
+async fn token(api: &AdminApi, command: TokenCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    Ok(match command {
+        TokenCommand::Issue { name, expires_in } => {
+            let body = json!({ "name": name, "expires_in_seconds": expires_in.unwrap_or(0) });
+            (api.send(Method::POST, "scim/tokens", Some(body)).await?, output::issued_token)
+        }
+        TokenCommand::List => (api.send(Method::GET, "scim/tokens", None).await?, output::token_list),
+        TokenCommand::Rotate { id, overlap, expires_in } => {
+            let body = json!({ "overlap_seconds": overlap, "expires_in_seconds": expires_in.unwrap_or(0) });
+            let path = format!("scim/tokens/{}/rotate", encode_segment(&id));
+            (api.send(Method::POST, &path, Some(body)).await?, output::issued_token)
+        }
+        TokenCommand::Revoke { id } => {
+            let path = format!("scim/tokens/{}", encode_segment(&id));
+            let response = api.send(Method::DELETE, &path, None).await?;
+            (response, |token: &Value| {
+                let id = token.get("id").and_then(Value::as_str).unwrap_or("");
+                println!("Revoked token {id}; requests with it now get 401.");
+            })
+        }
+    })
+}
+
+async fn domains(api: &AdminApi, command: DomainsCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    let response = match command {
+        DomainsCommand::List => api.send(Method::GET, "domains", None).await?,
+        DomainsCommand::Add { domain } => api.send(Method::POST, "domains", Some(json!({ "domain": domain }))).await?,
+        DomainsCommand::Remove { domain } => {
+            api.send(Method::DELETE, &format!("domains/{}", encode_segment(&domain)), None).await?
+        }
+    };
+    Ok((response, output::domains))
+}
+
+async fn users(api: &AdminApi, command: UsersCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    let response = match command {
+        UsersCommand::Create {
+            email,
+            given_name,
+            family_name,
+            display_name,
+        } => {
+            let body = json!({
+                "email": email,
+                "given_name": given_name,
+                "family_name": family_name,
+                "display_name": display_name,
+            });
+            api.send(Method::POST, "users", Some(body)).await?
+        }
+        UsersCommand::Show { id } => api.send(Method::GET, &format!("users/{}", encode_segment(&id)), None).await?,
+    };
+    Ok((response, output::user))
+}
