@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, header::HeaderMap};
 use serde_json::Value;
 
-use crate::fixtures::ERROR_URN;
+use crate::fixtures::{DOMAIN, ERROR_URN};
 
 /// Content type of every SCIM response (RFC 7644 section 3.1).
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -184,6 +185,43 @@ impl ScimClient {
         read.body
     }
 
+    /// Creates `count` users named `<local><n>.<8 hex digits>@example.com`,
+    /// at most 8 requests at a time, and returns their ids in order.
+    pub async fn create_users(&self, local: &str, count: usize) -> Vec<String> {
+        futures::stream::iter(0..count)
+            .map(|n| {
+                let user_name = crate::fixtures::unique_email(&format!("{local}{n}"), DOMAIN);
+                let body = crate::fixtures::user_body(&user_name, "Member", &format!("No {n}"));
+                async move { self.create_user(&body).await }
+            })
+            .buffered(8)
+            .collect()
+            .await
+    }
+
+    /// Creates a group, asserts 201 and returns its id.
+    pub async fn create_group(&self, body: &Value) -> String {
+        let created = self.post("Groups", body).await;
+        assert_eq!(created.status, 201, "creating a group: {created}");
+        created.id()
+    }
+
+    /// Reads a group with its members, asserting 200.
+    pub async fn get_group(&self, id: &str) -> Value {
+        let read = self.get(&format!("Groups/{id}")).await;
+        assert_eq!(read.status, 200, "reading group {id}: {read}");
+        read.body
+    }
+
+    /// Sends a PATCH to a group and asserts 200 or 204.
+    pub async fn patch_group_ok(&self, id: &str, body: &Value) {
+        let patched = self.patch(&format!("Groups/{id}"), body).await;
+        assert!(
+            matches!(patched.status, 200 | 204),
+            "PATCH of group {id}: {patched}"
+        );
+    }
+
     /// Sends a PATCH and asserts 200 or 204 (RFC 7644 section 3.5.2 allows both).
     pub async fn patch_ok(&self, id: &str, body: &Value) {
         let patched = self.patch(&format!("Users/{id}"), body).await;
@@ -196,6 +234,13 @@ impl ScimClient {
     /// Lists users with `filter`, encoded as Entra ID encodes it, and asserts 200.
     pub async fn filter_users(&self, filter: &str) -> Value {
         let listed = self.get(&format!("Users?{}", filter_query(filter))).await;
+        assert_eq!(listed.status, 200, "filter {filter:?}: {listed}");
+        listed.body
+    }
+
+    /// Lists groups with `filter`, encoded as Entra ID encodes it, and asserts 200.
+    pub async fn filter_groups(&self, filter: &str) -> Value {
+        let listed = self.get(&format!("Groups?{}", filter_query(filter))).await;
         assert_eq!(listed.status, 200, "filter {filter:?}: {listed}");
         listed.body
     }

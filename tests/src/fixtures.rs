@@ -135,3 +135,56 @@ pub fn resource_ids(list: &Value) -> Vec<String> {
 pub fn is_absent_or_empty(value: &Value) -> bool {
     value.is_null() || value.as_array().is_some_and(Vec::is_empty)
 }
+
+/// Returns `<words> <8 hex digits>`, a group displayName unique per call.
+pub fn unique_group_name(words: &str) -> String {
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    format!("{words} {run}")
+}
+
+/// Returns a core Group with this displayName and no `members` attribute.
+pub fn empty_group(display_name: &str) -> Value {
+    json!({"schemas": [GROUP_URN], "displayName": display_name})
+}
+
+/// Returns a core Group with this displayName whose members are the users
+/// `member_ids`.
+pub fn group_body<S: AsRef<str>>(display_name: &str, member_ids: &[S]) -> Value {
+    json!({
+        "schemas": [GROUP_URN],
+        "displayName": display_name,
+        "members": member_list(member_ids),
+    })
+}
+
+/// Returns `[{"value": id}, …]`, the member list of a Group request.
+pub fn member_list<S: AsRef<str>>(member_ids: &[S]) -> Value {
+    Value::Array(
+        member_ids
+            .iter()
+            .map(|id| json!({"value": id.as_ref()}))
+            .collect(),
+    )
+}
+
+/// Returns the `value`s of a group's `members`, sorted (empty when absent).
+pub fn member_values(group: &Value) -> Vec<String> {
+    let mut values: Vec<String> = group["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|member| member["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort();
+    values
+}
+
+/// Returns the ids sorted, to compare with [`member_values`].
+pub fn sorted<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|id| id.as_ref().to_owned()).collect();
+    ids.sort();
+    ids
+}

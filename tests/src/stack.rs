@@ -1,5 +1,5 @@
-//! Running stacks: every service in this process on SQLite, or identity-svc
-//! and the gateway in separate processes on PostgreSQL and Redis.
+//! Running stacks: every service in this process on SQLite, or identity-svc,
+//! groups-svc and the gateway in separate processes on PostgreSQL and Redis.
 
 use std::{net::SocketAddr, path::Path};
 
@@ -103,7 +103,9 @@ enum Services {
     Split {
         _gateway: ChildProcess,
         _identity: ChildProcess,
+        _groups: ChildProcess,
         _database: TestDatabase,
+        _groups_database: TestDatabase,
     },
 }
 
@@ -137,6 +139,8 @@ impl TestStack {
             "127.0.0.1:0".to_owned(),
             "--identity-grpc-addr".to_owned(),
             "127.0.0.1:0".to_owned(),
+            "--groups-grpc-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--bootstrap-demo".to_owned(),
             "true".to_owned(),
         ];
@@ -165,9 +169,10 @@ impl TestStack {
         }
     }
 
-    /// Starts identity-svc on a fresh PostgreSQL database and the gateway
-    /// with Redis, each a process of `program` (the `scim-stack` binary, which
-    /// an integration test names with `env!("CARGO_BIN_EXE_scim-stack")`).
+    /// Starts identity-svc and groups-svc, each on a fresh PostgreSQL
+    /// database, and the gateway with Redis, each a process of `program` (the
+    /// `scim-stack` binary, which an integration test names with
+    /// `env!("CARGO_BIN_EXE_scim-stack")`).
     /// Returns `None` when PostgreSQL or Redis is unreachable and `CI` is not
     /// `true`.
     pub async fn split(program: &str) -> Option<Self> {
@@ -192,12 +197,45 @@ impl TestStack {
                 return None;
             }
         };
+        let groups_database = match TestDatabase::create(&postgres).await {
+            Ok(database) => database,
+            Err(error) => {
+                service_missing("PostgreSQL", &postgres, &error);
+                return None;
+            }
+        };
 
         let data_dir = TempDir::new("e2e-split");
         let identity_http = free_loopback_addr();
         let identity_grpc = free_loopback_addr();
+        let groups_http = free_loopback_addr();
+        let groups_grpc = free_loopback_addr();
         let gateway_http = free_loopback_addr();
+        let groups_url = format!("http://{groups_grpc}");
         let http = http_client();
+
+        // groups-svc starts first, because identity-svc's outbox relay and
+        // the gateway connect to it.
+        let mut groups_args = strings(&[
+            "run",
+            "--services",
+            "groups",
+            "--data-dir",
+            &path_text(&data_dir.path().join("groups")),
+            "--http-addr",
+            &groups_http.to_string(),
+            "--groups-grpc-addr",
+            &groups_grpc.to_string(),
+            "--groups-database-url",
+            &groups_database.url,
+            "--redis-url",
+            &redis,
+            "--bootstrap-demo",
+            "false",
+        ]);
+        groups_args.extend(options.args());
+        let mut groups = ChildProcess::spawn("groups", program, &groups_args, data_dir.path());
+        groups.wait_ready(&http, groups_http).await;
 
         let mut identity_args = strings(&[
             "run",
@@ -211,6 +249,8 @@ impl TestStack {
             &identity_grpc.to_string(),
             "--identity-database-url",
             &database.url,
+            "--groups-url",
+            &groups_url,
             "--bootstrap-demo",
             "true",
             "--public-url",
@@ -231,6 +271,8 @@ impl TestStack {
             &gateway_http.to_string(),
             "--identity-url",
             &format!("http://{identity_grpc}"),
+            "--groups-url",
+            &groups_url,
             "--redis-url",
             &redis,
             "--bootstrap-demo",
@@ -255,7 +297,9 @@ impl TestStack {
             services: Services::Split {
                 _gateway: gateway,
                 _identity: identity,
+                _groups: groups,
                 _database: database,
+                _groups_database: groups_database,
             },
             _data_dir: data_dir,
         })
@@ -291,6 +335,7 @@ impl TestStack {
                 name: "Second workspace".to_owned(),
                 domains: vec![SECOND_DOMAIN.to_owned()],
                 sso_enabled: true,
+                scim_entitled: true,
                 scim_enabled: true,
             })
             .await

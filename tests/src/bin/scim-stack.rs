@@ -1,7 +1,8 @@
 //! `scim-stack`: the launcher built as a binary of this crate, so the
-//! end-to-end tests can run identity-svc and the gateway in separate
-//! processes (`env!("CARGO_BIN_EXE_scim-stack")` names only binaries of the
-//! crate under test). It takes the same flags as `scim-server`.
+//! end-to-end tests can run identity-svc, groups-svc and the gateway in
+//! separate processes (`env!("CARGO_BIN_EXE_scim-stack")` names only
+//! binaries of the crate under test). It takes the same flags as
+//! `scim-server`.
 
 use std::process::ExitCode;
 

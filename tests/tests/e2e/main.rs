@@ -1,6 +1,6 @@
 //! End-to-end tests: every scenario runs against an embedded stack (one
-//! process, SQLite) and a split stack (identity-svc and the gateway in
-//! separate processes, PostgreSQL and Redis).
+//! process, SQLite) and a split stack (identity-svc, groups-svc and the
+//! gateway in separate processes, PostgreSQL and Redis).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,6 +12,11 @@ mod discovery;
 mod entra;
 mod errors;
 mod filters;
+mod groups;
+mod groups_concurrency;
+mod groups_entra;
+mod groups_isolation;
+mod groups_okta;
 mod grpc;
 mod isolation;
 mod limits;
