@@ -29,8 +29,8 @@ use serde::de::DeserializeOwned;
 use crate::{AppState, auth::bearer_token};
 use self::{error::AdminError, jwt::AdminVerifier};
 
-/// Settings of admin token verification.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// Settings of admin token verification. `Debug` leaves the key out.
+#[derive(Clone, Default, clap::Args)]
 pub struct AdminAuthConfig {
     /// Shared secret of HS256 admin tokens, at least 32 bytes of UTF-8.
     /// With neither this nor --admin-jwt-jwks, the launcher generates a key
@@ -42,6 +42,16 @@ pub struct AdminAuthConfig {
     /// http(s) URL read at start and again for an unknown key id.
     #[arg(long, env = "ADMIN_JWT_JWKS")]
     pub admin_jwt_jwks: Option<String>,
+}
+
+impl std::fmt::Debug for AdminAuthConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AdminAuthConfig")
+            .field("admin_jwt_hs256_key", &self.admin_jwt_hs256_key.as_ref().map(|_| "<redacted>"))
+            .field("admin_jwt_jwks", &self.admin_jwt_jwks)
+            .finish()
+    }
 }
 
 /// Clients and the token verifier of the admin API.
@@ -153,4 +163,38 @@ async fn not_found() -> AdminError {
 
 async fn method_not_allowed() -> AdminError {
     AdminError::new(405, "method_not_allowed", "This method is not supported on this endpoint.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_hides_key() {
+        let config = AdminAuthConfig {
+            admin_jwt_hs256_key: Some("super-secret-admin-key-0123456789".to_owned()),
+            admin_jwt_jwks: None,
+        };
+
+        let printed = format!("{config:?}");
+
+        assert!(!printed.contains("super-secret"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
+
+    #[test]
+    fn empty_body_is_default() {
+        let parsed: Result<settings::SetupBody, _> = parse_body(b" \n");
+
+        assert!(parsed.is_ok());
+    }
+
+    #[test]
+    fn unknown_body_field_rejected() {
+        let parsed: Result<tokens::IssueBody, _> = parse_body(br#"{"nmae": "typo"}"#);
+
+        let error = parsed.unwrap_err();
+        assert_eq!(error.body().status, 400);
+        assert!(error.body().message.contains("nmae"), "{}", error.body().message);
+    }
 }
