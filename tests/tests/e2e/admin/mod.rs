@@ -8,6 +8,7 @@ mod api;
 mod bootstrap;
 mod cli;
 mod domains;
+mod jwks;
 mod lifecycle;
 mod login;
 mod tokens;
