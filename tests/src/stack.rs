@@ -214,8 +214,8 @@ impl TestStack {
         let groups_url = format!("http://{groups_grpc}");
         let http = http_client();
 
-        // groups-svc starts first, because identity-svc's outbox relay and
-        // the gateway connect to it.
+        // groups-svc starts first, so it is ready before identity-svc's
+        // outbox relay delivers events and the gateway sends requests to it.
         let mut groups_args = strings(&[
             "run",
             "--services",
@@ -360,7 +360,7 @@ impl TestStack {
     }
 
     /// Stops the stack: drains the embedded services, or kills the processes
-    /// and drops their database.
+    /// and drops their databases.
     pub async fn stop(self) {
         match self.services {
             Services::Embedded(stack) => stack.stop().await,
