@@ -1,12 +1,14 @@
 //! GroupService RPCs: create, read, search, replace, update and delete
-//! groups, and remove a user from every group. Writes run in one
-//! transaction each (see `store::writes`), and cached membership results
-//! are invalidated after the commit.
+//! groups, remove a user from every group, and delete every group of a
+//! workspace for a SCIM reset. Writes run in one transaction each (see
+//! `store::writes`), and cached membership results are invalidated after
+//! the commit.
 
 use proto::groups::v1::{
     CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest, ListGroupsResponse,
     MembershipOperation, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse, ReplaceGroupRequest,
-    UpdateGroupRequest, UpdateGroupResponse, membership_operation::Operation,
+    ResetWorkspaceRequest, ResetWorkspaceResponse, UpdateGroupRequest, UpdateGroupResponse,
+    membership_operation::Operation,
 };
 use proto::identity::v1::SortOrder;
 use uuid::Uuid;
@@ -201,6 +203,27 @@ impl GroupsService {
         user_ids(std::slice::from_ref(&request.user_id), "user_id")?;
         let group_ids = self.remove_user(&request.workspace_id, &request.user_id, None).await?.unwrap_or_default();
         Ok(RemoveUserMembershipsResponse { group_ids })
+    }
+
+    /// Deletes every group of the workspace with its memberships, and
+    /// invalidates the cached epochs of those groups and their former
+    /// members. Returns 0 when the workspace has no groups, for example on
+    /// a repeated call.
+    pub async fn reset_workspace(&self, request: ResetWorkspaceRequest) -> Result<ResetWorkspaceResponse, ServiceError> {
+        check_workspace(&request.workspace_id)?;
+        let deleted = writes::reset_workspace(self.store.as_ref(), &request.workspace_id).await?;
+        self.cache
+            .invalidate(&request.workspace_id, &deleted.group_ids, &deleted.member_ids)
+            .await;
+
+        let deleted_groups = i64::try_from(deleted.group_ids.len()).unwrap_or(i64::MAX);
+        tracing::info!(
+            workspace_id = %request.workspace_id,
+            deleted_groups,
+            former_members = deleted.member_ids.len(),
+            "workspace groups reset"
+        );
+        Ok(ResetWorkspaceResponse { deleted_groups })
     }
 
     /// Removes the user from every group, once per `event_id` when given.

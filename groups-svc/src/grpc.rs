@@ -11,7 +11,8 @@ use proto::groups::v1::{
     CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest,
     GetGroupResponse, ListGroupsForUserRequest, ListGroupsForUserResponse, ListGroupsRequest, ListGroupsResponse,
     ListMembersRequest, ListMembersResponse, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse,
-    ReplaceGroupRequest, ReplaceGroupResponse, UpdateGroupRequest, UpdateGroupResponse,
+    ReplaceGroupRequest, ReplaceGroupResponse, ResetWorkspaceRequest, ResetWorkspaceResponse, UpdateGroupRequest,
+    UpdateGroupResponse,
     group_service_server::GroupService, membership_service_server::MembershipService,
 };
 use tonic::{Code, Request, Response, Status};
@@ -120,6 +121,14 @@ impl GroupService for GroupGrpc {
         request: Request<RemoveUserMembershipsRequest>,
     ) -> Result<Response<RemoveUserMembershipsResponse>, Status> {
         observe("RemoveUserMemberships", self.service.remove_user_memberships(request.into_inner())).await
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ResetWorkspace", workspace_id = %request.get_ref().workspace_id))]
+    async fn reset_workspace(
+        &self,
+        request: Request<ResetWorkspaceRequest>,
+    ) -> Result<Response<ResetWorkspaceResponse>, Status> {
+        observe("ResetWorkspace", self.service.reset_workspace(request.into_inner())).await
     }
 }
 

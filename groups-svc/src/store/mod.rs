@@ -80,6 +80,16 @@ pub struct UserGroups {
     pub groups: Vec<(String, String)>,
 }
 
+/// The groups a workspace reset deleted and the members they had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedGroups {
+    /// Ids of the deleted groups, ordered by id.
+    pub group_ids: Vec<String>,
+    /// Each former member's user id once, ordered by id. Their membership
+    /// epochs were bumped in the same transaction.
+    pub member_ids: Vec<String>,
+}
+
 /// Storage engine. Every operation is scoped by workspace id.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -175,6 +185,14 @@ pub trait WriteTx: Send {
     /// Increments the membership epoch of every member of the group and
     /// returns their user ids.
     async fn bump_member_epochs(&mut self, workspace_id: &str, group_id: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes every group of the workspace with its member rows, and bumps
+    /// the membership epoch of each former member once, creating it at 1.
+    /// The number of statements is fixed, whatever the number of groups or
+    /// members. On PostgreSQL the groups are locked in id order first, so
+    /// their writers wait, and a group created by a transaction that commits
+    /// meanwhile is left alone.
+    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError>;
 
     /// Returns the ids of the groups that have the user as a member, ordered
     /// by id, and locks them against other writers.

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
-use super::{GroupRecord, MemberRecord, Store, WriteTx};
+use super::{DeletedGroups, GroupRecord, MemberRecord, Store, WriteTx};
 use crate::error::StoreError;
 
 /// Attempts of a transaction that PostgreSQL aborted to break a deadlock.
@@ -183,6 +183,25 @@ pub async fn delete_group(
         tx.delete_group(workspace_id, group_id).await?;
         tx.commit().await?;
         Ok(WriteOutcome::Done(members))
+    })
+    .await
+}
+
+/// Deletes every group of the workspace with its memberships in one
+/// transaction, as the groups-svc step of a SCIM reset. Bumps each former
+/// member's epoch and keeps the epoch rows, because an epoch that restarted
+/// at 1 could match a cached ListGroupsForUser result naming deleted groups.
+/// A workspace without groups deletes nothing, so a repeated reset succeeds.
+///
+/// NOTE: the proto contract also names sync switches and User Groups synced
+/// from IdP groups. groups-svc stores neither yet; once it does, this
+/// transaction must delete them too.
+pub async fn reset_workspace(store: &dyn Store, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+    retry(|| async move {
+        let mut tx = store.begin_write().await?;
+        let deleted = tx.delete_workspace_groups(workspace_id).await?;
+        tx.commit().await?;
+        Ok(deleted)
     })
     .await
 }

@@ -13,7 +13,7 @@ use groups_svc::{
 };
 use plumbing::cache::Cache;
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, CheckMembershipRequest, ListGroupsForUserRequest, MembershipPair,
+    BatchCheckMembershipRequest, CheckMembershipRequest, ListGroupsForUserRequest, MembershipPair, ResetWorkspaceRequest,
 };
 use tokio::task::JoinSet;
 
@@ -129,6 +129,39 @@ async fn redis_cache_sees_changes_at_once(ctx: TestContext) {
     assert_eq!(batch(&service, &workspace_id, &[(&group.id, "a"), (&group.id, "b"), ("missing", "b")]).await, vec![false, true, false]);
     assert_eq!(group_names_of(&service, &workspace_id, "b").await, vec!["Team".to_owned()]);
     assert!(group_names_of(&service, &workspace_id, "a").await.is_empty());
+}
+
+async fn redis_cache_sees_reset_at_once(ctx: TestContext) {
+    let Some(redis_url) = redis_url_or_skip().await else {
+        return;
+    };
+    let service = with_redis(&ctx, &redis_url).await;
+    let reset = workspace();
+    let kept = workspace();
+    let first = create(&service, &reset, "First", &["a", "b"]).await;
+    let second = create(&service, &reset, "Second", &["b"]).await;
+    let other = create(&service, &kept, "Other", &["a"]).await;
+    assert!(is_member(&service, &reset, &first.id, "a").await);
+    assert_eq!(batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await, vec![true, true]);
+    assert_eq!(group_names_of(&service, &reset, "b").await, vec!["First".to_owned(), "Second".to_owned()]);
+    assert!(is_member(&service, &kept, &other.id, "a").await);
+
+    // No sleep: the cached epochs are still valid, so only the invalidation
+    // after the reset's commit keeps these from returning cached results.
+    let response = service
+        .reset_workspace(ResetWorkspaceRequest {
+            workspace_id: reset.clone(),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(response.deleted_groups, 2);
+    assert!(!is_member(&service, &reset, &first.id, "a").await);
+    assert_eq!(batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await, vec![false, false]);
+    assert!(group_names_of(&service, &reset, "a").await.is_empty());
+    assert!(group_names_of(&service, &reset, "b").await.is_empty());
+    assert!(is_member(&service, &kept, &other.id, "a").await);
+    assert_eq!(group_names_of(&service, &kept, "a").await, vec!["Other".to_owned()]);
 }
 
 async fn batch_check_mixes_hits_and_misses(ctx: TestContext) {
@@ -261,6 +294,7 @@ async fn unreachable_redis_fails_connect(ctx: TestContext) {
 
 crate::engine_tests!(
     redis_cache_sees_changes_at_once,
+    redis_cache_sees_reset_at_once,
     batch_check_mixes_hits_and_misses,
     unreachable_redis_reads_database,
     lost_invalidation_expires_with_epoch,

@@ -4,8 +4,10 @@
 use std::collections::BTreeSet;
 
 use proto::events::v1::{DeliverRequest, Event, UserDeleted, event::Payload};
+use futures::StreamExt;
 use proto::groups::v1::{
-    CheckMembershipRequest, GetGroupRequest, Member, MemberList, MembershipOperation, ReplaceGroupRequest,
+    BatchCheckMembershipRequest, CheckMembershipRequest, GetGroupRequest, ListGroupsForUserRequest, ListGroupsRequest,
+    Member, MemberList, MembershipOperation, MembershipPair, ReplaceGroupRequest, ResetWorkspaceRequest,
     UpdateGroupRequest, membership_operation::Operation,
 };
 use tokio::task::JoinSet;
@@ -14,6 +16,13 @@ use crate::support::{TestContext, add, apply, create, ids, member_ids, remove, u
 
 /// Members of the large-group test.
 const LARGE_GROUP_SIZE: usize = 100_000;
+/// Groups of the large-reset test, which is also the number of pairs its
+/// batch checks.
+const RESET_GROUP_COUNT: usize = 1_000;
+/// Distinct users of the large-reset test, each in several groups.
+const RESET_USER_COUNT: usize = 300;
+/// Members of each group in the large-reset test.
+const RESET_MEMBERS_PER_GROUP: usize = 5;
 
 async fn get_group(ctx: &TestContext, workspace_id: &str, group_id: &str) -> proto::groups::v1::Group {
     ctx.service
@@ -249,6 +258,72 @@ async fn concurrent_duplicate_events_apply_once(ctx: TestContext) {
     assert_eq!(version(&after), 2);
 }
 
+async fn reset_many_groups_at_once(ctx: TestContext) {
+    let workspace_id = workspace();
+    let service = &ctx.service;
+    let workspace_ref = workspace_id.as_str();
+    // Group i has users i, i+1, ... modulo RESET_USER_COUNT, so every user
+    // is in several groups.
+    let groups: Vec<proto::groups::v1::Group> = futures::stream::iter(0..RESET_GROUP_COUNT)
+        .map(|index| async move {
+            let user_ids: Vec<String> = (0..RESET_MEMBERS_PER_GROUP)
+                .map(|offset| format!("user-{:03}", (index + offset) % RESET_USER_COUNT))
+                .collect();
+            let user_refs: Vec<&str> = user_ids.iter().map(String::as_str).collect();
+            create(service, workspace_ref, &format!("Group {index:04}"), &user_refs).await
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let pairs: Vec<MembershipPair> = groups
+        .iter()
+        .map(|group| MembershipPair {
+            user_id: group.members[0].value.clone(),
+            group_id: group.id.clone(),
+        })
+        .collect();
+    let batch = || BatchCheckMembershipRequest {
+        workspace_id: workspace_id.clone(),
+        pairs: pairs.clone(),
+    };
+    let groups_of = |user_id: String| ListGroupsForUserRequest {
+        workspace_id: workspace_id.clone(),
+        user_id,
+    };
+    // Warm the cache for every group and every user.
+    let before = service.batch_check_membership(batch()).await.unwrap().is_member;
+    assert!(before.iter().all(|is_member| *is_member));
+    for index in 0..RESET_USER_COUNT {
+        let listed = service.list_groups_for_user(groups_of(format!("user-{index:03}"))).await.unwrap();
+        assert!(!listed.groups.is_empty());
+    }
+
+    let response = service
+        .reset_workspace(ResetWorkspaceRequest {
+            workspace_id: workspace_id.clone(),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(response.deleted_groups, RESET_GROUP_COUNT as i64);
+    let after = service.batch_check_membership(batch()).await.unwrap().is_member;
+    assert_eq!(after.len(), RESET_GROUP_COUNT);
+    assert!(after.iter().all(|is_member| !is_member), "some deleted group still has members");
+    for index in 0..RESET_USER_COUNT {
+        let user_id = format!("user-{index:03}");
+        let listed = service.list_groups_for_user(groups_of(user_id.clone())).await.unwrap();
+        assert!(listed.groups.is_empty(), "{user_id} still has groups");
+    }
+    let listed = service
+        .list_groups(ListGroupsRequest {
+            workspace_id: workspace_id.clone(),
+            ..ListGroupsRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.total_results, 0);
+}
+
 crate::engine_tests!(
     concurrent_adds_all_land,
     concurrent_adds_and_removes_exact,
@@ -257,4 +332,5 @@ crate::engine_tests!(
     large_replace_applies_difference,
     user_deleted_event_applied_once,
     concurrent_duplicate_events_apply_once,
+    reset_many_groups_at_once,
 );

@@ -7,7 +7,8 @@ use proto::events::v1::{DeliverRequest, Event, UserDeleted, event::Payload, even
 use proto::groups::v1::{
     BatchCheckMembershipRequest, CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest,
     Group, ListGroupsForUserRequest, ListGroupsRequest, ListMembersRequest, MembershipPair,
-    RemoveUserMembershipsRequest, ReplaceGroupRequest, UpdateGroupRequest, group_service_client::GroupServiceClient,
+    RemoveUserMembershipsRequest, ReplaceGroupRequest, ResetWorkspaceRequest, UpdateGroupRequest,
+    group_service_client::GroupServiceClient,
     membership_service_client::MembershipServiceClient,
 };
 use proto::identity::v1::{AttributePath, Comparison, ComparisonOperator, Filter, FilterValue, filter::Expr, filter_value::Kind};
@@ -335,6 +336,73 @@ async fn event_sink_removes_deleted_user(ctx: TestContext) {
     assert_eq!(after, ids(&["stays"]));
 }
 
+async fn reset_workspace_over_grpc(ctx: TestContext) {
+    let mut clients = serve(&ctx.service).await;
+    let reset = workspace();
+    let kept = workspace();
+    let first = create(&mut clients, &reset, "First", &["a", "b"]).await.unwrap();
+    let second = create(&mut clients, &reset, "Second", &["a"]).await.unwrap();
+    let other = create(&mut clients, &kept, "First", &["a"]).await.unwrap();
+    let check = |workspace_id: &str, group_id: &str| CheckMembershipRequest {
+        workspace_id: workspace_id.to_owned(),
+        user_id: "a".to_owned(),
+        group_id: group_id.to_owned(),
+    };
+    let groups_of_a = |workspace_id: &str| ListGroupsForUserRequest {
+        workspace_id: workspace_id.to_owned(),
+        user_id: "a".to_owned(),
+    };
+    let request = |workspace_id: &str| ResetWorkspaceRequest {
+        workspace_id: workspace_id.to_owned(),
+    };
+    // Fill the in-process cache before the reset.
+    assert!(clients.memberships.check_membership(check(&reset, &first.id)).await.unwrap().into_inner().is_member);
+    let before = clients.memberships.list_groups_for_user(groups_of_a(&reset)).await.unwrap().into_inner();
+    assert_eq!(before.groups.len(), 2);
+
+    let first_reset = clients.groups.reset_workspace(request(&reset)).await.unwrap().into_inner();
+    let second_reset = clients.groups.reset_workspace(request(&reset)).await.unwrap().into_inner();
+    let invalid = clients.groups.reset_workspace(request("")).await.unwrap_err();
+
+    assert_eq!(first_reset.deleted_groups, 2);
+    assert_eq!(second_reset.deleted_groups, 0);
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert_eq!(violation_fields(&invalid), vec!["workspace_id".to_owned()]);
+    for group_id in [&first.id, &second.id] {
+        let checked = clients.memberships.check_membership(check(&reset, group_id)).await.unwrap().into_inner();
+        assert!(!checked.is_member, "a is still a member of {group_id}");
+        let status = clients
+            .groups
+            .get_group(GetGroupRequest {
+                workspace_id: reset.clone(),
+                group_id: group_id.clone(),
+                include_members: false,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+    }
+    let after = clients.memberships.list_groups_for_user(groups_of_a(&reset)).await.unwrap().into_inner();
+    assert!(after.groups.is_empty(), "{after:?}");
+    let listed = clients
+        .groups
+        .list_groups(ListGroupsRequest {
+            workspace_id: reset.clone(),
+            count: 10,
+            ..ListGroupsRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.total_results, 0);
+
+    let kept_check = clients.memberships.check_membership(check(&kept, &other.id)).await.unwrap().into_inner();
+    let kept_groups = clients.memberships.list_groups_for_user(groups_of_a(&kept)).await.unwrap().into_inner();
+    assert!(kept_check.is_member);
+    assert_eq!(kept_groups.groups.len(), 1);
+    assert_eq!(kept_groups.groups[0].id, other.id);
+}
+
 crate::engine_tests!(
     create_get_update_delete,
     taken_display_name_is_already_exists,
@@ -344,4 +412,5 @@ crate::engine_tests!(
     invalid_filter_names_filter_field,
     membership_checks_over_grpc,
     event_sink_removes_deleted_user,
+    reset_workspace_over_grpc,
 );

@@ -5,7 +5,7 @@
 use groups_svc::ServiceError;
 use proto::groups::v1::{
     CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, ListGroupsForUserRequest,
-    ListGroupsRequest, RemoveUserMembershipsRequest, ReplaceGroupRequest, UpdateGroupRequest,
+    ListGroupsRequest, RemoveUserMembershipsRequest, ReplaceGroupRequest, ResetWorkspaceRequest, UpdateGroupRequest,
 };
 
 use crate::support::{
@@ -34,6 +34,36 @@ async fn is_member(ctx: &TestContext, workspace_id: &str, group_id: &str, user_i
         group_id: group_id.to_owned(),
     };
     ctx.service.check_membership(request).await.unwrap().is_member
+}
+
+fn reset_request(workspace_id: &str) -> ResetWorkspaceRequest {
+    ResetWorkspaceRequest {
+        workspace_id: workspace_id.to_owned(),
+    }
+}
+
+/// Returns the ids of the user's groups from ListGroupsForUser.
+async fn group_ids_of(ctx: &TestContext, workspace_id: &str, user_id: &str) -> Vec<String> {
+    let request = ListGroupsForUserRequest {
+        workspace_id: workspace_id.to_owned(),
+        user_id: user_id.to_owned(),
+    };
+    let response = ctx.service.list_groups_for_user(request).await.unwrap();
+    response.groups.into_iter().map(|group| group.id).collect()
+}
+
+/// Returns the user's membership epoch as stored, bypassing the cache.
+async fn user_epoch(ctx: &TestContext, workspace_id: &str, user_id: &str) -> i64 {
+    ctx.service.store().groups_for_user(workspace_id, user_id).await.unwrap().epoch
+}
+
+async fn group_total(ctx: &TestContext, workspace_id: &str) -> i64 {
+    let request = ListGroupsRequest {
+        workspace_id: workspace_id.to_owned(),
+        count: 10,
+        ..ListGroupsRequest::default()
+    };
+    ctx.service.list_groups(request).await.unwrap().total_results
 }
 
 async fn create_then_get_round_trip(ctx: TestContext) {
@@ -448,6 +478,89 @@ async fn groups_for_user_follow_changes(ctx: TestContext) {
     assert!(deleted.groups.is_empty());
 }
 
+async fn reset_deletes_only_that_workspace(ctx: TestContext) {
+    let reset = workspace();
+    let kept = workspace();
+    let first = create(&ctx.service, &reset, "First", &["a", "b"]).await;
+    let second = create(&ctx.service, &reset, "Second", &["b", "c"]).await;
+    let empty = create(&ctx.service, &reset, "Empty", &[]).await;
+    let other = create(&ctx.service, &kept, "First", &["a", "b"]).await;
+    // Cached results from before the reset must not survive it.
+    assert!(is_member(&ctx, &reset, &first.id, "a").await);
+    assert!(is_member(&ctx, &reset, &second.id, "c").await);
+    assert_eq!(group_ids_of(&ctx, &reset, "b").await.len(), 2);
+    assert_eq!(group_ids_of(&ctx, &kept, "a").await, vec![other.id.clone()]);
+    let epochs_before = [
+        user_epoch(&ctx, &reset, "a").await,
+        user_epoch(&ctx, &reset, "b").await,
+        user_epoch(&ctx, &reset, "c").await,
+    ];
+    let kept_epoch_before = user_epoch(&ctx, &kept, "a").await;
+
+    let response = ctx.service.reset_workspace(reset_request(&reset)).await.unwrap();
+
+    assert_eq!(response.deleted_groups, 3);
+    for group in [&first, &second, &empty] {
+        let get = ctx.service.get_group(get_request(&reset, &group.id, true)).await;
+        assert!(matches!(get, Err(ServiceError::GroupNotFound(_))), "{get:?}");
+    }
+    assert_eq!(group_total(&ctx, &reset).await, 0);
+    assert!(!is_member(&ctx, &reset, &first.id, "a").await);
+    assert!(!is_member(&ctx, &reset, &second.id, "c").await);
+    assert!(group_ids_of(&ctx, &reset, "a").await.is_empty());
+    assert!(group_ids_of(&ctx, &reset, "b").await.is_empty());
+    assert!(group_ids_of(&ctx, &reset, "c").await.is_empty());
+    let epochs_after = [
+        user_epoch(&ctx, &reset, "a").await,
+        user_epoch(&ctx, &reset, "b").await,
+        user_epoch(&ctx, &reset, "c").await,
+    ];
+    for (before, after) in epochs_before.iter().zip(&epochs_after) {
+        assert_eq!(*after, before + 1, "before {epochs_before:?}, after {epochs_after:?}");
+    }
+
+    assert_eq!(group_total(&ctx, &kept).await, 1);
+    assert_eq!(member_ids(&ctx.service, &kept, &other.id).await, ids(&["a", "b"]));
+    assert!(is_member(&ctx, &kept, &other.id, "a").await);
+    assert_eq!(group_ids_of(&ctx, &kept, "a").await, vec![other.id.clone()]);
+    assert_eq!(user_epoch(&ctx, &kept, "a").await, kept_epoch_before);
+}
+
+async fn reset_twice_then_recreate(ctx: TestContext) {
+    let workspace_id = workspace();
+    let before = create(&ctx.service, &workspace_id, "Team", &["a"]).await;
+
+    let first = ctx.service.reset_workspace(reset_request(&workspace_id)).await.unwrap();
+    let second = ctx.service.reset_workspace(reset_request(&workspace_id)).await.unwrap();
+    let after = create(&ctx.service, &workspace_id, "TEAM", &["a"]).await;
+
+    assert_eq!(first.deleted_groups, 1);
+    assert_eq!(second.deleted_groups, 0);
+    assert_ne!(after.id, before.id);
+    assert!(!is_member(&ctx, &workspace_id, &before.id, "a").await);
+    assert!(is_member(&ctx, &workspace_id, &after.id, "a").await);
+    assert_eq!(group_ids_of(&ctx, &workspace_id, "a").await, vec![after.id.clone()]);
+}
+
+async fn reset_unknown_workspace_returns_zero(ctx: TestContext) {
+    let response = ctx.service.reset_workspace(reset_request(&workspace())).await.unwrap();
+
+    assert_eq!(response.deleted_groups, 0);
+}
+
+async fn reset_empty_workspace_id_rejected(ctx: TestContext) {
+    let kept = workspace();
+    let group = create(&ctx.service, &kept, "Team", &["a"]).await;
+
+    let result = ctx.service.reset_workspace(reset_request("")).await;
+
+    assert!(
+        matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "workspace_id"),
+        "{result:?}"
+    );
+    assert!(is_member(&ctx, &kept, &group.id, "a").await);
+}
+
 crate::engine_tests!(
     create_then_get_round_trip,
     duplicate_members_stored_once,
@@ -472,4 +585,8 @@ crate::engine_tests!(
     other_workspace_sees_not_found,
     remove_user_leaves_every_group,
     groups_for_user_follow_changes,
+    reset_deletes_only_that_workspace,
+    reset_twice_then_recreate,
+    reset_unknown_workspace_returns_zero,
+    reset_empty_workspace_id_rejected,
 );

@@ -12,7 +12,7 @@ use super::{select_group, select_members};
 use crate::{
     error::StoreError,
     fold::fold_str,
-    store::{GroupRecord, MemberRecord, WriteTx},
+    store::{DeletedGroups, GroupRecord, MemberRecord, WriteTx},
 };
 
 /// An open PostgreSQL write transaction.
@@ -168,6 +168,45 @@ impl WriteTx for PostgresWrite {
         .fetch_all(&mut *self.transaction)
         .await?;
         Ok(ids)
+    }
+
+    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+        // Locking in id order, as lock_groups_of_user does, keeps this from
+        // deadlocking with a concurrent removal of a user. Once locked, no
+        // other transaction can change these groups' members, so the next
+        // statements see exactly the members that are deleted.
+        let group_ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = $1 ORDER BY id FOR UPDATE")
+                .bind(workspace_id)
+                .fetch_all(&mut *self.transaction)
+                .await?;
+        if group_ids.is_empty() {
+            return Ok(DeletedGroups::default());
+        }
+
+        // One statement deletes the member rows and bumps each former
+        // member's epoch once. DISTINCT is required because ON CONFLICT DO
+        // UPDATE fails when one statement updates the same row twice.
+        let mut member_ids: Vec<String> = sqlx::query_scalar(
+            "WITH removed AS (DELETE FROM group_members WHERE workspace_id = $1 AND group_id = ANY($2) \
+             RETURNING user_id) \
+             INSERT INTO user_membership_epochs (workspace_id, user_id, epoch) \
+             SELECT DISTINCT $1::text, user_id, 1 FROM removed ORDER BY user_id \
+             ON CONFLICT (workspace_id, user_id) DO UPDATE SET epoch = user_membership_epochs.epoch + 1 \
+             RETURNING user_id",
+        )
+        .bind(workspace_id)
+        .bind(&group_ids)
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        member_ids.sort_unstable();
+
+        sqlx::query("DELETE FROM groups WHERE workspace_id = $1 AND id = ANY($2)")
+            .bind(workspace_id)
+            .bind(&group_ids)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(DeletedGroups { group_ids, member_ids })
     }
 
     async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError> {

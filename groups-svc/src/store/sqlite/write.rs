@@ -10,7 +10,7 @@ use super::{IDS_PER_STATEMENT, select_group, select_members, to_micros};
 use crate::{
     error::StoreError,
     fold::fold_str,
-    store::{GroupRecord, MemberRecord, WriteTx},
+    store::{DeletedGroups, GroupRecord, MemberRecord, WriteTx},
 };
 
 /// Member rows per INSERT, three parameters each plus three shared ones.
@@ -184,6 +184,41 @@ impl WriteTx for SqliteWrite {
         .fetch_all(&mut *self.transaction)
         .await?;
         Ok(ids)
+    }
+
+    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+        // This transaction holds the database's write lock, so every
+        // statement below reads the same groups and members.
+        let group_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ? ORDER BY id")
+            .bind(workspace_id)
+            .fetch_all(&mut *self.transaction)
+            .await?;
+        if group_ids.is_empty() {
+            return Ok(DeletedGroups::default());
+        }
+
+        // The WHERE clause also keeps SQLite from parsing ON CONFLICT as a
+        // join constraint of the SELECT.
+        let mut member_ids: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO user_membership_epochs (workspace_id, user_id, epoch) \
+             SELECT DISTINCT workspace_id, user_id, 1 FROM group_members WHERE workspace_id = ? ORDER BY user_id \
+             ON CONFLICT (workspace_id, user_id) DO UPDATE SET epoch = user_membership_epochs.epoch + 1 \
+             RETURNING user_id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        member_ids.sort_unstable();
+
+        sqlx::query("DELETE FROM group_members WHERE workspace_id = ?")
+            .bind(workspace_id)
+            .execute(&mut *self.transaction)
+            .await?;
+        sqlx::query("DELETE FROM groups WHERE workspace_id = ?")
+            .bind(workspace_id)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(DeletedGroups { group_ids, member_ids })
     }
 
     async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError> {

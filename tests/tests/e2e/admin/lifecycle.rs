@@ -4,7 +4,7 @@
 use e2e_tests::{
     TestStack,
     assertions::assert_error,
-    fixtures::{DOMAIN, unique_email, user_body},
+    fixtures::{DOMAIN, group_body, member_values, unique_email, unique_group_name, user_body},
 };
 use proto::identity::v1::{ListUsersRequest, user_service_client::UserServiceClient};
 use reqwest::Method;
@@ -135,41 +135,38 @@ async fn setup_entra_adds_url_flag(stack: &TestStack) {
 async fn reset_revokes_tokens_keeps_users(stack: &TestStack) {
     let admin = AdminClient::for_demo(stack);
     let scim = stack.client();
-    scim.create_user(&user_body(&unique_email("before", DOMAIN), "Before", "Reset")).await;
+    let member = scim.create_user(&user_body(&unique_email("before", DOMAIN), "Before", "Reset")).await;
+    let group_name = unique_group_name("Reset");
+    let group_id = scim.create_group(&group_body(&group_name, &[&member])).await;
     admin.ok(Method::PUT, "scim/setup", Some(json!({"identity_provider": "okta"}))).await;
     let users_before = user_count(stack, &stack.workspace_id).await;
 
     let reset = admin.send(Method::POST, "scim/reset", None).await;
 
+    assert_eq!(reset.status, 200, "{reset}");
+    assert_eq!(reset.body["reset_pending"], json!([]), "{reset}");
     assert_error(&scim.get("Users").await, 401, None);
     assert_eq!(user_count(stack, &stack.workspace_id).await, users_before);
     let shown = admin.ok(Method::GET, "", None).await;
     assert_eq!(shown["scim_enabled"], false);
     assert_eq!(shown["identity_provider"], serde_json::Value::Null);
     assert_eq!(shown["tokens"], json!([]));
+    assert_eq!(shown["reset_pending"], json!([]));
 
-    match reset.status {
-        200 => {
-            // Every step finished: SCIM can be enabled again with a new token.
-            admin.ok(Method::POST, "scim/enable", None).await;
-            let (_, secret) = admin.issue_token("after reset").await;
-            let fresh = scim_client(stack, &stack.workspace_id, &secret);
-            fresh.create_user(&user_body(&unique_email("after", DOMAIN), "After", "Reset")).await;
-            assert_eq!(user_count(stack, &stack.workspace_id).await, users_before + 1);
-        }
-        503 => {
-            // NOTE: this branch runs while groups-svc returns UNIMPLEMENTED
-            // for ResetWorkspace. The reset then stays pending on the groups
-            // step, blocks re-enabling, and a second run reports the same.
-            assert_eq!(reset.body["pending_steps"], json!(["groups"]), "{reset}");
-            assert_eq!(shown["reset_pending"], json!(["groups"]));
-            let enable = admin.send(Method::POST, "scim/enable", None).await;
-            assert_eq!(enable.status, 409, "{enable}");
-            assert_eq!(enable.body["reason"], "RESET_IN_PROGRESS", "{enable}");
-            let again = admin.send(Method::POST, "scim/reset", None).await;
-            assert_eq!(again.status, 503, "{again}");
-            assert_eq!(again.body["pending_steps"], json!(["groups"]), "{again}");
-        }
-        _ => panic!("unexpected reset response: {reset}"),
-    }
+    // After a completed reset, SCIM can be enabled again and a new token
+    // provisions users and groups.
+    admin.ok(Method::POST, "scim/enable", None).await;
+    let (_, secret) = admin.issue_token("after reset").await;
+    let fresh = scim_client(stack, &stack.workspace_id, &secret);
+    let old_group = fresh.get(&format!("Groups/{group_id}")).await;
+    assert_error(&old_group, 404, None);
+    let groups = fresh.get("Groups").await;
+    assert_eq!(groups.status, 200, "{groups}");
+    assert_eq!(groups.body["totalResults"], 0, "{groups}");
+
+    fresh.create_user(&user_body(&unique_email("after", DOMAIN), "After", "Reset")).await;
+    let recreated = fresh.create_group(&group_body(&group_name, &[&member])).await;
+    assert_eq!(user_count(stack, &stack.workspace_id).await, users_before + 1);
+    assert_ne!(recreated, group_id);
+    assert_eq!(member_values(&fresh.get_group(&recreated).await), vec![member]);
 }
