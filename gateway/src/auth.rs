@@ -47,7 +47,8 @@ pub async fn authenticate(
 
     if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
         metrics::counter!("scim_rejected_requests_total", "reason" => "rate_limited").increment(1);
-        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64).into_response();
+        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64)
+            .into_response();
     }
 
     let Some(secret) = bearer_token(request.headers()) else {
@@ -64,7 +65,8 @@ pub async fn authenticate(
     let tenant = match reply {
         Ok(reply) => reply.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
-            metrics::counter!("scim_rejected_requests_total", "reason" => "invalid_token").increment(1);
+            metrics::counter!("scim_rejected_requests_total", "reason" => "invalid_token")
+                .increment(1);
             return ApiError::unauthorized().into_response();
         }
         Err(status) if status.code() == Code::FailedPrecondition => {
@@ -76,7 +78,8 @@ pub async fn authenticate(
     // A token reaches its own workspace only, and the response for another
     // workspace is the same as for an unknown token.
     if tenant.workspace_id != workspace_id {
-        metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace").increment(1);
+        metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace")
+            .increment(1);
         return ApiError::unauthorized().into_response();
     }
 
@@ -96,14 +99,21 @@ fn precondition_response(status: &tonic::Status, workspace_id: &str) -> Response
     let disabled_workspace = details
         .error_info()
         .filter(|info| info.reason == REASON_SCIM_DISABLED)
-        .map(|info| info.metadata.get("workspace_id").cloned().unwrap_or_default());
+        .map(|info| {
+            info.metadata
+                .get("workspace_id")
+                .cloned()
+                .unwrap_or_default()
+        });
     match disabled_workspace {
         Some(token_workspace) if token_workspace == workspace_id => {
-            metrics::counter!("scim_rejected_requests_total", "reason" => "scim_disabled").increment(1);
+            metrics::counter!("scim_rejected_requests_total", "reason" => "scim_disabled")
+                .increment(1);
             ApiError::scim_disabled().into_response()
         }
         Some(_) => {
-            metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace").increment(1);
+            metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace")
+                .increment(1);
             ApiError::unauthorized().into_response()
         }
         None => ApiError::from_status(status, "Workspace").into_response(),
@@ -126,7 +136,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         return None;
     }
     let token = token.trim_start_matches(' ');
-    let well_formed = !token.is_empty() && !token.contains(|c: char| c.is_whitespace() || c.is_control());
+    let well_formed =
+        !token.is_empty() && !token.contains(|c: char| c.is_whitespace() || c.is_control());
     well_formed.then_some(token)
 }
 

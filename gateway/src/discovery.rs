@@ -11,13 +11,8 @@ use axum::{
 use scim_protocol::schema;
 use serde_json::{Value, json};
 
-
 use crate::{
-    AppState,
-    auth::Tenant,
-    error::ApiError,
-    mapping::list_response,
-    request::scim_response,
+    AppState, auth::Tenant, error::ApiError, mapping::list_response, request::scim_response,
 };
 
 pub async fn service_provider_config(
@@ -50,7 +45,11 @@ pub async fn service_provider_config(
     scim_response(StatusCode::OK, &body)
 }
 
-pub async fn schemas(State(state): State<AppState>, Extension(tenant): Extension<Tenant>, headers: HeaderMap) -> Response {
+pub async fn schemas(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    headers: HeaderMap,
+) -> Response {
     let base = state.base_url(&headers, &tenant.workspace_id);
     let resources = schema_list(&base);
     let total = resources.len() as i64;
@@ -96,9 +95,10 @@ pub async fn resource_type_by_id(
         .ok_or_else(|| ApiError::not_found("ResourceType", &id))
 }
 
-/// Answers writes to the read-only discovery endpoints.
+/// Answers a method the endpoint does not serve, such as a write to a
+/// read-only discovery endpoint.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(405, None, "This endpoint is read-only.")
+    ApiError::new(405, None, "This method is not allowed on this endpoint.")
 }
 
 fn schema_list(base: &str) -> Vec<Value> {

@@ -35,7 +35,11 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(401, None, "Authentication failed: send a valid bearer token for this workspace.")
+        Self::new(
+            401,
+            None,
+            "Authentication failed: send a valid bearer token for this workspace.",
+        )
     }
 
     pub fn not_found(resource: &str, id: &str) -> Self {
@@ -53,12 +57,20 @@ impl ApiError {
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
         Self {
             retry_after_seconds: Some(retry_after_seconds.max(1)),
-            ..Self::new(429, None, "Too many requests for this workspace; retry after the delay in Retry-After.")
+            ..Self::new(
+                429,
+                None,
+                "Too many requests for this workspace; retry after the delay in Retry-After.",
+            )
         }
     }
 
     pub fn unavailable() -> Self {
-        Self::new(503, None, "The service is temporarily unavailable; retry later.")
+        Self::new(
+            503,
+            None,
+            "The service is temporarily unavailable; retry later.",
+        )
     }
 
     pub fn internal() -> Self {
@@ -73,7 +85,9 @@ impl ApiError {
             Code::AlreadyExists => Self::new(
                 409,
                 Some(ScimType::Uniqueness),
-                format!("A {resource} with the same unique attribute already exists in this workspace."),
+                format!(
+                    "A {resource} with the same unique attribute already exists in this workspace."
+                ),
             ),
             Code::InvalidArgument => Self::invalid_argument(status),
             Code::Aborted => Self::version_mismatch(),
@@ -105,17 +119,27 @@ impl ApiError {
     /// description the service wrote for it.
     fn failed_precondition(status: &tonic::Status) -> Self {
         let details = status.get_error_details();
-        if details.error_info().is_some_and(|info| info.reason == REASON_SCIM_DISABLED) {
+        if details
+            .error_info()
+            .is_some_and(|info| info.reason == REASON_SCIM_DISABLED)
+        {
             return Self::scim_disabled();
         }
         let description = details
             .precondition_failure()
             .and_then(|failure| failure.violations.first())
             .map(|violation| violation.description.clone());
-        tracing::info!(message = status.message(), "service reported a failed precondition");
+        tracing::info!(
+            message = status.message(),
+            "service reported a failed precondition"
+        );
         match description {
             Some(description) => Self::new(409, None, description),
-            None => Self::new(409, None, "The request conflicts with the workspace's current state."),
+            None => Self::new(
+                409,
+                None,
+                "The request conflicts with the workspace's current state.",
+            ),
         }
     }
 
@@ -128,9 +152,16 @@ impl ApiError {
             Some(violation) => Self::new(
                 400,
                 Some(ScimType::InvalidValue),
-                format!("Invalid value for {}: {}", violation.field, violation.description),
+                format!(
+                    "Invalid value for {}: {}",
+                    violation.field, violation.description
+                ),
             ),
-            None => Self::new(400, Some(ScimType::InvalidValue), "The request contains an invalid value."),
+            None => Self::new(
+                400,
+                Some(ScimType::InvalidValue),
+                "The request contains an invalid value.",
+            ),
         }
     }
 }
@@ -146,12 +177,19 @@ impl From<ScimError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, self.error.to_json().to_string()).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_CONTENT_TYPE),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
         }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The unread rest of the body is not drained, so the connection

@@ -19,10 +19,12 @@ pub fn to_proto(filter: &ResolvedFilter) -> pb::Filter {
             value: Some(filter_value(value)),
         }),
         ResolvedFilter::Present(attr) => Expr::Present(path(attr)),
-        ResolvedFilter::ValuePath { attr, filter } => Expr::ValuePath(Box::new(pb::ValuePathFilter {
-            attribute: Some(path(attr)),
-            filter: Some(Box::new(to_proto(filter))),
-        })),
+        ResolvedFilter::ValuePath { attr, filter } => {
+            Expr::ValuePath(Box::new(pb::ValuePathFilter {
+                attribute: Some(path(attr)),
+                filter: Some(Box::new(to_proto(filter))),
+            }))
+        }
     };
     pb::Filter { expr: Some(expr) }
 }

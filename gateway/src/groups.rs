@@ -12,8 +12,9 @@ use axum::{
 };
 use proto::{
     groups::v1::{
-        self as pb, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, ListGroupsRequest, MembershipOperation,
-        ReplaceGroupRequest, UpdateGroupRequest, membership_operation::Operation,
+        self as pb, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, ListGroupsRequest,
+        MembershipOperation, ReplaceGroupRequest, UpdateGroupRequest,
+        membership_operation::Operation,
     },
     identity::v1::BatchGetUsersRequest,
 };
@@ -55,7 +56,12 @@ pub async fn create(
     let display_name = required_display_name(&normalized)?;
     let members = patch::group_members_from_resource(&normalized)?;
     reject_nested_groups(members.iter())?;
-    ensure_users_exist(&state, &tenant, members.iter().map(|member| member.value.as_str())).await?;
+    ensure_users_exist(
+        &state,
+        &tenant,
+        members.iter().map(|member| member.value.as_str()),
+    )
+    .await?;
 
     let mut client = state.groups.clone();
     let group = client
@@ -75,7 +81,12 @@ pub async fn create(
     let base = state.base_url(&headers, &tenant.workspace_id);
     let location = group_location(&base, &group.id);
     let scim = group_to_scim(&group, &base, true);
-    Ok(resource_response(StatusCode::CREATED, &scim, version_of(&group), Some(&location)))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &scim,
+        version_of(&group),
+        Some(&location),
+    ))
 }
 
 pub async fn get(
@@ -98,14 +109,21 @@ pub async fn get(
         .await;
     let group = match reply {
         Ok(reply) => reply.into_inner().group.ok_or_else(ApiError::internal)?,
-        Err(status) if status.code() == Code::NotFound => return Err(ApiError::not_found(RESOURCE, &group_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            return Err(ApiError::not_found(RESOURCE, &group_id));
+        }
         Err(status) => return Err(ApiError::from_status(&status, RESOURCE)),
     };
 
     let base = state.base_url(&headers, &tenant.workspace_id);
     let mut scim = group_to_scim(&group, &base, include_members);
     project(&mut scim, &params)?;
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&group), None))
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&group),
+        None,
+    ))
 }
 
 pub async fn list(
@@ -142,7 +160,12 @@ pub async fn replace(
     let display_name = required_display_name(&normalized)?;
     let members = patch::group_members_from_resource(&normalized)?;
     reject_nested_groups(members.iter())?;
-    ensure_users_exist(&state, &tenant, members.iter().map(|member| member.value.as_str())).await?;
+    ensure_users_exist(
+        &state,
+        &tenant,
+        members.iter().map(|member| member.value.as_str()),
+    )
+    .await?;
 
     let mut client = state.groups.clone();
     let reply = client
@@ -157,14 +180,21 @@ pub async fn replace(
         .await;
     let group = match reply {
         Ok(reply) => reply.into_inner().group.ok_or_else(ApiError::internal)?,
-        Err(status) if status.code() == Code::NotFound => return Err(ApiError::not_found(RESOURCE, &group_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            return Err(ApiError::not_found(RESOURCE, &group_id));
+        }
         Err(status) => return Err(ApiError::from_status(&status, RESOURCE)),
     };
     tracing::info!(group_id = %group.id, members = group.member_count, "group replaced");
 
     let base = state.base_url(&headers, &tenant.workspace_id);
     let scim = group_to_scim(&group, &base, true);
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&group), None))
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&group),
+        None,
+    ))
 }
 
 pub async fn patch(
@@ -179,21 +209,44 @@ pub async fn patch(
     let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
     let request = patch::PatchRequest::from_json(&body)?;
     let plan = patch::plan_group_patch(&request)?;
-    if plan.display_name.as_deref().is_some_and(|name| name.trim().is_empty()) {
-        return Err(ApiError::new(400, Some(ScimType::InvalidValue), "displayName must be a non-empty string."));
+    if plan
+        .display_name
+        .as_deref()
+        .is_some_and(|name| name.trim().is_empty())
+    {
+        return Err(ApiError::new(
+            400,
+            Some(ScimType::InvalidValue),
+            "displayName must be a non-empty string.",
+        ));
+    }
+    let too_long = |text: Option<&str>| text.is_some_and(|text| text.len() > MAX_GROUP_NAME_BYTES);
+    if too_long(plan.display_name.as_deref())
+        || too_long(plan.external_id.as_ref().and_then(Option::as_deref))
+    {
+        return Err(ApiError::new(
+            400,
+            Some(ScimType::InvalidValue),
+            format!("displayName and externalId may be at most {MAX_GROUP_NAME_BYTES} bytes."),
+        ));
     }
 
     let added = || {
-        plan.operations.iter().flat_map(|operation| match operation {
-            MemberOperation::Add(members) | MemberOperation::Replace(members) => members.as_slice(),
-            MemberOperation::Remove(_) | MemberOperation::Clear => &[],
-        })
+        plan.operations
+            .iter()
+            .flat_map(|operation| match operation {
+                MemberOperation::Add(members) | MemberOperation::Replace(members) => {
+                    members.as_slice()
+                }
+                MemberOperation::Remove(_) | MemberOperation::Clear => &[],
+            })
     };
     reject_nested_groups(added())?;
     ensure_users_exist(&state, &tenant, added().map(|member| member.value.as_str())).await?;
 
     let params = QueryParams::parse(query.as_deref());
-    let projection_requested = params.get("attributes").is_some() || params.get("excludedAttributes").is_some();
+    let projection_requested =
+        params.get("attributes").is_some() || params.get("excludedAttributes").is_some();
     let return_members_up_to = if projection_requested && !wants_members(&params) {
         0
     } else {
@@ -209,13 +262,19 @@ pub async fn patch(
             display_name: plan.display_name,
             set_external_id: plan.external_id.is_some(),
             external_id: plan.external_id.flatten(),
-            operations: plan.operations.into_iter().map(operation_to_proto).collect(),
+            operations: plan
+                .operations
+                .into_iter()
+                .map(operation_to_proto)
+                .collect(),
             return_members_up_to,
         })
         .await;
     let reply = match reply {
         Ok(reply) => reply.into_inner(),
-        Err(status) if status.code() == Code::NotFound => return Err(ApiError::not_found(RESOURCE, &group_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            return Err(ApiError::not_found(RESOURCE, &group_id));
+        }
         Err(status) => return Err(ApiError::from_status(&status, RESOURCE)),
     };
     let group = reply.group.ok_or_else(ApiError::internal)?;
@@ -235,7 +294,12 @@ pub async fn patch(
     let base = state.base_url(&headers, &tenant.workspace_id);
     let mut scim = group_to_scim(&group, &base, members_included);
     project(&mut scim, &params)?;
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&group), None))
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&group),
+        None,
+    ))
 }
 
 pub async fn delete(
@@ -259,7 +323,9 @@ pub async fn delete(
             tracing::info!(group_id = %group_id, "group deleted");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, &group_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            Err(ApiError::not_found(RESOURCE, &group_id))
+        }
         Err(status) => Err(ApiError::from_status(&status, RESOURCE)),
     }
 }
@@ -271,7 +337,10 @@ async fn search_with(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let page = find(state, tenant, params, headers).await?;
-    Ok(scim_response(StatusCode::OK, &list_response(page.resources, page.total_results, page.start_index)))
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(page.resources, page.total_results, page.start_index),
+    ))
 }
 
 /// Returns one page of groups as projected SCIM JSON.
@@ -315,7 +384,9 @@ pub async fn find(
 }
 
 /// Rejects members of type `Group`: groups cannot contain groups.
-fn reject_nested_groups<'a>(mut members: impl Iterator<Item = &'a PlannedMember>) -> Result<(), ApiError> {
+fn reject_nested_groups<'a>(
+    mut members: impl Iterator<Item = &'a PlannedMember>,
+) -> Result<(), ApiError> {
     let nested = members.find(|member| {
         member
             .r#type
@@ -326,7 +397,10 @@ fn reject_nested_groups<'a>(mut members: impl Iterator<Item = &'a PlannedMember>
         Some(member) => Err(ApiError::new(
             400,
             Some(ScimType::InvalidValue),
-            format!("members: {} has type Group, but groups cannot contain groups.", member.value),
+            format!(
+                "members: {} has type Group, but groups cannot contain groups.",
+                member.value
+            ),
         )),
         None => Ok(()),
     }
@@ -340,7 +414,11 @@ async fn ensure_users_exist<'a>(
     tenant: &Tenant,
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<(), ApiError> {
-    let unique: Vec<String> = ids.map(str::to_owned).collect::<BTreeSet<_>>().into_iter().collect();
+    let unique: Vec<String> = ids
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut missing = Vec::new();
     for chunk in unique.chunks(USER_LOOKUP_BATCH) {
         let mut client = state.users.clone();
@@ -359,7 +437,12 @@ async fn ensure_users_exist<'a>(
     }
 
     const SHOWN: usize = 10;
-    let mut listed = missing.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut listed = missing
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if missing.len() > SHOWN {
         listed.push_str(&format!(" and {} more", missing.len() - SHOWN));
     }
@@ -382,7 +465,9 @@ fn wants_members(params: &QueryParams) -> bool {
             .collect()
     };
     let is_members = |name: &String| {
-        let short = name.strip_prefix(&format!("{}:", schema::GROUP.to_ascii_lowercase())).unwrap_or(name);
+        let short = name
+            .strip_prefix(&format!("{}:", schema::GROUP.to_ascii_lowercase()))
+            .unwrap_or(name);
         short == "members" || short.starts_with("members.")
     };
 
@@ -390,15 +475,38 @@ fn wants_members(params: &QueryParams) -> bool {
     if !attributes.is_empty() {
         return attributes.iter().any(is_members);
     }
-    !names(params.get("excludedAttributes")).iter().any(|name| name == "members")
+    !names(params.get("excludedAttributes"))
+        .iter()
+        .any(|name| name == "members")
 }
 
 fn project(scim: &mut Value, params: &QueryParams) -> Result<(), ApiError> {
-    resource::project(scim, params.get("attributes"), params.get("excludedAttributes"), schema::group())?;
+    resource::project(
+        scim,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+        schema::group(),
+    )?;
     Ok(())
 }
 
+/// Longest accepted group `displayName` or `externalId`, in bytes.
+pub const MAX_GROUP_NAME_BYTES: usize = 1024;
+
 fn required_display_name(resource: &Value) -> Result<String, ApiError> {
+    for attribute in ["displayName", "externalId"] {
+        if resource
+            .get(attribute)
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.len() > MAX_GROUP_NAME_BYTES)
+        {
+            return Err(ApiError::new(
+                400,
+                Some(ScimType::InvalidValue),
+                format!("{attribute} is longer than {MAX_GROUP_NAME_BYTES} bytes."),
+            ));
+        }
+    }
     match resource.get("displayName").and_then(Value::as_str) {
         Some(name) if !name.trim().is_empty() => Ok(name.to_owned()),
         _ => Err(ApiError::new(
@@ -410,7 +518,10 @@ fn required_display_name(resource: &Value) -> Result<String, ApiError> {
 }
 
 fn string_attribute(resource: &Value, name: &str) -> Option<String> {
-    resource.get(name).and_then(Value::as_str).map(str::to_owned)
+    resource
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn member_to_proto(member: PlannedMember) -> pb::Member {
@@ -450,7 +561,10 @@ pub fn group_to_scim(group: &pb::Group, base: &str, with_members: bool) -> Value
     let mut object = Map::new();
     object.insert("schemas".to_owned(), json!([schema::GROUP]));
     object.insert("id".to_owned(), Value::from(group.id.clone()));
-    object.insert("displayName".to_owned(), Value::from(group.display_name.clone()));
+    object.insert(
+        "displayName".to_owned(),
+        Value::from(group.display_name.clone()),
+    );
     if let Some(external_id) = &group.external_id {
         object.insert("externalId".to_owned(), Value::from(external_id.clone()));
     }
@@ -461,17 +575,29 @@ pub fn group_to_scim(group: &pb::Group, base: &str, with_members: bool) -> Value
             .map(|member| {
                 let mut entry = Map::new();
                 entry.insert("value".to_owned(), Value::from(member.value.clone()));
-                entry.insert("$ref".to_owned(), Value::from(format!("{base}/Users/{}", member.value)));
+                entry.insert(
+                    "$ref".to_owned(),
+                    Value::from(format!("{base}/Users/{}", member.value)),
+                );
                 if let Some(display) = &member.display {
                     entry.insert("display".to_owned(), Value::from(display.clone()));
                 }
-                entry.insert("type".to_owned(), Value::from(member.r#type.clone().unwrap_or_else(|| "User".to_owned())));
+                entry.insert(
+                    "type".to_owned(),
+                    Value::from(member.r#type.clone().unwrap_or_else(|| "User".to_owned())),
+                );
                 Value::Object(entry)
             })
             .collect();
         object.insert("members".to_owned(), Value::Array(members));
     }
-    let meta = group.meta.as_ref().map(|meta| (meta.created.as_ref(), meta.last_modified.as_ref(), meta.version));
+    let meta = group.meta.as_ref().map(|meta| {
+        (
+            meta.created.as_ref(),
+            meta.last_modified.as_ref(),
+            meta.version,
+        )
+    });
     object.insert(
         "meta".to_owned(),
         meta_json("Group", meta, &group_location(base, &group.id)),

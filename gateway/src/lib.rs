@@ -25,17 +25,26 @@ use axum::{
     middleware,
     routing::{get, post},
 };
+use plumbing::grpc::TracedChannel;
 use plumbing::ratelimit::RateLimiter;
 use proto::{
-    groups::v1::{group_service_client::GroupServiceClient, membership_service_client::MembershipServiceClient},
-    identity::v1::{token_service_client::TokenServiceClient, user_service_client::UserServiceClient},
+    groups::v1::{
+        group_service_client::GroupServiceClient,
+        membership_service_client::MembershipServiceClient,
+    },
+    identity::v1::{
+        token_service_client::TokenServiceClient, user_service_client::UserServiceClient,
+    },
 };
-use plumbing::grpc::TracedChannel;
 
 use crate::error::ApiError;
 
 /// Content type of every SCIM response (RFC 7644 section 3.1).
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// Largest gRPC message the gateway sends or accepts, in bytes: a page of
+/// 1,000 users at their size limit, or a group PATCH of 10,000 members, fits.
+pub const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Gateway settings that shape SCIM answers.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,12 +97,20 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state from channels to identity-svc and groups-svc.
-    pub fn new(identity: TracedChannel, groups: TracedChannel, limiter: RateLimiter, settings: GatewayConfig) -> Self {
+    pub fn new(
+        identity: TracedChannel,
+        groups: TracedChannel,
+        limiter: RateLimiter,
+        settings: GatewayConfig,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 tokens: TokenServiceClient::new(identity.clone()),
-                users: UserServiceClient::new(identity),
-                groups: GroupServiceClient::new(groups.clone()),
+                users: UserServiceClient::new(identity)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES),
+                groups: GroupServiceClient::new(groups.clone())
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES),
                 memberships: MembershipServiceClient::new(groups),
                 limiter,
                 settings,
@@ -127,31 +144,61 @@ pub fn router(state: AppState) -> Router {
     let read_only = || axum::routing::any(discovery::method_not_allowed);
     let scim = Router::new()
         .route("/.search", post(search::search))
-        .route("/Users", get(users::list).post(users::create))
+        .route(
+            "/Users",
+            get(users::list)
+                .post(users::create)
+                .fallback(discovery::method_not_allowed),
+        )
         .route("/Users/.search", post(users::search))
         .route(
             "/Users/{user_id}",
-            get(users::get).put(users::replace).patch(users::patch).delete(users::delete),
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete)
+                .fallback(discovery::method_not_allowed),
         )
-        .route("/Groups", get(groups::list).post(groups::create))
+        .route(
+            "/Groups",
+            get(groups::list)
+                .post(groups::create)
+                .fallback(discovery::method_not_allowed),
+        )
         .route("/Groups/.search", post(groups::search))
         .route(
             "/Groups/{group_id}",
-            get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete),
+            get(groups::get)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete)
+                .fallback(discovery::method_not_allowed),
         )
         .route(
             "/ServiceProviderConfig",
             get(discovery::service_provider_config).fallback(discovery::method_not_allowed),
         )
-        .route("/Schemas", get(discovery::schemas).fallback(discovery::method_not_allowed))
-        .route("/Schemas/{id}", get(discovery::schema_by_id).fallback(discovery::method_not_allowed))
-        .route("/ResourceTypes", get(discovery::resource_types).fallback(discovery::method_not_allowed))
+        .route(
+            "/Schemas",
+            get(discovery::schemas).fallback(discovery::method_not_allowed),
+        )
+        .route(
+            "/Schemas/{id}",
+            get(discovery::schema_by_id).fallback(discovery::method_not_allowed),
+        )
+        .route(
+            "/ResourceTypes",
+            get(discovery::resource_types).fallback(discovery::method_not_allowed),
+        )
         .route(
             "/ResourceTypes/{id}",
             get(discovery::resource_type_by_id).fallback(discovery::method_not_allowed),
         )
         .route("/Bulk", read_only())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state);
 
     Router::new()
@@ -165,5 +212,9 @@ pub fn router_with_admin(state: AppState, admin: admin::AdminState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(404, None, "No such endpoint. SCIM endpoints are under /scim/v2/{workspace_id}/.")
+    ApiError::new(
+        404,
+        None,
+        "No such endpoint. SCIM endpoints are under /scim/v2/{workspace_id}/.",
+    )
 }

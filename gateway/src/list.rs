@@ -26,7 +26,11 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses and validates the parameters. An unknown filter attribute or a
     /// syntax error is 400 `invalidFilter`, never an empty list.
-    pub fn parse(params: &QueryParams, settings: &GatewayConfig, schema: &ResourceSchema) -> Result<Self, ApiError> {
+    pub fn parse(
+        params: &QueryParams,
+        settings: &GatewayConfig,
+        schema: &ResourceSchema,
+    ) -> Result<Self, ApiError> {
         let start_index = params.integer("startIndex")?.unwrap_or(1).max(1);
         let count = params
             .integer("count")?
@@ -42,7 +46,9 @@ impl ListQuery {
         };
 
         let sort_by = match params.get("sortBy") {
-            Some(text) if !text.trim().is_empty() => Some(proto_path(&filter::resolve_sort_by(text, schema)?)),
+            Some(text) if !text.trim().is_empty() => {
+                Some(proto_path(&filter::resolve_sort_by(text, schema)?))
+            }
             _ => None,
         };
         let sort_order = parse_sort_order(params.get("sortOrder"))?;

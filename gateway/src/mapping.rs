@@ -18,7 +18,11 @@ const ENTERPRISE_FIELD: &str = "enterprise";
 /// Builds a `User` message from a normalised SCIM User body.
 pub fn user_from_scim(resource: &Value) -> Result<User, ApiError> {
     let Some(object) = resource.as_object() else {
-        return Err(ApiError::new(400, Some(ScimType::InvalidSyntax), "A User must be a JSON object."));
+        return Err(ApiError::new(
+            400,
+            Some(ScimType::InvalidSyntax),
+            "A User must be a JSON object.",
+        ));
     };
 
     let mut fields = Map::new();
@@ -56,10 +60,13 @@ pub fn user_to_scim(user: &User, location: &str) -> Value {
     }
     object.insert("schemas".to_owned(), Value::Array(schemas));
     object.insert("id".to_owned(), Value::from(user.id.clone()));
-    let meta = user
-        .meta
-        .as_ref()
-        .map(|meta| (meta.created.as_ref(), meta.last_modified.as_ref(), meta.version));
+    let meta = user.meta.as_ref().map(|meta| {
+        (
+            meta.created.as_ref(),
+            meta.last_modified.as_ref(),
+            meta.version,
+        )
+    });
     object.insert("meta".to_owned(), meta_json("User", meta, location));
     Value::Object(object)
 }
@@ -73,7 +80,11 @@ pub fn version_of(user: &User) -> i64 {
 /// version (RFC 7643 section 3.1).
 pub fn meta_json(
     resource_type: &str,
-    meta: Option<(Option<&prost_types::Timestamp>, Option<&prost_types::Timestamp>, i64)>,
+    meta: Option<(
+        Option<&prost_types::Timestamp>,
+        Option<&prost_types::Timestamp>,
+        i64,
+    )>,
     location: &str,
 ) -> Value {
     let mut object = Map::new();
@@ -170,7 +181,9 @@ mod tests {
 
     #[test]
     fn ref_keeps_its_dollar_name() {
-        let user = user_from_scim(&json!({"userName": "a", "photos": [{"value": "v", "$ref": "r"}]})).unwrap();
+        let user =
+            user_from_scim(&json!({"userName": "a", "photos": [{"value": "v", "$ref": "r"}]}))
+                .unwrap();
 
         let scim = user_to_scim(&user, "l");
 

@@ -29,7 +29,11 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
         )
     })?;
     if bytes.is_empty() {
-        return Err(ApiError::new(400, Some(ScimType::InvalidSyntax), "The request body is empty."));
+        return Err(ApiError::new(
+            400,
+            Some(ScimType::InvalidSyntax),
+            "The request body is empty.",
+        ));
     }
     crate::json::parse_strict(&bytes).map_err(|error| {
         ApiError::new(
@@ -47,14 +51,21 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         return Ok(());
     };
     let text = value.to_str().unwrap_or_default();
-    let media_type = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media_type = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if media_type == "application/scim+json" || media_type == "application/json" {
         return Ok(());
     }
     Err(ApiError::new(
         415,
         None,
-        format!("Content-Type {media_type:?} is not supported; send application/scim+json or application/json."),
+        format!(
+            "Content-Type {media_type:?} is not supported; send application/scim+json or application/json."
+        ),
     ))
 }
 
@@ -74,7 +85,9 @@ impl QueryParams {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.params
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// Returns a copy with `name` set to `value`.
@@ -87,7 +100,11 @@ impl QueryParams {
     /// Builds parameters from a `POST /.search` body (RFC 7644 section 3.4.3).
     pub fn from_search_body(body: &Value) -> Result<Self, ApiError> {
         let Some(object) = body.as_object() else {
-            return Err(ApiError::new(400, Some(ScimType::InvalidSyntax), "The search request must be a JSON object."));
+            return Err(ApiError::new(
+                400,
+                Some(ScimType::InvalidSyntax),
+                "The search request must be a JSON object.",
+            ));
         };
         let mut params = HashMap::new();
         for (key, value) in object {
@@ -156,15 +173,21 @@ pub fn etag(version: i64) -> String {
 /// A SCIM JSON response with `application/scim+json`.
 pub fn scim_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     response
 }
 
 /// A SCIM resource response that also carries `ETag`, and `Location` when
 /// the resource was just created.
-pub fn resource_response(status: StatusCode, body: &Value, version: i64, location: Option<&str>) -> Response {
+pub fn resource_response(
+    status: StatusCode,
+    body: &Value,
+    version: i64,
+    location: Option<&str>,
+) -> Response {
     let mut response = scim_response(status, body);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag(version)) {
@@ -189,7 +212,9 @@ mod tests {
 
     #[test]
     fn query_names_ignore_case() {
-        let params = QueryParams::parse(Some("aadOptscim062020&StartIndex=3&FILTER=userName%20eq%20%22a%22"));
+        let params = QueryParams::parse(Some(
+            "aadOptscim062020&StartIndex=3&FILTER=userName%20eq%20%22a%22",
+        ));
 
         assert_eq!(params.get("startIndex"), Some("3"));
         assert_eq!(params.get("filter"), Some("userName eq \"a\""));

@@ -37,21 +37,24 @@ pub async fn search(
 
     // A filter that names attributes of only one resource type selects from
     // that type alone; a filter that fits neither is 400 invalidFilter.
-    let (users_apply, groups_apply) = match params.get("filter").filter(|text| !text.trim().is_empty()) {
-        None => (true, true),
-        Some(text) => {
-            let parsed = filter::parse(text)?;
-            let user_fit = filter::resolve(&parsed, schema::user());
-            let group_fit = filter::resolve(&parsed, schema::group());
-            if let (Err(error), Err(_)) = (&user_fit, &group_fit) {
-                return Err(error.clone().into());
+    let (users_apply, groups_apply) =
+        match params.get("filter").filter(|text| !text.trim().is_empty()) {
+            None => (true, true),
+            Some(text) => {
+                let parsed = filter::parse(text)?;
+                let user_fit = filter::resolve(&parsed, schema::user());
+                let group_fit = filter::resolve(&parsed, schema::group());
+                if let (Err(error), Err(_)) = (&user_fit, &group_fit) {
+                    return Err(error.clone().into());
+                }
+                (user_fit.is_ok(), group_fit.is_ok())
             }
-            (user_fit.is_ok(), group_fit.is_ok())
-        }
-    };
+        };
 
     let users_page = if users_apply {
-        let users_params = params.with("startIndex", start_index.to_string()).with("count", count.to_string());
+        let users_params = params
+            .with("startIndex", start_index.to_string())
+            .with("count", count.to_string());
         users::find(&state, &tenant, &users_params, &headers).await?
     } else {
         Page::default()
@@ -72,5 +75,8 @@ pub async fn search(
     let total = users_page.total_results + groups_page.total_results;
     let mut resources = users_page.resources;
     resources.extend(groups_page.resources);
-    Ok(scim_response(StatusCode::OK, &list_response(resources, total, start_index)))
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(resources, total, start_index),
+    ))
 }

@@ -10,7 +10,8 @@ use axum::{
 };
 use proto::groups::v1::{ListGroupsForUserRequest, RemoveUserMembershipsRequest};
 use proto::identity::v1::{
-    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest, User,
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, ReplaceUserRequest,
+    User,
 };
 use scim_protocol::{error::ScimType, patch, resource, schema};
 use serde_json::Value;
@@ -61,7 +62,12 @@ pub async fn create(
 
     let location = state.location(&headers, &tenant.workspace_id, &created.id);
     let scim = user_to_scim(&created, &location);
-    Ok(resource_response(StatusCode::CREATED, &scim, version_of(&created), Some(&location)))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &scim,
+        version_of(&created),
+        Some(&location),
+    ))
 }
 
 pub async fn get(
@@ -80,8 +86,18 @@ pub async fn get(
         let base = state.base_url(&headers, &tenant.workspace_id);
         attach_groups(&state, &tenant, &base, &mut scim).await;
     }
-    resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&user), None))
+    resource::project(
+        &mut scim,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+        schema::user(),
+    )?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&user),
+        None,
+    ))
 }
 
 pub async fn list(
@@ -137,7 +153,12 @@ pub async fn replace(
 
     let location = state.location(&headers, &tenant.workspace_id, &saved.id);
     let scim = user_to_scim(&saved, &location);
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&saved), None))
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&saved),
+        None,
+    ))
 }
 
 pub async fn patch(
@@ -170,8 +191,18 @@ pub async fn patch(
 
     let params = QueryParams::parse(query.as_deref());
     let mut scim = user_to_scim(&saved, &location);
-    resource::project(&mut scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
-    Ok(resource_response(StatusCode::OK, &scim, version_of(&saved), None))
+    resource::project(
+        &mut scim,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+        schema::user(),
+    )?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &scim,
+        version_of(&saved),
+        None,
+    ))
 }
 
 pub async fn delete(
@@ -196,7 +227,9 @@ pub async fn delete(
             remove_memberships(&state, &tenant, &user_id).await;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, &user_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            Err(ApiError::not_found(RESOURCE, &user_id))
+        }
         Err(status) => Err(ApiError::from_status(&status, RESOURCE)),
     }
 }
@@ -246,7 +279,9 @@ where
                 tracing::debug!(user_id = %user_id, "version conflict, retrying");
                 continue;
             }
-            Err(status) if status.code() == Code::NotFound => return Err(ApiError::not_found(RESOURCE, user_id)),
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(ApiError::not_found(RESOURCE, user_id));
+            }
             Err(status) => return Err(ApiError::from_status(&status, RESOURCE)),
         }
     }
@@ -268,7 +303,9 @@ async fn fetch(state: &AppState, tenant: &Tenant, user_id: &str) -> Result<User,
         .await;
     match reply {
         Ok(reply) => reply.into_inner().user.ok_or_else(ApiError::internal),
-        Err(status) if status.code() == Code::NotFound => Err(ApiError::not_found(RESOURCE, user_id)),
+        Err(status) if status.code() == Code::NotFound => {
+            Err(ApiError::not_found(RESOURCE, user_id))
+        }
         Err(status) => Err(ApiError::from_status(&status, RESOURCE)),
     }
 }
@@ -280,7 +317,10 @@ async fn search_with(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let page = find(state, tenant, params, headers).await?;
-    Ok(scim_response(StatusCode::OK, &list_response(page.resources, page.total_results, page.start_index)))
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(page.resources, page.total_results, page.start_index),
+    ))
 }
 
 /// Returns one page of users as projected SCIM JSON.
@@ -303,7 +343,12 @@ pub async fn find(
     let mut resources: Vec<Value> = reply
         .users
         .iter()
-        .map(|user| user_to_scim(user, &state.location(headers, &tenant.workspace_id, &user.id)))
+        .map(|user| {
+            user_to_scim(
+                user,
+                &state.location(headers, &tenant.workspace_id, &user.id),
+            )
+        })
         .collect();
     if wants_groups(params) {
         let base = state.base_url(headers, &tenant.workspace_id);
@@ -313,7 +358,12 @@ pub async fn find(
         futures::future::join_all(lookups).await;
     }
     for scim in &mut resources {
-        resource::project(scim, params.get("attributes"), params.get("excludedAttributes"), schema::user())?;
+        resource::project(
+            scim,
+            params.get("attributes"),
+            params.get("excludedAttributes"),
+            schema::user(),
+        )?;
     }
     Ok(Page {
         resources,
@@ -323,7 +373,11 @@ pub async fn find(
 }
 
 /// Builds the list request from SCIM paging, sorting and filter parameters.
-fn list_request(state: &AppState, tenant: &Tenant, params: &QueryParams) -> Result<ListUsersRequest, ApiError> {
+fn list_request(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &QueryParams,
+) -> Result<ListUsersRequest, ApiError> {
     let query = ListQuery::parse(params, &state.settings, schema::user())?;
     Ok(ListUsersRequest {
         workspace_id: tenant.workspace_id.clone(),
@@ -335,17 +389,44 @@ fn list_request(state: &AppState, tenant: &Tenant, params: &QueryParams) -> Resu
     })
 }
 
-/// RFC 7643 section 4.1.1 makes `userName` required; a body without a
-/// non-empty one is rejected before any service is called.
+/// Longest accepted `userName`, in bytes. It keeps the unique index on the
+/// folded name within PostgreSQL's index row limit.
+pub const MAX_USER_NAME_BYTES: usize = 512;
+
+/// Largest accepted User as SCIM JSON, in bytes. It keeps a full page of
+/// users within the gRPC message limit.
+pub const MAX_USER_BYTES: usize = 32 * 1024;
+
+/// Checks what every stored user must satisfy: RFC 7643 section 4.1.1 makes
+/// `userName` required, and both the name and the whole resource have a
+/// size limit. Runs before any service is called.
 fn require_user_name(resource: &Value) -> Result<(), ApiError> {
     match resource.get("userName").and_then(Value::as_str) {
-        Some(name) if !name.trim().is_empty() => Ok(()),
-        _ => Err(ApiError::new(
+        Some(name) if name.len() > MAX_USER_NAME_BYTES => {
+            return Err(ApiError::new(
+                400,
+                Some(ScimType::InvalidValue),
+                format!("userName is longer than {MAX_USER_NAME_BYTES} bytes."),
+            ));
+        }
+        Some(name) if !name.trim().is_empty() => {}
+        _ => {
+            return Err(ApiError::new(
+                400,
+                Some(ScimType::InvalidValue),
+                "userName is required and must be a non-empty string.",
+            ));
+        }
+    }
+    let size = serde_json::to_vec(resource).map_or(0, |bytes| bytes.len());
+    if size > MAX_USER_BYTES {
+        return Err(ApiError::new(
             400,
             Some(ScimType::InvalidValue),
-            "userName is required and must be a non-empty string.",
-        )),
+            format!("The User is {size} bytes as JSON; the maximum is {MAX_USER_BYTES}."),
+        ));
     }
+    Ok(())
 }
 
 /// Removes a deleted user from its groups before the DELETE is answered, so
@@ -372,7 +453,9 @@ fn wants_groups(params: &QueryParams) -> bool {
     let mentions_groups = |value: Option<&str>| {
         value.unwrap_or_default().split(',').any(|name| {
             let name = name.trim().to_ascii_lowercase();
-            let short = name.strip_prefix(&format!("{}:", schema::USER.to_ascii_lowercase())).unwrap_or(&name);
+            let short = name
+                .strip_prefix(&format!("{}:", schema::USER.to_ascii_lowercase()))
+                .unwrap_or(&name);
             short == "groups" || short.starts_with("groups.")
         })
     };

@@ -94,7 +94,10 @@ impl std::fmt::Debug for MembershipCache {
             Cache::InProcess(_) => "in-process",
             Cache::Redis(_) => "redis",
         };
-        formatter.debug_struct("MembershipCache").field("backend", &kind).finish()
+        formatter
+            .debug_struct("MembershipCache")
+            .field("backend", &kind)
+            .finish()
     }
 }
 
@@ -139,8 +142,14 @@ impl MembershipCache {
         metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
 
         let read_at = unix_millis();
-        let (epoch, is_member) = store.check_membership(workspace_id, group_id, user_id).await?;
-        let mut entries = vec![(epoch_key, encode_epoch(epoch_value(epoch), read_at), EPOCH_MAX_AGE)];
+        let (epoch, is_member) = store
+            .check_membership(workspace_id, group_id, user_id)
+            .await?;
+        let mut entries = vec![(
+            epoch_key,
+            encode_epoch(epoch_value(epoch), read_at),
+            EPOCH_MAX_AGE,
+        )];
         if let GroupEpoch::Version(version) = epoch {
             let result_key = keys::membership(workspace_id, group_id, version, user_id);
             entries.push((result_key, encode_bool(is_member), RESULT_TTL));
@@ -158,10 +167,16 @@ impl MembershipCache {
         workspace_id: &str,
         pairs: &[(String, String)],
     ) -> Result<Vec<bool>, StoreError> {
-        let mut group_ids: Vec<&str> = pairs.iter().map(|(group_id, _)| group_id.as_str()).collect();
+        let mut group_ids: Vec<&str> = pairs
+            .iter()
+            .map(|(group_id, _)| group_id.as_str())
+            .collect();
         group_ids.sort_unstable();
         group_ids.dedup();
-        let epoch_keys: Vec<String> = group_ids.iter().map(|group_id| keys::group_epoch(workspace_id, group_id)).collect();
+        let epoch_keys: Vec<String> = group_ids
+            .iter()
+            .map(|group_id| keys::group_epoch(workspace_id, group_id))
+            .collect();
         let epochs: HashMap<&str, i64> = group_ids
             .iter()
             .zip(self.get_many(&epoch_keys).await)
@@ -173,7 +188,10 @@ impl MembershipCache {
         for (index, (group_id, user_id)) in pairs.iter().enumerate() {
             match epochs.get(group_id.as_str()) {
                 Some(0) => results[index] = Some(false),
-                Some(epoch) => lookups.push((index, keys::membership(workspace_id, group_id, *epoch, user_id))),
+                Some(epoch) => lookups.push((
+                    index,
+                    keys::membership(workspace_id, group_id, *epoch, user_id),
+                )),
                 None => {}
             }
         }
@@ -190,26 +208,39 @@ impl MembershipCache {
             .collect();
         let hits = pairs.len() - misses.len();
         metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(hits as u64);
-        metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(misses.len() as u64);
+        metrics::counter!("groups_cache_requests_total", "result" => "miss")
+            .increment(misses.len() as u64);
         if misses.is_empty() {
-            return Ok(results.into_iter().map(|result| result.unwrap_or(false)).collect());
+            return Ok(results
+                .into_iter()
+                .map(|result| result.unwrap_or(false))
+                .collect());
         }
 
         let read_at = unix_millis();
         let snapshot = store.check_memberships(workspace_id, &misses).await?;
         let mut entries = Vec::new();
-        let mut missed_groups: Vec<&str> = misses.iter().map(|(group_id, _)| group_id.as_str()).collect();
+        let mut missed_groups: Vec<&str> = misses
+            .iter()
+            .map(|(group_id, _)| group_id.as_str())
+            .collect();
         missed_groups.sort_unstable();
         missed_groups.dedup();
         for group_id in missed_groups {
             let epoch = snapshot.epochs.get(group_id).copied().unwrap_or(0);
-            entries.push((keys::group_epoch(workspace_id, group_id), encode_epoch(epoch, read_at), EPOCH_MAX_AGE));
+            entries.push((
+                keys::group_epoch(workspace_id, group_id),
+                encode_epoch(epoch, read_at),
+                EPOCH_MAX_AGE,
+            ));
         }
         for (index, (group_id, user_id)) in pairs.iter().enumerate() {
             if results[index].is_some() {
                 continue;
             }
-            let is_member = snapshot.members.contains(&(group_id.clone(), user_id.clone()));
+            let is_member = snapshot
+                .members
+                .contains(&(group_id.clone(), user_id.clone()));
             results[index] = Some(is_member);
             if let Some(epoch) = snapshot.epochs.get(group_id) {
                 let key = keys::membership(workspace_id, group_id, *epoch, user_id);
@@ -217,7 +248,10 @@ impl MembershipCache {
             }
         }
         self.set_many(entries).await;
-        Ok(results.into_iter().map(|result| result.unwrap_or(false)).collect())
+        Ok(results
+            .into_iter()
+            .map(|result| result.unwrap_or(false))
+            .collect())
     }
 
     /// Returns the user's groups as (group id, displayName), ordered by id.
@@ -240,9 +274,17 @@ impl MembershipCache {
 
         let read_at = unix_millis();
         let user_groups = store.groups_for_user(workspace_id, user_id).await?;
-        let mut entries = vec![(epoch_key, encode_epoch(user_groups.epoch, read_at), EPOCH_MAX_AGE)];
+        let mut entries = vec![(
+            epoch_key,
+            encode_epoch(user_groups.epoch, read_at),
+            EPOCH_MAX_AGE,
+        )];
         if let Ok(encoded) = serde_json::to_vec(&user_groups.groups) {
-            entries.push((keys::user_groups(workspace_id, user_id, user_groups.epoch), encoded, RESULT_TTL));
+            entries.push((
+                keys::user_groups(workspace_id, user_id, user_groups.epoch),
+                encoded,
+                RESULT_TTL,
+            ));
         }
         self.set_many(entries).await;
         Ok(user_groups.groups)
@@ -254,7 +296,11 @@ impl MembershipCache {
         let keys: Vec<String> = group_ids
             .iter()
             .map(|group_id| keys::group_epoch(workspace_id, group_id))
-            .chain(user_ids.iter().map(|user_id| keys::user_epoch(workspace_id, user_id)))
+            .chain(
+                user_ids
+                    .iter()
+                    .map(|user_id| keys::user_epoch(workspace_id, user_id)),
+            )
             .collect();
         if keys.is_empty() {
             return;
@@ -314,7 +360,9 @@ impl MembershipCache {
     /// it and logs a warning unless one was logged recently.
     fn degraded(&self, operation: &'static str, error: &anyhow::Error) {
         let now = unix_millis();
-        self.inner.bypass_until.store(now + millis(BYPASS_AFTER_ERROR), Ordering::Relaxed);
+        self.inner
+            .bypass_until
+            .store(now + millis(BYPASS_AFTER_ERROR), Ordering::Relaxed);
         self.count_degraded(operation);
 
         let last = self.inner.last_warning.load(Ordering::Relaxed);
@@ -373,7 +421,9 @@ fn encode_bool(value: bool) -> Vec<u8> {
 }
 
 fn unix_millis() -> u64 {
-    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 

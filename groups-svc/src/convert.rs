@@ -27,7 +27,11 @@ pub fn group_message(record: &GroupRecord, members: Option<&[MemberRecord]>) -> 
         id: record.id.clone(),
         display_name: record.display_name.clone(),
         external_id: record.external_id.clone(),
-        members: members.unwrap_or_default().iter().map(member_message).collect(),
+        members: members
+            .unwrap_or_default()
+            .iter()
+            .map(member_message)
+            .collect(),
         member_count: record.member_count,
         meta: Some(GroupMeta {
             created: Some(timestamp(record.created)),
@@ -59,12 +63,21 @@ pub fn member_records(members: &[Member]) -> Result<Vec<MemberRecord>, ServiceEr
                 Some(kind) => {
                     return Err(ServiceError::invalid(
                         "members",
-                        format!("member {index} has type {kind:?}; only \"User\" members are supported"),
+                        format!(
+                            "member {index} has type {kind:?}; only \"User\" members are supported"
+                        ),
                     ));
                 }
             };
-            if member.display.as_deref().is_some_and(|display| display.contains('\0')) {
-                return Err(ServiceError::invalid("members", format!("member {index} display contains U+0000")));
+            if member
+                .display
+                .as_deref()
+                .is_some_and(|display| display.contains('\0'))
+            {
+                return Err(ServiceError::invalid(
+                    "members",
+                    format!("member {index} display contains U+0000"),
+                ));
             }
             Ok(MemberRecord {
                 user_id: member.value.clone(),
@@ -85,11 +98,17 @@ pub fn user_ids(ids: &[String], field: &str) -> Result<Vec<String>, ServiceError
 
 fn check_user_id(id: &str, field: &str, index: usize) -> Result<(), ServiceError> {
     if id.is_empty() {
-        return Err(ServiceError::invalid(field, format!("member {index} has an empty user id")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("member {index} has an empty user id"),
+        ));
     }
     if id.contains('\0') {
         // PostgreSQL rejects U+0000 in text.
-        return Err(ServiceError::invalid(field, format!("member {index} user id contains U+0000")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("member {index} user id contains U+0000"),
+        ));
     }
     Ok(())
 }

@@ -98,8 +98,12 @@ impl From<ServiceError> for Status {
                 ErrorDetails::with_bad_request_violation(field, description),
             ),
             ServiceError::GroupNotFound(_) => Status::not_found(message),
-            ServiceError::DisplayNameTaken => with_reason(Code::AlreadyExists, message, REASON_DISPLAY_NAME_TAKEN),
-            ServiceError::VersionMismatch { .. } => with_reason(Code::Aborted, message, REASON_VERSION_MISMATCH),
+            ServiceError::DisplayNameTaken => {
+                with_reason(Code::AlreadyExists, message, REASON_DISPLAY_NAME_TAKEN)
+            }
+            ServiceError::VersionMismatch { .. } => {
+                with_reason(Code::Aborted, message, REASON_VERSION_MISMATCH)
+            }
             ServiceError::Store(store_error) => {
                 // The current RPC span carries the workspace, group and user ids.
                 tracing::error!(error = %store_error, "storage failed");

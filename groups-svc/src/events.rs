@@ -13,7 +13,10 @@ impl GroupsService {
         let mut applied = 0;
         for (index, event) in request.events.iter().enumerate() {
             if event.id.is_empty() {
-                return Err(ServiceError::invalid("events", format!("event {index} has no id")));
+                return Err(ServiceError::invalid(
+                    "events",
+                    format!("event {index} has no id"),
+                ));
             }
             match &event.payload {
                 Some(Payload::UserDeleted(deleted)) => {
@@ -28,7 +31,9 @@ impl GroupsService {
                         .await?;
                     match removed {
                         Some(_) => applied += 1,
-                        None => tracing::debug!(event_id = %event.id, "event already processed, skipped"),
+                        None => {
+                            tracing::debug!(event_id = %event.id, "event already processed, skipped")
+                        }
                     }
                 }
                 // Other kinds, and kinds added after this build (which

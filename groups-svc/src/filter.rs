@@ -11,8 +11,8 @@
 //! paths take `members[value <op> "..."]`.
 
 use proto::identity::v1::{
-    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter, filter::Expr,
-    filter_value::Kind,
+    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter,
+    filter::Expr, filter_value::Kind,
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -53,16 +53,24 @@ pub fn build_sort(path: Option<&AttributePath>) -> Result<SortKey, ServiceError>
         Resolved::Column(column) => Ok(SortKey::Column(column)),
         Resolved::Members => Err(ServiceError::invalid(
             SORT_FIELD,
-            format!("cannot sort by {}: only single-valued attributes are sortable", describe(path)),
+            format!(
+                "cannot sort by {}: only single-valued attributes are sortable",
+                describe(path)
+            ),
         )),
     }
 }
 
 fn translate(filter: &Filter, depth: usize) -> Result<Condition, ServiceError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!("filter is nested deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(format!(
+            "filter is nested deeper than {MAX_DEPTH} levels"
+        )));
     }
-    let expr = filter.expr.as_ref().ok_or_else(|| invalid("empty filter expression"))?;
+    let expr = filter
+        .expr
+        .as_ref()
+        .ok_or_else(|| invalid("empty filter expression"))?;
     match expr {
         Expr::And(list) => Ok(Condition::And(translate_all(&list.filters, depth)?)),
         Expr::Or(list) => Ok(Condition::Or(translate_all(&list.filters, depth)?)),
@@ -77,7 +85,10 @@ fn translate(filter: &Filter, depth: usize) -> Result<Condition, ServiceError> {
 }
 
 fn translate_all(filters: &[Filter], depth: usize) -> Result<Vec<Condition>, ServiceError> {
-    filters.iter().map(|filter| translate(filter, depth + 1)).collect()
+    filters
+        .iter()
+        .map(|filter| translate(filter, depth + 1))
+        .collect()
 }
 
 fn comparison_condition(comparison: &Comparison) -> Result<Condition, ServiceError> {
@@ -97,7 +108,10 @@ fn comparison_condition(comparison: &Comparison) -> Result<Condition, ServiceErr
 }
 
 /// Translates `members[filter]`, whose paths name sub-attributes of members.
-fn value_path_condition(value_path: &ValuePathFilter, depth: usize) -> Result<Condition, ServiceError> {
+fn value_path_condition(
+    value_path: &ValuePathFilter,
+    depth: usize,
+) -> Result<Condition, ServiceError> {
     let path = value_path
         .attribute
         .as_ref()
@@ -118,24 +132,38 @@ fn value_path_condition(value_path: &ValuePathFilter, depth: usize) -> Result<Co
 /// Translates the filter inside `members[...]`, where only `value` is known.
 fn translate_member(filter: &Filter, depth: usize) -> Result<Condition, ServiceError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!("filter is nested deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(format!(
+            "filter is nested deeper than {MAX_DEPTH} levels"
+        )));
     }
-    let expr = filter.expr.as_ref().ok_or_else(|| invalid("empty filter expression"))?;
+    let expr = filter
+        .expr
+        .as_ref()
+        .ok_or_else(|| invalid("empty filter expression"))?;
     let check_path = |path: &AttributePath| {
         if path.name == "value" && path.sub_attribute.is_empty() {
             Ok(())
         } else {
-            Err(invalid(format!("unknown sub-attribute {:?} in members value path; only value is supported", path.name)))
+            Err(invalid(format!(
+                "unknown sub-attribute {:?} in members value path; only value is supported",
+                path.name
+            )))
         }
     };
     let translate_list = |filters: &[Filter]| -> Result<Vec<Condition>, ServiceError> {
-        filters.iter().map(|item| translate_member(item, depth + 1)).collect()
+        filters
+            .iter()
+            .map(|item| translate_member(item, depth + 1))
+            .collect()
     };
 
     match expr {
         Expr::And(list) => Ok(Condition::And(translate_list(&list.filters)?)),
         Expr::Or(list) => Ok(Condition::Or(translate_list(&list.filters)?)),
-        Expr::Not(inner) => Ok(Condition::Not(Box::new(translate_member(inner, depth + 1)?))),
+        Expr::Not(inner) => Ok(Condition::Not(Box::new(translate_member(
+            inner,
+            depth + 1,
+        )?))),
         Expr::Comparison(comparison) => {
             let path = comparison
                 .attribute
@@ -153,16 +181,27 @@ fn translate_member(filter: &Filter, depth: usize) -> Result<Condition, ServiceE
 }
 
 /// Builds the comparison of `target` with the comparison's operator and value.
-fn compare(target: Target, comparison: &Comparison, path: &AttributePath) -> Result<Condition, ServiceError> {
-    let operator = ComparisonOperator::try_from(comparison.operator).unwrap_or(ComparisonOperator::Unspecified);
-    let value = comparison.value.as_ref().and_then(|value| value.kind.as_ref());
+fn compare(
+    target: Target,
+    comparison: &Comparison,
+    path: &AttributePath,
+) -> Result<Condition, ServiceError> {
+    let operator = ComparisonOperator::try_from(comparison.operator)
+        .unwrap_or(ComparisonOperator::Unspecified);
+    let value = comparison
+        .value
+        .as_ref()
+        .and_then(|value| value.kind.as_ref());
 
     // `eq null` and `ne null` test presence (RFC 7644 section 3.4.2.2).
     if let Some(Kind::NullValue(_)) = value {
         return match operator {
             ComparisonOperator::Eq => Ok(Condition::Not(Box::new(Condition::Present(target)))),
             ComparisonOperator::Ne => Ok(Condition::Present(target)),
-            _ => Err(invalid(format!("only eq and ne compare {} with null", describe(path)))),
+            _ => Err(invalid(format!(
+                "only eq and ne compare {} with null",
+                describe(path)
+            ))),
         };
     }
 
@@ -200,20 +239,35 @@ fn operand_for(
     value: Option<&Kind>,
     path: &AttributePath,
 ) -> Result<Operand, ServiceError> {
-    let is_pattern = matches!(operator, Operator::Contains | Operator::StartsWith | Operator::EndsWith);
+    let is_pattern = matches!(
+        operator,
+        Operator::Contains | Operator::StartsWith | Operator::EndsWith
+    );
     match (target, value) {
-        (Target::Column(Column::Created | Column::LastModified), Some(Kind::StringValue(text))) if !is_pattern => {
-            let at = OffsetDateTime::parse(text, &Rfc3339)
-                .map_err(|_| invalid(format!("{} needs an RFC 3339 date-time, got {text:?}", describe(path))))?;
+        (Target::Column(Column::Created | Column::LastModified), Some(Kind::StringValue(text)))
+            if !is_pattern =>
+        {
+            let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                invalid(format!(
+                    "{} needs an RFC 3339 date-time, got {text:?}",
+                    describe(path)
+                ))
+            })?;
             Ok(Operand::Timestamp(truncate_to_micros(at)))
         }
         (Target::Column(Column::Created | Column::LastModified), Some(Kind::StringValue(_))) => {
-            Err(invalid(format!("{} is a date-time; co, sw and ew do not apply", describe(path))))
+            Err(invalid(format!(
+                "{} is a date-time; co, sw and ew do not apply",
+                describe(path)
+            )))
         }
-        (Target::Column(Column::Created | Column::LastModified), _) => {
-            Err(invalid(format!("{} needs a date-time string value", describe(path))))
+        (Target::Column(Column::Created | Column::LastModified), _) => Err(invalid(format!(
+            "{} needs a date-time string value",
+            describe(path)
+        ))),
+        (Target::Column(Column::DisplayNameFolded), Some(Kind::StringValue(text))) => {
+            Ok(Operand::Text(fold_str(text)))
         }
-        (Target::Column(Column::DisplayNameFolded), Some(Kind::StringValue(text))) => Ok(Operand::Text(fold_str(text))),
         (_, Some(Kind::StringValue(text))) => Ok(Operand::Text(text.clone())),
         (_, _) => Err(invalid(format!("{} needs a string value", describe(path)))),
     }
@@ -248,7 +302,8 @@ fn resolve(path: &AttributePath) -> Result<Resolved, String> {
 /// Group attributes live in the core schema; the enterprise extension is
 /// a User extension.
 fn is_core(path: &AttributePath) -> bool {
-    AttributeSchema::try_from(path.schema).unwrap_or(AttributeSchema::Unspecified) != AttributeSchema::Enterprise
+    AttributeSchema::try_from(path.schema).unwrap_or(AttributeSchema::Unspecified)
+        != AttributeSchema::Enterprise
 }
 
 fn has_member(condition: Condition) -> Condition {

@@ -5,9 +5,10 @@
 //! the commit.
 
 use proto::groups::v1::{
-    CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest, ListGroupsResponse,
-    MembershipOperation, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse, ReplaceGroupRequest,
-    ResetWorkspaceRequest, ResetWorkspaceResponse, UpdateGroupRequest, UpdateGroupResponse,
+    CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest,
+    ListGroupsResponse, MembershipOperation, RemoveUserMembershipsRequest,
+    RemoveUserMembershipsResponse, ReplaceGroupRequest, ResetWorkspaceRequest,
+    ResetWorkspaceResponse, UpdateGroupRequest, UpdateGroupResponse,
     membership_operation::Operation,
 };
 use proto::identity::v1::SortOrder;
@@ -54,8 +55,17 @@ impl GroupsService {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::DisplayNameTaken),
             result => result?,
         };
-        let member_ids: Vec<String> = members.iter().map(|member| member.user_id.clone()).collect();
-        self.cache.invalidate(&created.workspace_id, std::slice::from_ref(&created.id), &member_ids).await;
+        let member_ids: Vec<String> = members
+            .iter()
+            .map(|member| member.user_id.clone())
+            .collect();
+        self.cache
+            .invalidate(
+                &created.workspace_id,
+                std::slice::from_ref(&created.id),
+                &member_ids,
+            )
+            .await;
         tracing::Span::current().record("group_id", created.id.as_str());
         tracing::info!(workspace_id = %created.workspace_id, group_id = %created.id, member_count = created.member_count, "group created");
 
@@ -86,7 +96,10 @@ impl GroupsService {
     }
 
     /// Searches groups with an optional filter, sort and 1-based paging.
-    pub async fn list_groups(&self, request: ListGroupsRequest) -> Result<ListGroupsResponse, ServiceError> {
+    pub async fn list_groups(
+        &self,
+        request: ListGroupsRequest,
+    ) -> Result<ListGroupsResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         let query = GroupQuery {
             condition: request.filter.as_ref().map(build_condition).transpose()?,
@@ -135,7 +148,10 @@ impl GroupsService {
 
     /// Applies attribute changes and membership operations in order, in one
     /// transaction.
-    pub async fn update_group(&self, request: UpdateGroupRequest) -> Result<UpdateGroupResponse, ServiceError> {
+    pub async fn update_group(
+        &self,
+        request: UpdateGroupRequest,
+    ) -> Result<UpdateGroupResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         if let Some(name) = &request.display_name {
             check_display_name(name)?;
@@ -187,7 +203,11 @@ impl GroupsService {
             }
         };
         self.cache
-            .invalidate(&request.workspace_id, std::slice::from_ref(&request.group_id), &former_members)
+            .invalidate(
+                &request.workspace_id,
+                std::slice::from_ref(&request.group_id),
+                &former_members,
+            )
             .await;
         tracing::info!(workspace_id = %request.workspace_id, group_id = %request.group_id, "group deleted");
         Ok(())
@@ -201,7 +221,10 @@ impl GroupsService {
     ) -> Result<RemoveUserMembershipsResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         user_ids(std::slice::from_ref(&request.user_id), "user_id")?;
-        let group_ids = self.remove_user(&request.workspace_id, &request.user_id, None).await?.unwrap_or_default();
+        let group_ids = self
+            .remove_user(&request.workspace_id, &request.user_id, None)
+            .await?
+            .unwrap_or_default();
         Ok(RemoveUserMembershipsResponse { group_ids })
     }
 
@@ -209,11 +232,18 @@ impl GroupsService {
     /// invalidates the cached epochs of those groups and their former
     /// members. Returns 0 when the workspace has no groups, for example on
     /// a repeated call.
-    pub async fn reset_workspace(&self, request: ResetWorkspaceRequest) -> Result<ResetWorkspaceResponse, ServiceError> {
+    pub async fn reset_workspace(
+        &self,
+        request: ResetWorkspaceRequest,
+    ) -> Result<ResetWorkspaceResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         let deleted = writes::reset_workspace(self.store.as_ref(), &request.workspace_id).await?;
         self.cache
-            .invalidate(&request.workspace_id, &deleted.group_ids, &deleted.member_ids)
+            .invalidate(
+                &request.workspace_id,
+                &deleted.group_ids,
+                &deleted.member_ids,
+            )
             .await;
 
         let deleted_groups = i64::try_from(deleted.group_ids.len()).unwrap_or(i64::MAX);
@@ -234,24 +264,42 @@ impl GroupsService {
         user_id: &str,
         event_id: Option<&str>,
     ) -> Result<Option<Vec<String>>, ServiceError> {
-        let removal =
-            writes::remove_user_memberships(self.store.as_ref(), workspace_id, user_id, event_id, now()).await?;
+        let removal = writes::remove_user_memberships(
+            self.store.as_ref(),
+            workspace_id,
+            user_id,
+            event_id,
+            now(),
+        )
+        .await?;
         let UserRemoval::Removed(group_ids) = removal else {
             return Ok(None);
         };
-        self.cache.invalidate(workspace_id, &group_ids, &[user_id.to_owned()]).await;
-        tracing::info!(workspace_id, user_id, group_count = group_ids.len(), "user removed from groups");
+        self.cache
+            .invalidate(workspace_id, &group_ids, &[user_id.to_owned()])
+            .await;
+        tracing::info!(
+            workspace_id,
+            user_id,
+            group_count = group_ids.len(),
+            "user removed from groups"
+        );
         Ok(Some(group_ids))
     }
 
-    async fn apply_change(&self, change: &GroupChange) -> Result<writes::UpdatedGroup, ServiceError> {
+    async fn apply_change(
+        &self,
+        change: &GroupChange,
+    ) -> Result<writes::UpdatedGroup, ServiceError> {
         let outcome = match writes::update_group(self.store.as_ref(), change).await {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::DisplayNameTaken),
             result => result?,
         };
         let updated = match outcome {
             WriteOutcome::Done(updated) => updated,
-            WriteOutcome::NotFound => return Err(ServiceError::GroupNotFound(change.group_id.clone())),
+            WriteOutcome::NotFound => {
+                return Err(ServiceError::GroupNotFound(change.group_id.clone()));
+            }
             WriteOutcome::VersionMismatch => {
                 return Err(ServiceError::VersionMismatch {
                     expected: change.expected_version.unwrap_or_default(),
@@ -260,7 +308,11 @@ impl GroupsService {
         };
         if updated.changed {
             self.cache
-                .invalidate(&change.workspace_id, std::slice::from_ref(&change.group_id), &updated.epoch_user_ids)
+                .invalidate(
+                    &change.workspace_id,
+                    std::slice::from_ref(&change.group_id),
+                    &updated.epoch_user_ids,
+                )
                 .await;
             tracing::info!(
                 workspace_id = %change.workspace_id,
@@ -275,40 +327,65 @@ impl GroupsService {
     }
 }
 
-fn membership_change(index: usize, operation: &MembershipOperation) -> Result<MembershipChange, ServiceError> {
+fn membership_change(
+    index: usize,
+    operation: &MembershipOperation,
+) -> Result<MembershipChange, ServiceError> {
     let field = "operations";
     match &operation.operation {
         Some(Operation::Add(list)) => Ok(MembershipChange::Add(member_records(&list.members)?)),
-        Some(Operation::Remove(list)) => Ok(MembershipChange::Remove(user_ids(&list.user_ids, field)?)),
-        Some(Operation::Replace(list)) => Ok(MembershipChange::Replace(member_records(&list.members)?)),
+        Some(Operation::Remove(list)) => {
+            Ok(MembershipChange::Remove(user_ids(&list.user_ids, field)?))
+        }
+        Some(Operation::Replace(list)) => {
+            Ok(MembershipChange::Replace(member_records(&list.members)?))
+        }
         Some(Operation::Clear(true)) => Ok(MembershipChange::Clear),
-        Some(Operation::Clear(false)) => Err(ServiceError::invalid(field, format!("operation {index}: clear must be true"))),
-        None => Err(ServiceError::invalid(field, format!("operation {index} names no operation"))),
+        Some(Operation::Clear(false)) => Err(ServiceError::invalid(
+            field,
+            format!("operation {index}: clear must be true"),
+        )),
+        None => Err(ServiceError::invalid(
+            field,
+            format!("operation {index} names no operation"),
+        )),
     }
 }
 
 /// Rejects an empty workspace id, which would match no tenant.
 pub(crate) fn check_workspace(workspace_id: &str) -> Result<(), ServiceError> {
     if workspace_id.is_empty() {
-        return Err(ServiceError::invalid("workspace_id", "workspace_id is required"));
+        return Err(ServiceError::invalid(
+            "workspace_id",
+            "workspace_id is required",
+        ));
     }
     Ok(())
 }
 
 fn check_display_name(display_name: &str) -> Result<(), ServiceError> {
     if display_name.trim().is_empty() {
-        return Err(ServiceError::invalid("displayName", "displayName is required"));
+        return Err(ServiceError::invalid(
+            "displayName",
+            "displayName is required",
+        ));
     }
     if display_name.contains('\0') {
         // PostgreSQL rejects U+0000 in text.
-        return Err(ServiceError::invalid("displayName", "displayName must not contain U+0000"));
+        return Err(ServiceError::invalid(
+            "displayName",
+            "displayName must not contain U+0000",
+        ));
     }
     Ok(())
 }
 
 fn check_external_id(external_id: Option<&str>) -> Result<(), ServiceError> {
     if external_id.is_some_and(|id| id.contains('\0')) {
-        return Err(ServiceError::invalid("externalId", "externalId must not contain U+0000"));
+        return Err(ServiceError::invalid(
+            "externalId",
+            "externalId must not contain U+0000",
+        ));
     }
     Ok(())
 }

@@ -7,13 +7,14 @@ use std::{future::Future, time::Instant};
 
 use proto::events::v1::{DeliverRequest, DeliverResponse, event_sink_server::EventSink};
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest, CheckMembershipResponse,
-    CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest,
-    GetGroupResponse, ListGroupsForUserRequest, ListGroupsForUserResponse, ListGroupsRequest, ListGroupsResponse,
-    ListMembersRequest, ListMembersResponse, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse,
-    ReplaceGroupRequest, ReplaceGroupResponse, ResetWorkspaceRequest, ResetWorkspaceResponse, UpdateGroupRequest,
-    UpdateGroupResponse,
-    group_service_server::GroupService, membership_service_server::MembershipService,
+    BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest,
+    CheckMembershipResponse, CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest,
+    DeleteGroupResponse, GetGroupRequest, GetGroupResponse, ListGroupsForUserRequest,
+    ListGroupsForUserResponse, ListGroupsRequest, ListGroupsResponse, ListMembersRequest,
+    ListMembersResponse, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse,
+    ReplaceGroupRequest, ReplaceGroupResponse, ResetWorkspaceRequest, ResetWorkspaceResponse,
+    UpdateGroupRequest, UpdateGroupResponse, group_service_server::GroupService,
+    membership_service_server::MembershipService,
 };
 use tonic::{Code, Request, Response, Status};
 
@@ -21,7 +22,10 @@ use crate::{GroupsService, error::ServiceError};
 
 /// Runs one RPC body and records `groups_rpc_requests_total{rpc, code}` and
 /// `groups_rpc_duration_seconds{rpc}`.
-async fn observe<T>(rpc: &'static str, work: impl Future<Output = Result<T, ServiceError>>) -> Result<Response<T>, Status> {
+async fn observe<T>(
+    rpc: &'static str,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<Response<T>, Status> {
     let started = Instant::now();
     let result = work.await.map(Response::new).map_err(Status::from);
 
@@ -29,8 +33,10 @@ async fn observe<T>(rpc: &'static str, work: impl Future<Output = Result<T, Serv
         Ok(_) => Code::Ok,
         Err(status) => status.code(),
     };
-    metrics::counter!("groups_rpc_requests_total", "rpc" => rpc, "code" => format!("{code:?}")).increment(1);
-    metrics::histogram!("groups_rpc_duration_seconds", "rpc" => rpc).record(started.elapsed().as_secs_f64());
+    metrics::counter!("groups_rpc_requests_total", "rpc" => rpc, "code" => format!("{code:?}"))
+        .increment(1);
+    metrics::histogram!("groups_rpc_duration_seconds", "rpc" => rpc)
+        .record(started.elapsed().as_secs_f64());
     result
 }
 
@@ -52,7 +58,10 @@ impl GroupService for GroupGrpc {
         skip_all,
         fields(rpc = "CreateGroup", workspace_id = %request.get_ref().workspace_id, group_id = tracing::field::Empty)
     )]
-    async fn create_group(&self, request: Request<CreateGroupRequest>) -> Result<Response<CreateGroupResponse>, Status> {
+    async fn create_group(
+        &self,
+        request: Request<CreateGroupRequest>,
+    ) -> Result<Response<CreateGroupResponse>, Status> {
         observe("CreateGroup", async {
             let group = self.service.create_group(request.into_inner()).await?;
             Ok(CreateGroupResponse { group: Some(group) })
@@ -64,7 +73,10 @@ impl GroupService for GroupGrpc {
         skip_all,
         fields(rpc = "GetGroup", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id)
     )]
-    async fn get_group(&self, request: Request<GetGroupRequest>) -> Result<Response<GetGroupResponse>, Status> {
+    async fn get_group(
+        &self,
+        request: Request<GetGroupRequest>,
+    ) -> Result<Response<GetGroupResponse>, Status> {
         observe("GetGroup", async {
             let group = self.service.get_group(request.into_inner()).await?;
             Ok(GetGroupResponse { group: Some(group) })
@@ -73,7 +85,10 @@ impl GroupService for GroupGrpc {
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListGroups", workspace_id = %request.get_ref().workspace_id))]
-    async fn list_groups(&self, request: Request<ListGroupsRequest>) -> Result<Response<ListGroupsResponse>, Status> {
+    async fn list_groups(
+        &self,
+        request: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
         observe("ListGroups", self.service.list_groups(request.into_inner())).await
     }
 
@@ -96,15 +111,25 @@ impl GroupService for GroupGrpc {
         skip_all,
         fields(rpc = "UpdateGroup", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id)
     )]
-    async fn update_group(&self, request: Request<UpdateGroupRequest>) -> Result<Response<UpdateGroupResponse>, Status> {
-        observe("UpdateGroup", self.service.update_group(request.into_inner())).await
+    async fn update_group(
+        &self,
+        request: Request<UpdateGroupRequest>,
+    ) -> Result<Response<UpdateGroupResponse>, Status> {
+        observe(
+            "UpdateGroup",
+            self.service.update_group(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
         skip_all,
         fields(rpc = "DeleteGroup", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id)
     )]
-    async fn delete_group(&self, request: Request<DeleteGroupRequest>) -> Result<Response<DeleteGroupResponse>, Status> {
+    async fn delete_group(
+        &self,
+        request: Request<DeleteGroupRequest>,
+    ) -> Result<Response<DeleteGroupResponse>, Status> {
         observe("DeleteGroup", async {
             self.service.delete_group(request.into_inner()).await?;
             Ok(DeleteGroupResponse {})
@@ -120,7 +145,11 @@ impl GroupService for GroupGrpc {
         &self,
         request: Request<RemoveUserMembershipsRequest>,
     ) -> Result<Response<RemoveUserMembershipsResponse>, Status> {
-        observe("RemoveUserMemberships", self.service.remove_user_memberships(request.into_inner())).await
+        observe(
+            "RemoveUserMemberships",
+            self.service.remove_user_memberships(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ResetWorkspace", workspace_id = %request.get_ref().workspace_id))]
@@ -128,7 +157,11 @@ impl GroupService for GroupGrpc {
         &self,
         request: Request<ResetWorkspaceRequest>,
     ) -> Result<Response<ResetWorkspaceResponse>, Status> {
-        observe("ResetWorkspace", self.service.reset_workspace(request.into_inner())).await
+        observe(
+            "ResetWorkspace",
+            self.service.reset_workspace(request.into_inner()),
+        )
+        .await
     }
 }
 
@@ -159,7 +192,11 @@ impl MembershipService for MembershipGrpc {
         &self,
         request: Request<CheckMembershipRequest>,
     ) -> Result<Response<CheckMembershipResponse>, Status> {
-        observe("CheckMembership", self.service.check_membership(request.into_inner())).await
+        observe(
+            "CheckMembership",
+            self.service.check_membership(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
@@ -170,7 +207,11 @@ impl MembershipService for MembershipGrpc {
         &self,
         request: Request<BatchCheckMembershipRequest>,
     ) -> Result<Response<BatchCheckMembershipResponse>, Status> {
-        observe("BatchCheckMembership", self.service.batch_check_membership(request.into_inner())).await
+        observe(
+            "BatchCheckMembership",
+            self.service.batch_check_membership(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
@@ -181,15 +222,26 @@ impl MembershipService for MembershipGrpc {
         &self,
         request: Request<ListGroupsForUserRequest>,
     ) -> Result<Response<ListGroupsForUserResponse>, Status> {
-        observe("ListGroupsForUser", self.service.list_groups_for_user(request.into_inner())).await
+        observe(
+            "ListGroupsForUser",
+            self.service.list_groups_for_user(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
         skip_all,
         fields(rpc = "ListMembers", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id)
     )]
-    async fn list_members(&self, request: Request<ListMembersRequest>) -> Result<Response<ListMembersResponse>, Status> {
-        observe("ListMembers", self.service.list_members(request.into_inner())).await
+    async fn list_members(
+        &self,
+        request: Request<ListMembersRequest>,
+    ) -> Result<Response<ListMembersResponse>, Status> {
+        observe(
+            "ListMembers",
+            self.service.list_members(request.into_inner()),
+        )
+        .await
     }
 }
 
@@ -208,7 +260,10 @@ impl EventSinkGrpc {
 #[tonic::async_trait]
 impl EventSink for EventSinkGrpc {
     #[tracing::instrument(skip_all, fields(rpc = "Deliver", event_count = request.get_ref().events.len()))]
-    async fn deliver(&self, request: Request<DeliverRequest>) -> Result<Response<DeliverResponse>, Status> {
+    async fn deliver(
+        &self,
+        request: Request<DeliverRequest>,
+    ) -> Result<Response<DeliverResponse>, Status> {
         observe("Deliver", self.service.deliver(request.into_inner())).await
     }
 }

@@ -9,8 +9,8 @@ pub mod error;
 mod events;
 mod filter;
 pub mod fold;
-mod grpc;
 mod groups;
+mod grpc;
 mod membership;
 pub mod store;
 
@@ -19,7 +19,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use plumbing::cache::Cache;
 use proto::events::v1::event_sink_server::EventSinkServer;
-use proto::groups::v1::{group_service_server::GroupServiceServer, membership_service_server::MembershipServiceServer};
+use proto::groups::v1::{
+    group_service_server::GroupServiceServer, membership_service_server::MembershipServiceServer,
+};
 use time::OffsetDateTime;
 
 pub use crate::cache::MembershipCache;
@@ -65,7 +67,11 @@ impl GroupsService {
         };
         tracing::info!(
             engine = engine_name(&config.database_url),
-            cache = if config.redis_url.is_some() { "redis" } else { "in-process" },
+            cache = if config.redis_url.is_some() {
+                "redis"
+            } else {
+                "in-process"
+            },
             "groups database ready"
         );
         Ok(Self::from_parts(store, MembershipCache::new(cache)))

@@ -3,8 +3,9 @@
 //! member lists read from the database.
 
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest, CheckMembershipResponse,
-    GroupRef, ListGroupsForUserRequest, ListGroupsForUserResponse, ListMembersRequest, ListMembersResponse,
+    BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest,
+    CheckMembershipResponse, GroupRef, ListGroupsForUserRequest, ListGroupsForUserResponse,
+    ListMembersRequest, ListMembersResponse,
 };
 
 use crate::{GroupsService, convert::member_message, error::ServiceError, groups::check_workspace};
@@ -19,11 +20,19 @@ pub const MAX_PAGE_SIZE: i32 = 1_000;
 impl GroupsService {
     /// Returns whether the user is a member of the group. A group that does
     /// not exist in the workspace has no members.
-    pub async fn check_membership(&self, request: CheckMembershipRequest) -> Result<CheckMembershipResponse, ServiceError> {
+    pub async fn check_membership(
+        &self,
+        request: CheckMembershipRequest,
+    ) -> Result<CheckMembershipResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         let is_member = self
             .cache
-            .check(self.store.as_ref(), &request.workspace_id, &request.group_id, &request.user_id)
+            .check(
+                self.store.as_ref(),
+                &request.workspace_id,
+                &request.group_id,
+                &request.user_id,
+            )
             .await?;
         Ok(CheckMembershipResponse { is_member })
     }
@@ -37,13 +46,22 @@ impl GroupsService {
         if request.pairs.len() > MAX_BATCH_PAIRS {
             return Err(ServiceError::invalid(
                 "pairs",
-                format!("at most {MAX_BATCH_PAIRS} pairs per request, got {}", request.pairs.len()),
+                format!(
+                    "at most {MAX_BATCH_PAIRS} pairs per request, got {}",
+                    request.pairs.len()
+                ),
             ));
         }
-        let pairs: Vec<(String, String)> =
-            request.pairs.into_iter().map(|pair| (pair.group_id, pair.user_id)).collect();
+        let pairs: Vec<(String, String)> = request
+            .pairs
+            .into_iter()
+            .map(|pair| (pair.group_id, pair.user_id))
+            .collect();
 
-        let is_member = self.cache.check_many(self.store.as_ref(), &request.workspace_id, &pairs).await?;
+        let is_member = self
+            .cache
+            .check_many(self.store.as_ref(), &request.workspace_id, &pairs)
+            .await?;
         Ok(BatchCheckMembershipResponse { is_member })
     }
 
@@ -68,12 +86,18 @@ impl GroupsService {
     /// Returns one page of members ordered by user id. The page token
     /// encodes the last user id of the previous page, so pages stay
     /// consistent while members are added or removed elsewhere.
-    pub async fn list_members(&self, request: ListMembersRequest) -> Result<ListMembersResponse, ServiceError> {
+    pub async fn list_members(
+        &self,
+        request: ListMembersRequest,
+    ) -> Result<ListMembersResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE_SIZE,
             size if size < 0 => {
-                return Err(ServiceError::invalid("page_size", format!("page_size must not be negative, got {size}")));
+                return Err(ServiceError::invalid(
+                    "page_size",
+                    format!("page_size must not be negative, got {size}"),
+                ));
             }
             size => size.min(MAX_PAGE_SIZE),
         };
@@ -85,13 +109,21 @@ impl GroupsService {
         // One extra row shows whether another page follows.
         let mut members = self
             .store
-            .list_members(&request.workspace_id, &request.group_id, after.as_deref(), i64::from(page_size) + 1)
+            .list_members(
+                &request.workspace_id,
+                &request.group_id,
+                after.as_deref(),
+                i64::from(page_size) + 1,
+            )
             .await?
             .ok_or_else(|| ServiceError::GroupNotFound(request.group_id.clone()))?;
         let page_len = usize::try_from(page_size).unwrap_or(usize::MAX);
         let next_page_token = if members.len() > page_len {
             members.truncate(page_len);
-            members.last().map(|member| encode_page_token(&member.user_id)).unwrap_or_default()
+            members
+                .last()
+                .map(|member| encode_page_token(&member.user_id))
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -109,13 +141,22 @@ fn encode_page_token(user_id: &str) -> String {
 }
 
 fn decode_page_token(token: &str) -> Result<String, ServiceError> {
-    let invalid = || ServiceError::invalid("page_token", "invalid page_token; pass next_page_token from the previous page");
+    let invalid = || {
+        ServiceError::invalid(
+            "page_token",
+            "invalid page_token; pass next_page_token from the previous page",
+        )
+    };
     if !token.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let bytes = (0..token.len())
         .step_by(2)
-        .map(|index| token.get(index..index + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .map(|index| {
+            token
+                .get(index..index + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(invalid)?;
     String::from_utf8(bytes).map_err(|_| invalid())

@@ -96,8 +96,12 @@ pub fn user_document(user: &User) -> Result<Value, serde_json::Error> {
 /// Rebuilds the proto user from a row. The columns are authoritative for
 /// the attributes they duplicate.
 pub fn user_message(record: &UserRecord) -> Result<User, StoreError> {
-    let mut user: User = serde_json::from_value(record.attributes.clone())
-        .map_err(|error| StoreError::InvalidRow(format!("user {} has an invalid document: {error}", record.id)))?;
+    let mut user: User = serde_json::from_value(record.attributes.clone()).map_err(|error| {
+        StoreError::InvalidRow(format!(
+            "user {} has an invalid document: {error}",
+            record.id
+        ))
+    })?;
     user.id = record.id.clone();
     user.user_name = record.user_name.clone();
     user.external_id = record.external_id.clone();

@@ -5,17 +5,28 @@
 use proto::events::v1::{DomainAdded, DomainRemoved, event::Payload};
 
 use crate::{
-    IdentityService, email_domain::normalize_domain_entry, error::ServiceError, now, outbox::workspace_event,
+    IdentityService, email_domain::normalize_domain_entry, error::ServiceError, now,
+    outbox::workspace_event,
 };
 
 impl IdentityService {
     /// Adds a domain and returns the workspace's domains. Adding a listed
     /// domain changes nothing.
-    pub async fn add_workspace_domain(&self, workspace_id: &str, domain: &str) -> Result<Vec<String>, ServiceError> {
+    pub async fn add_workspace_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+    ) -> Result<Vec<String>, ServiceError> {
         self.require_workspace(workspace_id).await?;
         let entry = normalize(domain)?;
 
-        let event = workspace_event(workspace_id, Payload::DomainAdded(DomainAdded { domain: entry.clone() }), now());
+        let event = workspace_event(
+            workspace_id,
+            Payload::DomainAdded(DomainAdded {
+                domain: entry.clone(),
+            }),
+            now(),
+        );
         if self.store.add_domain(workspace_id, &entry, &event).await? {
             self.outbox_signal.notify();
             tracing::info!(workspace_id = %workspace_id, domain = %entry, "workspace domain added");
@@ -25,16 +36,26 @@ impl IdentityService {
 
     /// Removes a domain and returns the workspace's domains. Users keep
     /// their addresses; the rule applies to their next write.
-    pub async fn remove_workspace_domain(&self, workspace_id: &str, domain: &str) -> Result<Vec<String>, ServiceError> {
+    pub async fn remove_workspace_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+    ) -> Result<Vec<String>, ServiceError> {
         self.require_workspace(workspace_id).await?;
         let entry = normalize(domain)?;
 
         let event = workspace_event(
             workspace_id,
-            Payload::DomainRemoved(DomainRemoved { domain: entry.clone() }),
+            Payload::DomainRemoved(DomainRemoved {
+                domain: entry.clone(),
+            }),
             now(),
         );
-        if !self.store.remove_domain(workspace_id, &entry, &event).await? {
+        if !self
+            .store
+            .remove_domain(workspace_id, &entry, &event)
+            .await?
+        {
             return Err(ServiceError::DomainNotFound(entry));
         }
         self.outbox_signal.notify();
@@ -47,7 +68,9 @@ fn normalize(domain: &str) -> Result<String, ServiceError> {
     normalize_domain_entry(domain).map_err(|error| {
         ServiceError::invalid(
             "domain",
-            format!("{error}; use a host name such as example.com, or *.example.com for its subdomains"),
+            format!(
+                "{error}; use a host name such as example.com, or *.example.com for its subdomains"
+            ),
         )
     })
 }

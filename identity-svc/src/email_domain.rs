@@ -21,8 +21,12 @@ impl fmt::Display for DomainError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidDomain(entry) => write!(formatter, "invalid domain {entry:?}"),
-            Self::InvalidAddress => formatter.write_str("is not a valid email address with exactly one @"),
-            Self::DomainNotAllowed => formatter.write_str("has a domain that is not one of the workspace's domains"),
+            Self::InvalidAddress => {
+                formatter.write_str("is not a valid email address with exactly one @")
+            }
+            Self::DomainNotAllowed => {
+                formatter.write_str("has a domain that is not one of the workspace's domains")
+            }
         }
     }
 }
@@ -113,9 +117,9 @@ fn address_domain(address: &str) -> Option<&str> {
 /// empty labels, so `a..b` and a trailing dot fail.
 fn normalize_host(host: &str) -> Option<String> {
     let ascii = idna::domain_to_ascii(host).ok()?;
-    let labels_valid = ascii
-        .split('.')
-        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let labels_valid = ascii.split('.').all(|label| {
+        !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
     if ascii.is_empty() || !labels_valid {
         return None;
     }
@@ -127,22 +131,34 @@ mod tests {
     use super::*;
 
     fn domains(entries: &[&str]) -> Vec<String> {
-        entries.iter().map(|entry| normalize_domain_entry(entry).unwrap()).collect()
+        entries
+            .iter()
+            .map(|entry| normalize_domain_entry(entry).unwrap())
+            .collect()
     }
 
     #[test]
     fn entry_is_lower_cased() {
-        assert_eq!(normalize_domain_entry("Example.COM").unwrap(), "example.com");
+        assert_eq!(
+            normalize_domain_entry("Example.COM").unwrap(),
+            "example.com"
+        );
     }
 
     #[test]
     fn entry_with_unicode_becomes_punycode() {
-        assert_eq!(normalize_domain_entry("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            normalize_domain_entry("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
     }
 
     #[test]
     fn wildcard_entry_is_kept() {
-        assert_eq!(normalize_domain_entry("*.Example.com").unwrap(), "*.example.com");
+        assert_eq!(
+            normalize_domain_entry("*.Example.com").unwrap(),
+            "*.example.com"
+        );
     }
 
     #[test]
@@ -157,12 +173,18 @@ mod tests {
 
     #[test]
     fn exact_domain_matches() {
-        assert_eq!(check_address("a@example.com", &domains(&["example.com"])), Ok(()));
+        assert_eq!(
+            check_address("a@example.com", &domains(&["example.com"])),
+            Ok(())
+        );
     }
 
     #[test]
     fn domain_case_is_ignored() {
-        assert_eq!(check_address("a@EXAMPLE.Com", &domains(&["example.com"])), Ok(()));
+        assert_eq!(
+            check_address("a@EXAMPLE.Com", &domains(&["example.com"])),
+            Ok(())
+        );
     }
 
     #[test]
@@ -175,7 +197,10 @@ mod tests {
 
     #[test]
     fn wildcard_admits_strict_subdomain() {
-        assert_eq!(check_address("a@eu.example.com", &domains(&["*.example.com"])), Ok(()));
+        assert_eq!(
+            check_address("a@eu.example.com", &domains(&["*.example.com"])),
+            Ok(())
+        );
     }
 
     #[test]
@@ -189,14 +214,20 @@ mod tests {
     #[test]
     fn lookalike_suffix_is_rejected() {
         assert_eq!(
-            check_address("a@evilexample.com", &domains(&["example.com", "*.example.com"])),
+            check_address(
+                "a@evilexample.com",
+                &domains(&["example.com", "*.example.com"])
+            ),
             Err(DomainError::DomainNotAllowed)
         );
     }
 
     #[test]
     fn unicode_address_matches_punycode_entry() {
-        assert_eq!(check_address("a@bücher.example", &domains(&["xn--bcher-kva.example"])), Ok(()));
+        assert_eq!(
+            check_address("a@bücher.example", &domains(&["xn--bcher-kva.example"])),
+            Ok(())
+        );
     }
 
     #[test]
@@ -217,11 +248,17 @@ mod tests {
 
     #[test]
     fn quoted_local_part_without_at_is_accepted() {
-        assert_eq!(check_address("\"a b\"@example.com", &domains(&["example.com"])), Ok(()));
+        assert_eq!(
+            check_address("\"a b\"@example.com", &domains(&["example.com"])),
+            Ok(())
+        );
     }
 
     #[test]
     fn empty_domain_list_rejects_everything() {
-        assert_eq!(check_address("a@example.com", &[]), Err(DomainError::DomainNotAllowed));
+        assert_eq!(
+            check_address("a@example.com", &[]),
+            Err(DomainError::DomainNotAllowed)
+        );
     }
 }

@@ -106,7 +106,11 @@ impl ServiceError {
 
     /// Builds a [`ServiceError::PreconditionFailed`] with one violation
     /// about a workspace.
-    pub fn precondition(reason: &'static str, workspace_id: &str, description: impl Into<String>) -> Self {
+    pub fn precondition(
+        reason: &'static str,
+        workspace_id: &str,
+        description: impl Into<String>,
+    ) -> Self {
         Self::PreconditionFailed {
             subject: format!("workspaces/{workspace_id}"),
             violations: vec![(reason, description.into())],
@@ -123,9 +127,15 @@ impl From<ServiceError> for Status {
                 message,
                 ErrorDetails::with_bad_request_violation(field, description),
             ),
-            ServiceError::WorkspaceNotFound(_) | ServiceError::UserNotFound(_) => Status::not_found(message),
-            ServiceError::UserNameTaken => with_reason(Code::AlreadyExists, message, REASON_USER_NAME_TAKEN),
-            ServiceError::VersionMismatch { .. } => with_reason(Code::Aborted, message, REASON_VERSION_MISMATCH),
+            ServiceError::WorkspaceNotFound(_) | ServiceError::UserNotFound(_) => {
+                Status::not_found(message)
+            }
+            ServiceError::UserNameTaken => {
+                with_reason(Code::AlreadyExists, message, REASON_USER_NAME_TAKEN)
+            }
+            ServiceError::VersionMismatch { .. } => {
+                with_reason(Code::Aborted, message, REASON_VERSION_MISMATCH)
+            }
             ServiceError::Unauthenticated => Status::unauthenticated(message),
             ServiceError::ScimDisabled(workspace_id) => Status::with_error_details(
                 Code::FailedPrecondition,
@@ -136,16 +146,26 @@ impl From<ServiceError> for Status {
                     HashMap::from([("workspace_id".to_owned(), workspace_id)]),
                 ),
             ),
-            ServiceError::PreconditionFailed { subject, violations } => {
-                let reason = violations.first().map_or("FAILED_PRECONDITION", |(reason, _)| *reason);
-                let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+            ServiceError::PreconditionFailed {
+                subject,
+                violations,
+            } => {
+                let reason = violations
+                    .first()
+                    .map_or("FAILED_PRECONDITION", |(reason, _)| *reason);
+                let mut details =
+                    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
                 for (kind, description) in violations {
                     details.add_precondition_failure_violation(kind, subject.clone(), description);
                 }
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
-            ServiceError::TokenNotFound(_) | ServiceError::DomainNotFound(_) => Status::not_found(message),
-            ServiceError::ConcurrentChange(_) => with_reason(Code::Aborted, message, REASON_CONCURRENT_CHANGE),
+            ServiceError::TokenNotFound(_) | ServiceError::DomainNotFound(_) => {
+                Status::not_found(message)
+            }
+            ServiceError::ConcurrentChange(_) => {
+                with_reason(Code::Aborted, message, REASON_CONCURRENT_CHANGE)
+            }
             ServiceError::Store(store_error) => {
                 // The current RPC span carries the workspace and user ids.
                 tracing::error!(error = %store_error, "storage failed");

@@ -10,8 +10,8 @@
 //! an attribute, `ne` matches users with no element equal to the value.
 
 use proto::identity::v1::{
-    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter, filter::Expr,
-    filter_value::Kind,
+    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, ValuePathFilter,
+    filter::Expr, filter_value::Kind,
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -57,8 +57,11 @@ const NAME_SUBS: &[(&str, JsonKind)] = &[
     ("honorificPrefix", JsonKind::Text),
     ("honorificSuffix", JsonKind::Text),
 ];
-const MANAGER_SUBS: &[(&str, JsonKind)] =
-    &[("value", JsonKind::Text), ("$ref", JsonKind::Text), ("displayName", JsonKind::Text)];
+const MANAGER_SUBS: &[(&str, JsonKind)] = &[
+    ("value", JsonKind::Text),
+    ("$ref", JsonKind::Text),
+    ("displayName", JsonKind::Text),
+];
 
 /// Single-valued string attributes of the core schema stored in the document.
 const CORE_TEXT: &[&str] = &[
@@ -82,7 +85,13 @@ const CORE_MULTI: &[&str] = &[
     "x509Certificates",
 ];
 /// Single-valued string attributes of the enterprise extension.
-const ENTERPRISE_TEXT: &[&str] = &["employeeNumber", "costCenter", "organization", "division", "department"];
+const ENTERPRISE_TEXT: &[&str] = &[
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+];
 
 /// Target of a resolved attribute path.
 enum Resolved {
@@ -115,16 +124,24 @@ pub fn build_sort(path: Option<&AttributePath>) -> Result<SortKey, ServiceError>
         Resolved::Scalar(target) => Ok(SortKey::Target(target)),
         Resolved::Complex { .. } | Resolved::Multi { .. } => Err(ServiceError::invalid(
             SORT_FIELD,
-            format!("cannot sort by {}: only single-valued attributes are sortable", describe(path)),
+            format!(
+                "cannot sort by {}: only single-valued attributes are sortable",
+                describe(path)
+            ),
         )),
     }
 }
 
 fn translate(filter: &Filter, depth: usize) -> Result<Condition, ServiceError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!("filter is nested deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(format!(
+            "filter is nested deeper than {MAX_DEPTH} levels"
+        )));
     }
-    let expr = filter.expr.as_ref().ok_or_else(|| invalid("empty filter expression"))?;
+    let expr = filter
+        .expr
+        .as_ref()
+        .ok_or_else(|| invalid("empty filter expression"))?;
     match expr {
         Expr::And(list) => Ok(Condition::And(translate_all(&list.filters, depth)?)),
         Expr::Or(list) => Ok(Condition::Or(translate_all(&list.filters, depth)?)),
@@ -136,7 +153,10 @@ fn translate(filter: &Filter, depth: usize) -> Result<Condition, ServiceError> {
 }
 
 fn translate_all(filters: &[Filter], depth: usize) -> Result<Vec<Condition>, ServiceError> {
-    filters.iter().map(|filter| translate(filter, depth + 1)).collect()
+    filters
+        .iter()
+        .map(|filter| translate(filter, depth + 1))
+        .collect()
 }
 
 fn comparison_condition(comparison: &Comparison) -> Result<Condition, ServiceError> {
@@ -154,13 +174,18 @@ fn comparison_condition(comparison: &Comparison) -> Result<Condition, ServiceErr
             let (sub_key, kind) = match sub {
                 Some(sub) => sub,
                 None => lookup(subs, "value").ok_or_else(|| {
-                    invalid(format!("{} has no value sub-attribute; name a sub-attribute", describe(path)))
+                    invalid(format!(
+                        "{} has no value sub-attribute; name a sub-attribute",
+                        describe(path)
+                    ))
                 })?,
             };
             // `ne` and `eq null` come back negated; the negation goes outside
             // the element test, so `emails ne "x"` means no email is "x".
             match compare(Target::Element { key: sub_key, kind }, comparison, path)? {
-                Condition::Not(positive) => Ok(Condition::Not(Box::new(any_element(key, *positive)))),
+                Condition::Not(positive) => {
+                    Ok(Condition::Not(Box::new(any_element(key, *positive))))
+                }
                 positive => Ok(any_element(key, positive)),
             }
         }
@@ -193,7 +218,10 @@ fn present_condition(path: &AttributePath) -> Result<Condition, ServiceError> {
 
 /// Translates `attribute[filter]`. Inside the brackets each path's `name` is
 /// a sub-attribute of `attribute`.
-fn value_path_condition(value_path: &ValuePathFilter, depth: usize) -> Result<Condition, ServiceError> {
+fn value_path_condition(
+    value_path: &ValuePathFilter,
+    depth: usize,
+) -> Result<Condition, ServiceError> {
     let path = value_path
         .attribute
         .as_ref()
@@ -203,7 +231,10 @@ fn value_path_condition(value_path: &ValuePathFilter, depth: usize) -> Result<Co
         .as_ref()
         .ok_or_else(|| invalid(format!("value path {} without filter", describe(path))))?;
     if !path.sub_attribute.is_empty() {
-        return Err(invalid(format!("value path {} must name an attribute, not a sub-attribute", describe(path))));
+        return Err(invalid(format!(
+            "value path {} must name an attribute, not a sub-attribute",
+            describe(path)
+        )));
     }
 
     match resolve(path).map_err(invalid)? {
@@ -220,7 +251,10 @@ fn value_path_condition(value_path: &ValuePathFilter, depth: usize) -> Result<Co
                 Target::Document { keys, kind }
             })
         }),
-        Resolved::Scalar(_) => Err(invalid(format!("{} is not a complex attribute", describe(path)))),
+        Resolved::Scalar(_) => Err(invalid(format!(
+            "{} is not a complex attribute",
+            describe(path)
+        ))),
     }
 }
 
@@ -232,14 +266,27 @@ fn translate_inner(
     resolve_sub: &dyn Fn(&str) -> Option<Target>,
 ) -> Result<Condition, ServiceError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!("filter is nested deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(format!(
+            "filter is nested deeper than {MAX_DEPTH} levels"
+        )));
     }
-    let expr = filter.expr.as_ref().ok_or_else(|| invalid("empty filter expression"))?;
+    let expr = filter
+        .expr
+        .as_ref()
+        .ok_or_else(|| invalid("empty filter expression"))?;
     let target_of = |path: &AttributePath| {
         if !path.sub_attribute.is_empty() {
-            return Err(invalid(format!("{} is nested too deep inside a value path", describe(path))));
+            return Err(invalid(format!(
+                "{} is nested too deep inside a value path",
+                describe(path)
+            )));
         }
-        resolve_sub(&path.name).ok_or_else(|| invalid(format!("unknown sub-attribute {:?} in value path", path.name)))
+        resolve_sub(&path.name).ok_or_else(|| {
+            invalid(format!(
+                "unknown sub-attribute {:?} in value path",
+                path.name
+            ))
+        })
     };
     let translate_list = |filters: &[Filter]| -> Result<Vec<Condition>, ServiceError> {
         filters
@@ -251,7 +298,11 @@ fn translate_inner(
     match expr {
         Expr::And(list) => Ok(Condition::And(translate_list(&list.filters)?)),
         Expr::Or(list) => Ok(Condition::Or(translate_list(&list.filters)?)),
-        Expr::Not(inner) => Ok(Condition::Not(Box::new(translate_inner(inner, depth + 1, resolve_sub)?))),
+        Expr::Not(inner) => Ok(Condition::Not(Box::new(translate_inner(
+            inner,
+            depth + 1,
+            resolve_sub,
+        )?))),
         Expr::Comparison(comparison) => {
             let path = comparison
                 .attribute
@@ -265,16 +316,27 @@ fn translate_inner(
 }
 
 /// Builds the comparison of `target` with the comparison's operator and value.
-fn compare(target: Target, comparison: &Comparison, path: &AttributePath) -> Result<Condition, ServiceError> {
-    let operator = ComparisonOperator::try_from(comparison.operator).unwrap_or(ComparisonOperator::Unspecified);
-    let value = comparison.value.as_ref().and_then(|value| value.kind.as_ref());
+fn compare(
+    target: Target,
+    comparison: &Comparison,
+    path: &AttributePath,
+) -> Result<Condition, ServiceError> {
+    let operator = ComparisonOperator::try_from(comparison.operator)
+        .unwrap_or(ComparisonOperator::Unspecified);
+    let value = comparison
+        .value
+        .as_ref()
+        .and_then(|value| value.kind.as_ref());
 
     // `eq null` and `ne null` test presence (RFC 7644 section 3.4.2.2).
     if let Some(Kind::NullValue(_)) = value {
         return match operator {
             ComparisonOperator::Eq => Ok(Condition::Not(Box::new(Condition::Present(target)))),
             ComparisonOperator::Ne => Ok(Condition::Present(target)),
-            _ => Err(invalid(format!("only eq and ne compare {} with null", describe(path)))),
+            _ => Err(invalid(format!(
+                "only eq and ne compare {} with null",
+                describe(path)
+            ))),
         };
     }
 
@@ -313,24 +375,43 @@ fn operand_for(
     path: &AttributePath,
 ) -> Result<Operand, ServiceError> {
     let ordering_or_pattern = operator != Operator::Eq;
-    let is_pattern = matches!(operator, Operator::Contains | Operator::StartsWith | Operator::EndsWith);
+    let is_pattern = matches!(
+        operator,
+        Operator::Contains | Operator::StartsWith | Operator::EndsWith
+    );
 
     match (attribute_type(target), value) {
-        (AttributeType::Bool, Some(Kind::BoolValue(flag))) if !ordering_or_pattern => Ok(Operand::Bool(*flag)),
-        (AttributeType::Bool, Some(Kind::BoolValue(_))) => {
-            Err(invalid(format!("{} is boolean; only eq and ne apply", describe(path))))
+        (AttributeType::Bool, Some(Kind::BoolValue(flag))) if !ordering_or_pattern => {
+            Ok(Operand::Bool(*flag))
         }
+        (AttributeType::Bool, Some(Kind::BoolValue(_))) => Err(invalid(format!(
+            "{} is boolean; only eq and ne apply",
+            describe(path)
+        ))),
         (AttributeType::Timestamp, Some(Kind::StringValue(text))) if !is_pattern => {
-            let at = OffsetDateTime::parse(text, &Rfc3339)
-                .map_err(|_| invalid(format!("{} needs an RFC 3339 date-time, got {text:?}", describe(path))))?;
+            let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                invalid(format!(
+                    "{} needs an RFC 3339 date-time, got {text:?}",
+                    describe(path)
+                ))
+            })?;
             Ok(Operand::Timestamp(truncate_to_micros(at)))
         }
-        (AttributeType::Timestamp, Some(Kind::StringValue(_))) => {
-            Err(invalid(format!("{} is a date-time; co, sw and ew do not apply", describe(path))))
+        (AttributeType::Timestamp, Some(Kind::StringValue(_))) => Err(invalid(format!(
+            "{} is a date-time; co, sw and ew do not apply",
+            describe(path)
+        ))),
+        (AttributeType::CaseExactText, Some(Kind::StringValue(text))) => {
+            Ok(Operand::Text(text.clone()))
         }
-        (AttributeType::CaseExactText, Some(Kind::StringValue(text))) => Ok(Operand::Text(text.clone())),
-        (AttributeType::FoldedText, Some(Kind::StringValue(text))) => Ok(Operand::Text(fold_str(text))),
-        (expected, _) => Err(invalid(format!("{} needs a {} value", describe(path), expected.name()))),
+        (AttributeType::FoldedText, Some(Kind::StringValue(text))) => {
+            Ok(Operand::Text(fold_str(text)))
+        }
+        (expected, _) => Err(invalid(format!(
+            "{} needs a {} value",
+            describe(path),
+            expected.name()
+        ))),
     }
 }
 
@@ -374,7 +455,14 @@ fn resolve(path: &AttributePath) -> Result<Resolved, String> {
 
     if schema == AttributeSchema::Enterprise {
         if let Some(key) = ENTERPRISE_TEXT.iter().find(|key| **key == name) {
-            return scalar_only(sub, Target::Document { keys: vec!["enterprise", key], kind: JsonKind::Text }, path);
+            return scalar_only(
+                sub,
+                Target::Document {
+                    keys: vec!["enterprise", key],
+                    kind: JsonKind::Text,
+                },
+                path,
+            );
         }
         if name == "manager" {
             return complex(vec!["enterprise", "manager"], MANAGER_SUBS, sub).ok_or_else(unknown);
@@ -400,7 +488,14 @@ fn resolve(path: &AttributePath) -> Result<Resolved, String> {
         };
     }
     if let Some(key) = CORE_TEXT.iter().find(|key| **key == name) {
-        return scalar_only(sub, Target::Document { keys: vec![key], kind: JsonKind::Text }, path);
+        return scalar_only(
+            sub,
+            Target::Document {
+                keys: vec![key],
+                kind: JsonKind::Text,
+            },
+            path,
+        );
     }
     if name == "name" {
         return complex(vec!["name"], NAME_SUBS, sub).ok_or_else(unknown);
@@ -412,10 +507,18 @@ fn resolve(path: &AttributePath) -> Result<Resolved, String> {
         .find(|(key, _)| *key == name);
     if let Some((key, subs)) = multi {
         if sub.is_empty() {
-            return Ok(Resolved::Multi { key, subs, sub: None });
+            return Ok(Resolved::Multi {
+                key,
+                subs,
+                sub: None,
+            });
         }
         let sub = lookup(subs, sub).ok_or_else(unknown)?;
-        return Ok(Resolved::Multi { key, subs, sub: Some(sub) });
+        return Ok(Resolved::Multi {
+            key,
+            subs,
+            sub: Some(sub),
+        });
     }
     Err(unknown())
 }
@@ -442,7 +545,10 @@ fn complex(
     Some(Resolved::Scalar(Target::Document { keys, kind }))
 }
 
-fn lookup(subs: &'static [(&'static str, JsonKind)], name: &str) -> Option<(&'static str, JsonKind)> {
+fn lookup(
+    subs: &'static [(&'static str, JsonKind)],
+    name: &str,
+) -> Option<(&'static str, JsonKind)> {
     subs.iter().find(|(key, _)| *key == name).copied()
 }
 

@@ -45,8 +45,12 @@ mod tests {
 
     #[test]
     fn fold_json_keeps_keys_and_booleans() {
-        let folded = fold_json(&json!({"userName": "ÉMILE", "active": true, "emails": [{"value": "A@B"}]}));
+        let folded =
+            fold_json(&json!({"userName": "ÉMILE", "active": true, "emails": [{"value": "A@B"}]}));
 
-        assert_eq!(folded, json!({"userName": "émile", "active": true, "emails": [{"value": "a@b"}]}));
+        assert_eq!(
+            folded,
+            json!({"userName": "émile", "active": true, "emails": [{"value": "a@b"}]})
+        );
     }
 }

@@ -8,15 +8,18 @@ use proto::identity::v1::{
     AddWorkspaceDomainRequest, AddWorkspaceDomainResponse, AuthenticateScimTokenRequest,
     AuthenticateScimTokenResponse, BatchGetUsersRequest, BatchGetUsersResponse, CheckLoginRequest,
     CheckLoginResponse, CreateUnmanagedUserRequest, CreateUnmanagedUserResponse, CreateUserRequest,
-    CreateUserResponse, CreateWorkspaceRequest, CreateWorkspaceResponse, DeleteUserRequest, DeleteUserResponse,
-    DisableScimRequest, DisableScimResponse, EnableScimRequest, EnableScimResponse, GetIdentitySettingsRequest,
-    GetIdentitySettingsResponse, GetUserRequest, GetUserResponse, GetWorkspaceRequest, GetWorkspaceResponse,
-    IssueScimTokenRequest, IssueScimTokenResponse, ListScimTokensRequest, ListScimTokensResponse, ListUsersRequest,
-    ListUsersResponse, RemoveWorkspaceDomainRequest, RemoveWorkspaceDomainResponse, ReplaceUserRequest,
-    ReplaceUserResponse, ResetScimRequest, ResetScimResponse, RevokeScimTokenRequest, RevokeScimTokenResponse,
-    RotateScimTokenRequest, RotateScimTokenResponse, SetScimEntitlementRequest, SetScimEntitlementResponse,
+    CreateUserResponse, CreateWorkspaceRequest, CreateWorkspaceResponse, DeleteUserRequest,
+    DeleteUserResponse, DisableScimRequest, DisableScimResponse, EnableScimRequest,
+    EnableScimResponse, GetIdentitySettingsRequest, GetIdentitySettingsResponse, GetUserRequest,
+    GetUserResponse, GetWorkspaceRequest, GetWorkspaceResponse, IssueScimTokenRequest,
+    IssueScimTokenResponse, ListScimTokensRequest, ListScimTokensResponse, ListUsersRequest,
+    ListUsersResponse, RemoveWorkspaceDomainRequest, RemoveWorkspaceDomainResponse,
+    ReplaceUserRequest, ReplaceUserResponse, ResetScimRequest, ResetScimResponse,
+    RevokeScimTokenRequest, RevokeScimTokenResponse, RotateScimTokenRequest,
+    RotateScimTokenResponse, SetScimEntitlementRequest, SetScimEntitlementResponse,
     SetSsoEnabledRequest, SetSsoEnabledResponse, SetupScimRequest, SetupScimResponse,
-    token_service_server::TokenService, user_service_server::UserService, workspace_service_server::WorkspaceService,
+    token_service_server::TokenService, user_service_server::UserService,
+    workspace_service_server::WorkspaceService,
 };
 use tonic::{Code, Request, Response, Status};
 
@@ -24,7 +27,10 @@ use crate::{IdentityService, error::ServiceError};
 
 /// Runs one RPC body and records `identity_rpc_requests_total{rpc, code}`
 /// and `identity_rpc_duration_seconds{rpc}`.
-async fn observe<T>(rpc: &'static str, work: impl Future<Output = Result<T, ServiceError>>) -> Result<Response<T>, Status> {
+async fn observe<T>(
+    rpc: &'static str,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<Response<T>, Status> {
     let started = Instant::now();
     let result = work.await.map(Response::new).map_err(Status::from);
 
@@ -32,8 +38,10 @@ async fn observe<T>(rpc: &'static str, work: impl Future<Output = Result<T, Serv
         Ok(_) => Code::Ok,
         Err(status) => status.code(),
     };
-    metrics::counter!("identity_rpc_requests_total", "rpc" => rpc, "code" => format!("{code:?}")).increment(1);
-    metrics::histogram!("identity_rpc_duration_seconds", "rpc" => rpc).record(started.elapsed().as_secs_f64());
+    metrics::counter!("identity_rpc_requests_total", "rpc" => rpc, "code" => format!("{code:?}"))
+        .increment(1);
+    metrics::histogram!("identity_rpc_duration_seconds", "rpc" => rpc)
+        .record(started.elapsed().as_secs_f64());
     result
 }
 
@@ -66,7 +74,10 @@ impl WorkspaceService for WorkspaceGrpc {
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "GetWorkspace", workspace_id = %request.get_ref().workspace_id))]
-    async fn get_workspace(&self, request: Request<GetWorkspaceRequest>) -> Result<Response<GetWorkspaceResponse>, Status> {
+    async fn get_workspace(
+        &self,
+        request: Request<GetWorkspaceRequest>,
+    ) -> Result<Response<GetWorkspaceResponse>, Status> {
         observe("GetWorkspace", async {
             let workspace = self.service.get_workspace(request.into_inner()).await?;
             Ok(GetWorkspaceResponse {
@@ -83,8 +94,13 @@ impl WorkspaceService for WorkspaceGrpc {
     ) -> Result<Response<SetSsoEnabledResponse>, Status> {
         let request = request.into_inner();
         observe("SetSsoEnabled", async {
-            let settings = self.service.set_sso_enabled(&request.workspace_id, request.enabled).await?;
-            Ok(SetSsoEnabledResponse { settings: Some(settings) })
+            let settings = self
+                .service
+                .set_sso_enabled(&request.workspace_id, request.enabled)
+                .await?;
+            Ok(SetSsoEnabledResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
@@ -96,8 +112,13 @@ impl WorkspaceService for WorkspaceGrpc {
     ) -> Result<Response<SetScimEntitlementResponse>, Status> {
         let request = request.into_inner();
         observe("SetScimEntitlement", async {
-            let settings = self.service.set_scim_entitlement(&request.workspace_id, request.entitled).await?;
-            Ok(SetScimEntitlementResponse { settings: Some(settings) })
+            let settings = self
+                .service
+                .set_scim_entitlement(&request.workspace_id, request.entitled)
+                .await?;
+            Ok(SetScimEntitlementResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
@@ -108,46 +129,79 @@ impl WorkspaceService for WorkspaceGrpc {
         request: Request<GetIdentitySettingsRequest>,
     ) -> Result<Response<GetIdentitySettingsResponse>, Status> {
         observe("GetIdentitySettings", async {
-            let settings = self.service.identity_settings(&request.get_ref().workspace_id).await?;
-            Ok(GetIdentitySettingsResponse { settings: Some(settings) })
+            let settings = self
+                .service
+                .identity_settings(&request.get_ref().workspace_id)
+                .await?;
+            Ok(GetIdentitySettingsResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "EnableScim", workspace_id = %request.get_ref().workspace_id))]
-    async fn enable_scim(&self, request: Request<EnableScimRequest>) -> Result<Response<EnableScimResponse>, Status> {
+    async fn enable_scim(
+        &self,
+        request: Request<EnableScimRequest>,
+    ) -> Result<Response<EnableScimResponse>, Status> {
         observe("EnableScim", async {
-            let settings = self.service.enable_scim(&request.get_ref().workspace_id).await?;
-            Ok(EnableScimResponse { settings: Some(settings) })
+            let settings = self
+                .service
+                .enable_scim(&request.get_ref().workspace_id)
+                .await?;
+            Ok(EnableScimResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "DisableScim", workspace_id = %request.get_ref().workspace_id))]
-    async fn disable_scim(&self, request: Request<DisableScimRequest>) -> Result<Response<DisableScimResponse>, Status> {
+    async fn disable_scim(
+        &self,
+        request: Request<DisableScimRequest>,
+    ) -> Result<Response<DisableScimResponse>, Status> {
         observe("DisableScim", async {
-            let settings = self.service.disable_scim(&request.get_ref().workspace_id).await?;
-            Ok(DisableScimResponse { settings: Some(settings) })
+            let settings = self
+                .service
+                .disable_scim(&request.get_ref().workspace_id)
+                .await?;
+            Ok(DisableScimResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SetupScim", workspace_id = %request.get_ref().workspace_id))]
-    async fn setup_scim(&self, request: Request<SetupScimRequest>) -> Result<Response<SetupScimResponse>, Status> {
+    async fn setup_scim(
+        &self,
+        request: Request<SetupScimRequest>,
+    ) -> Result<Response<SetupScimResponse>, Status> {
         let request = request.into_inner();
         observe("SetupScim", async {
             let settings = self
                 .service
                 .setup_scim(&request.workspace_id, request.identity_provider())
                 .await?;
-            Ok(SetupScimResponse { settings: Some(settings) })
+            Ok(SetupScimResponse {
+                settings: Some(settings),
+            })
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ResetScim", workspace_id = %request.get_ref().workspace_id))]
-    async fn reset_scim(&self, request: Request<ResetScimRequest>) -> Result<Response<ResetScimResponse>, Status> {
-        observe("ResetScim", self.service.reset_scim(&request.get_ref().workspace_id)).await
+    async fn reset_scim(
+        &self,
+        request: Request<ResetScimRequest>,
+    ) -> Result<Response<ResetScimResponse>, Status> {
+        observe(
+            "ResetScim",
+            self.service.reset_scim(&request.get_ref().workspace_id),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "AddWorkspaceDomain", workspace_id = %request.get_ref().workspace_id))]
@@ -157,7 +211,10 @@ impl WorkspaceService for WorkspaceGrpc {
     ) -> Result<Response<AddWorkspaceDomainResponse>, Status> {
         let request = request.into_inner();
         observe("AddWorkspaceDomain", async {
-            let domains = self.service.add_workspace_domain(&request.workspace_id, &request.domain).await?;
+            let domains = self
+                .service
+                .add_workspace_domain(&request.workspace_id, &request.domain)
+                .await?;
             Ok(AddWorkspaceDomainResponse { domains })
         })
         .await
@@ -199,7 +256,11 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<IssueScimTokenRequest>,
     ) -> Result<Response<IssueScimTokenResponse>, Status> {
-        observe("IssueScimToken", self.service.issue_scim_token(request.into_inner())).await
+        observe(
+            "IssueScimToken",
+            self.service.issue_scim_token(request.into_inner()),
+        )
+        .await
     }
 
     // The request holds only the secret, so the span gets no ids.
@@ -208,7 +269,11 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<AuthenticateScimTokenRequest>,
     ) -> Result<Response<AuthenticateScimTokenResponse>, Status> {
-        observe("AuthenticateScimToken", self.service.authenticate_scim_token(request.into_inner())).await
+        observe(
+            "AuthenticateScimToken",
+            self.service.authenticate_scim_token(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListScimTokens", workspace_id = %request.get_ref().workspace_id))]
@@ -216,7 +281,11 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<ListScimTokensRequest>,
     ) -> Result<Response<ListScimTokensResponse>, Status> {
-        observe("ListScimTokens", self.service.list_scim_tokens(request.into_inner())).await
+        observe(
+            "ListScimTokens",
+            self.service.list_scim_tokens(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
@@ -227,7 +296,11 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<RotateScimTokenRequest>,
     ) -> Result<Response<RotateScimTokenResponse>, Status> {
-        observe("RotateScimToken", self.service.rotate_scim_token(request.into_inner())).await
+        observe(
+            "RotateScimToken",
+            self.service.rotate_scim_token(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(
@@ -238,7 +311,11 @@ impl TokenService for TokenGrpc {
         &self,
         request: Request<RevokeScimTokenRequest>,
     ) -> Result<Response<RevokeScimTokenResponse>, Status> {
-        observe("RevokeScimToken", self.service.revoke_scim_token(request.into_inner())).await
+        observe(
+            "RevokeScimToken",
+            self.service.revoke_scim_token(request.into_inner()),
+        )
+        .await
     }
 }
 
@@ -260,7 +337,10 @@ impl UserService for UserGrpc {
         skip_all,
         fields(rpc = "CreateUser", workspace_id = %request.get_ref().workspace_id, user_id = tracing::field::Empty)
     )]
-    async fn create_user(&self, request: Request<CreateUserRequest>) -> Result<Response<CreateUserResponse>, Status> {
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<CreateUserResponse>, Status> {
         observe("CreateUser", async {
             let user = self.service.create_user(request.into_inner()).await?;
             Ok(CreateUserResponse { user: Some(user) })
@@ -272,7 +352,10 @@ impl UserService for UserGrpc {
         skip_all,
         fields(rpc = "GetUser", workspace_id = %request.get_ref().workspace_id, user_id = %request.get_ref().user_id)
     )]
-    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
+    async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<GetUserResponse>, Status> {
         observe("GetUser", async {
             let user = self.service.get_user(request.into_inner()).await?;
             Ok(GetUserResponse { user: Some(user) })
@@ -288,11 +371,18 @@ impl UserService for UserGrpc {
         &self,
         request: Request<BatchGetUsersRequest>,
     ) -> Result<Response<BatchGetUsersResponse>, Status> {
-        observe("BatchGetUsers", self.service.batch_get_users(request.into_inner())).await
+        observe(
+            "BatchGetUsers",
+            self.service.batch_get_users(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListUsers", workspace_id = %request.get_ref().workspace_id))]
-    async fn list_users(&self, request: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
         observe("ListUsers", self.service.list_users(request.into_inner())).await
     }
 
@@ -304,7 +394,10 @@ impl UserService for UserGrpc {
             user_id = %request.get_ref().user.as_ref().map(|user| user.id.as_str()).unwrap_or_default()
         )
     )]
-    async fn replace_user(&self, request: Request<ReplaceUserRequest>) -> Result<Response<ReplaceUserResponse>, Status> {
+    async fn replace_user(
+        &self,
+        request: Request<ReplaceUserRequest>,
+    ) -> Result<Response<ReplaceUserResponse>, Status> {
         observe("ReplaceUser", async {
             let user = self.service.replace_user(request.into_inner()).await?;
             Ok(ReplaceUserResponse { user: Some(user) })
@@ -316,7 +409,10 @@ impl UserService for UserGrpc {
         skip_all,
         fields(rpc = "DeleteUser", workspace_id = %request.get_ref().workspace_id, user_id = %request.get_ref().user_id)
     )]
-    async fn delete_user(&self, request: Request<DeleteUserRequest>) -> Result<Response<DeleteUserResponse>, Status> {
+    async fn delete_user(
+        &self,
+        request: Request<DeleteUserRequest>,
+    ) -> Result<Response<DeleteUserResponse>, Status> {
         observe("DeleteUser", async {
             self.service.delete_user(request.into_inner()).await?;
             Ok(DeleteUserResponse {})
@@ -333,14 +429,20 @@ impl UserService for UserGrpc {
         request: Request<CreateUnmanagedUserRequest>,
     ) -> Result<Response<CreateUnmanagedUserResponse>, Status> {
         observe("CreateUnmanagedUser", async {
-            let user = self.service.create_unmanaged_user(request.into_inner()).await?;
+            let user = self
+                .service
+                .create_unmanaged_user(request.into_inner())
+                .await?;
             Ok(CreateUnmanagedUserResponse { user: Some(user) })
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "CheckLogin", workspace_id = %request.get_ref().workspace_id))]
-    async fn check_login(&self, request: Request<CheckLoginRequest>) -> Result<Response<CheckLoginResponse>, Status> {
+    async fn check_login(
+        &self,
+        request: Request<CheckLoginRequest>,
+    ) -> Result<Response<CheckLoginResponse>, Status> {
         observe("CheckLogin", self.service.check_login(request.into_inner())).await
     }
 }

@@ -62,7 +62,10 @@ impl IdentityService {
         let store = store::connect(&config.database_url, config.max_connections)
             .await
             .context("failed to open the identity database")?;
-        tracing::info!(engine = engine_name(&config.database_url), "identity database ready");
+        tracing::info!(
+            engine = engine_name(&config.database_url),
+            "identity database ready"
+        );
         Ok(Self::from_store(store))
     }
 

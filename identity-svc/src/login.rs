@@ -2,7 +2,9 @@
 //! the identity provider is the source of truth: only a provisioned, active
 //! user may sign in, and there is no SAML just-in-time provisioning.
 
-use proto::identity::v1::{CheckLoginRequest, CheckLoginResponse, LoginDecision, check_login_request::Subject};
+use proto::identity::v1::{
+    CheckLoginRequest, CheckLoginResponse, LoginDecision, check_login_request::Subject,
+};
 
 use crate::{
     IdentityService,
@@ -16,12 +18,22 @@ use crate::{
 
 impl IdentityService {
     /// Decides whether the user named by id or email may sign in.
-    pub async fn check_login(&self, request: CheckLoginRequest) -> Result<CheckLoginResponse, ServiceError> {
+    pub async fn check_login(
+        &self,
+        request: CheckLoginRequest,
+    ) -> Result<CheckLoginResponse, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         let subject = match request.subject {
             Some(Subject::UserId(id)) if !id.is_empty() => Subject::UserId(id),
-            Some(Subject::Email(email)) if !email.trim().is_empty() => Subject::Email(email.trim().to_owned()),
-            _ => return Err(ServiceError::invalid("subject", "user_id or email is required")),
+            Some(Subject::Email(email)) if !email.trim().is_empty() => {
+                Subject::Email(email.trim().to_owned())
+            }
+            _ => {
+                return Err(ServiceError::invalid(
+                    "subject",
+                    "user_id or email is required",
+                ));
+            }
         };
         if !workspace.scim_enabled {
             return Ok(decision(LoginDecision::NotScimManaged, None));
@@ -80,7 +92,11 @@ impl IdentityService {
 
     /// Returns at most two users matching `condition`, enough to tell one
     /// match from several.
-    async fn search(&self, workspace_id: &str, condition: Condition) -> Result<Vec<UserRecord>, ServiceError> {
+    async fn search(
+        &self,
+        workspace_id: &str,
+        condition: Condition,
+    ) -> Result<Vec<UserRecord>, ServiceError> {
         let query = UserQuery {
             condition: Some(condition),
             offset: 0,

@@ -29,7 +29,11 @@ impl IdentityService {
     /// its commits. Run it with `relay.run(token)` until shutdown, and stop
     /// it before [`IdentityService::close`] closes the pools. Fails when
     /// `consumers` is empty or names a consumer twice.
-    pub fn outbox_relay(&self, consumers: Vec<Consumer>, config: RelayConfig) -> anyhow::Result<Relay> {
+    pub fn outbox_relay(
+        &self,
+        consumers: Vec<Consumer>,
+        config: RelayConfig,
+    ) -> anyhow::Result<Relay> {
         let source: Arc<dyn OutboxSource> = self.store.clone();
         let relay = Relay::new(OUTBOX_SERVICE, source, consumers, config)?;
         Ok(relay.with_signal(self.outbox_signal.clone()))
@@ -54,7 +58,11 @@ pub(crate) fn user_deleted(workspace_id: &str, user_id: &str, at: OffsetDateTime
 }
 
 /// Builds an event about the workspace itself.
-pub(crate) fn workspace_event(workspace_id: &str, payload: Payload, at: OffsetDateTime) -> OutboxEvent {
+pub(crate) fn workspace_event(
+    workspace_id: &str,
+    payload: Payload,
+    at: OffsetDateTime,
+) -> OutboxEvent {
     build_event(workspace_id, AGGREGATE_WORKSPACE, workspace_id, payload, at)
 }
 

@@ -153,9 +153,15 @@ impl IdentityService {
     /// Calls the participant of `step`. Returns the reason, written for an
     /// admin, when it failed.
     async fn run_reset_step(&self, workspace_id: &str, step: &str) -> Result<(), String> {
-        let Some(participant) = self.reset_participants.iter().find(|participant| participant.step() == step) else {
+        let Some(participant) = self
+            .reset_participants
+            .iter()
+            .find(|participant| participant.step() == step)
+        else {
             tracing::warn!(workspace_id = %workspace_id, step = %step, "no service configured for a pending reset step");
-            return Err(format!("this identity-svc has no client for the {step:?} step; configure it and retry"));
+            return Err(format!(
+                "this identity-svc has no client for the {step:?} step; configure it and retry"
+            ));
         };
         match participant.reset_workspace(workspace_id).await {
             Ok(()) => Ok(()),
@@ -184,7 +190,11 @@ impl IdentityService {
             let Some(pending) = &current.reset_pending else {
                 return Ok(None);
             };
-            let remaining: Vec<String> = pending.iter().filter(|name| name.as_str() != step).cloned().collect();
+            let remaining: Vec<String> = pending
+                .iter()
+                .filter(|name| name.as_str() != step)
+                .cloned()
+                .collect();
             if remaining.len() == pending.len() && !remaining.is_empty() {
                 return Ok(None);
             }
@@ -192,9 +202,11 @@ impl IdentityService {
             let mut change = unchanged(current);
             if remaining.is_empty() {
                 change.next.reset_pending = None;
-                change
-                    .events
-                    .push(workspace_event(&current.id, Payload::ScimResetCompleted(ScimResetCompleted {}), at));
+                change.events.push(workspace_event(
+                    &current.id,
+                    Payload::ScimResetCompleted(ScimResetCompleted {}),
+                    at,
+                ));
             } else {
                 change.next.reset_pending = Some(remaining);
             }
@@ -206,10 +218,16 @@ impl IdentityService {
 
 /// Explains a failed step to an admin without internal details.
 fn step_failure(step: &str, status: &tonic::Status) -> String {
-    let service = if step == STEP_GROUPS { "groups-svc" } else { step };
+    let service = if step == STEP_GROUPS {
+        "groups-svc"
+    } else {
+        step
+    };
     match status.code() {
         tonic::Code::Unimplemented => {
-            format!("{service} does not support workspace resets yet; upgrade it and run the reset again")
+            format!(
+                "{service} does not support workspace resets yet; upgrade it and run the reset again"
+            )
         }
         tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
             format!("{service} is unavailable; run the reset again when it is back")

@@ -7,7 +7,8 @@
 //! "SCIM on requires SSO on and the entitlement" holds under concurrency.
 
 use proto::events::v1::{
-    IdentityProviderSet, ScimDisabled, ScimEnabled, ScimEntitlementChanged, SsoEnabledChanged, event::Payload,
+    IdentityProviderSet, ScimDisabled, ScimEnabled, ScimEntitlementChanged, SsoEnabledChanged,
+    event::Payload,
 };
 use proto::identity::v1::{IdentityProvider, IdentitySettings};
 use time::OffsetDateTime;
@@ -15,7 +16,9 @@ use time::OffsetDateTime;
 use crate::{
     IdentityService,
     convert::{identity_provider_name, settings_message},
-    error::{REASON_RESET_IN_PROGRESS, REASON_SCIM_NOT_ENTITLED, REASON_SSO_NOT_ENABLED, ServiceError},
+    error::{
+        REASON_RESET_IN_PROGRESS, REASON_SCIM_NOT_ENTITLED, REASON_SSO_NOT_ENABLED, ServiceError,
+    },
     now,
     outbox::workspace_event,
     store::{OutboxEvent, WorkspaceRecord},
@@ -34,12 +37,17 @@ pub(crate) struct StateChange {
 
 /// Decides a change from the current workspace and the time; `None` when
 /// nothing needs to change.
-pub(crate) type StatePlan<'a> =
-    dyn FnMut(&WorkspaceRecord, OffsetDateTime) -> Result<Option<StateChange>, ServiceError> + Send + 'a;
+pub(crate) type StatePlan<'a> = dyn FnMut(&WorkspaceRecord, OffsetDateTime) -> Result<Option<StateChange>, ServiceError>
+    + Send
+    + 'a;
 
 impl IdentityService {
     /// Records whether SAML SSO is on. Turning it off also turns SCIM off.
-    pub async fn set_sso_enabled(&self, workspace_id: &str, enabled: bool) -> Result<IdentitySettings, ServiceError> {
+    pub async fn set_sso_enabled(
+        &self,
+        workspace_id: &str,
+        enabled: bool,
+    ) -> Result<IdentitySettings, ServiceError> {
         let record = self
             .change_workspace(workspace_id, &mut |current, at| {
                 if current.sso_enabled == enabled {
@@ -91,7 +99,10 @@ impl IdentityService {
     }
 
     /// Returns the workspace's Identity & Access settings.
-    pub async fn identity_settings(&self, workspace_id: &str) -> Result<IdentitySettings, ServiceError> {
+    pub async fn identity_settings(
+        &self,
+        workspace_id: &str,
+    ) -> Result<IdentitySettings, ServiceError> {
         let record = self.require_workspace(workspace_id).await?;
         self.settings_of(record).await
     }
@@ -161,7 +172,10 @@ impl IdentityService {
         provider: IdentityProvider,
     ) -> Result<IdentitySettings, ServiceError> {
         let Some(name) = identity_provider_name(provider) else {
-            return Err(ServiceError::invalid("identity_provider", "must be entra or okta"));
+            return Err(ServiceError::invalid(
+                "identity_provider",
+                "must be entra or okta",
+            ));
         };
         let record = self
             .change_workspace(workspace_id, &mut |current, at| {
@@ -203,7 +217,12 @@ impl IdentityService {
             next.version = current.version + 1;
             let written = self
                 .store
-                .update_workspace_state(&next, current.version, change.remove_tokens, &change.events)
+                .update_workspace_state(
+                    &next,
+                    current.version,
+                    change.remove_tokens,
+                    &change.events,
+                )
                 .await?;
             if written.is_some() {
                 if !change.events.is_empty() {
@@ -218,14 +237,19 @@ impl IdentityService {
     }
 
     /// Builds the settings view of `record` with its active tokens.
-    pub(crate) async fn settings_of(&self, record: WorkspaceRecord) -> Result<IdentitySettings, ServiceError> {
+    pub(crate) async fn settings_of(
+        &self,
+        record: WorkspaceRecord,
+    ) -> Result<IdentitySettings, ServiceError> {
         let at = now();
         let tokens: Vec<_> = self
             .store
             .list_tokens(&record.id)
             .await?
             .into_iter()
-            .filter(|token| token.revoked.is_none() && token.expires.is_none_or(|expires| expires > at))
+            .filter(|token| {
+                token.revoked.is_none() && token.expires.is_none_or(|expires| expires > at)
+            })
             .collect();
         Ok(settings_message(&record, &tokens))
     }
@@ -241,7 +265,12 @@ pub(crate) fn unchanged(current: &WorkspaceRecord) -> StateChange {
 }
 
 /// Turns SCIM off in `change` and records why, when it is on.
-pub(crate) fn turn_scim_off(current: &WorkspaceRecord, change: &mut StateChange, cause: &str, at: OffsetDateTime) {
+pub(crate) fn turn_scim_off(
+    current: &WorkspaceRecord,
+    change: &mut StateChange,
+    cause: &str,
+    at: OffsetDateTime,
+) {
     if !current.scim_enabled {
         return;
     }

@@ -24,7 +24,10 @@ use crate::{
 impl IdentityService {
     /// Lists a workspace's tokens, newest first: the active ones, or all
     /// of them with `include_inactive`.
-    pub async fn list_scim_tokens(&self, request: ListScimTokensRequest) -> Result<ListScimTokensResponse, ServiceError> {
+    pub async fn list_scim_tokens(
+        &self,
+        request: ListScimTokensRequest,
+    ) -> Result<ListScimTokensResponse, ServiceError> {
         self.require_workspace(&request.workspace_id).await?;
         let at = now();
         let tokens = self
@@ -47,7 +50,10 @@ impl IdentityService {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         require_no_reset(&workspace)?;
         if request.overlap_seconds < 0 {
-            return Err(ServiceError::invalid("overlap_seconds", "must be 0 or a positive number of seconds"));
+            return Err(ServiceError::invalid(
+                "overlap_seconds",
+                "must be 0 or a positive number of seconds",
+            ));
         }
         let previous = self
             .store
@@ -59,8 +65,15 @@ impl IdentityService {
         let overlap_end = at
             .checked_add(Duration::seconds(request.overlap_seconds))
             .ok_or_else(|| ServiceError::invalid("overlap_seconds", "overlap is too large"))?;
-        let previous_expires = previous.expires.map_or(overlap_end, |expires| expires.min(overlap_end));
-        let (token, secret) = new_token(&workspace.id, previous.name.clone(), request.ttl_seconds, at)?;
+        let previous_expires = previous
+            .expires
+            .map_or(overlap_end, |expires| expires.min(overlap_end));
+        let (token, secret) = new_token(
+            &workspace.id,
+            previous.name.clone(),
+            request.ttl_seconds,
+            at,
+        )?;
         let event = workspace_event(
             &workspace.id,
             Payload::TokenRotated(TokenRotated {
@@ -81,7 +94,10 @@ impl IdentityService {
                 return Err(ServiceError::precondition(
                     REASON_TOKEN_INACTIVE,
                     &workspace.id,
-                    format!("SCIM token {} is revoked or expired; issue a new token instead.", previous.id),
+                    format!(
+                        "SCIM token {} is revoked or expired; issue a new token instead.",
+                        previous.id
+                    ),
                 ));
             }
             RotateOutcome::ResetInProgress => {

@@ -3,7 +3,8 @@
 
 use proto::events::v1::{TokenIssued, event::Payload};
 use proto::identity::v1::{
-    AuthenticateScimTokenRequest, AuthenticateScimTokenResponse, IssueScimTokenRequest, IssueScimTokenResponse,
+    AuthenticateScimTokenRequest, AuthenticateScimTokenResponse, IssueScimTokenRequest,
+    IssueScimTokenResponse,
 };
 use rand::{Rng, distr::Alphanumeric};
 use sha2::{Digest, Sha256};
@@ -36,7 +37,10 @@ impl IdentityService {
     /// Issues a token for a workspace. The secret is in this response only.
     /// Fails with RESET_IN_PROGRESS while a reset of the workspace is
     /// unfinished.
-    pub async fn issue_scim_token(&self, request: IssueScimTokenRequest) -> Result<IssueScimTokenResponse, ServiceError> {
+    pub async fn issue_scim_token(
+        &self,
+        request: IssueScimTokenRequest,
+    ) -> Result<IssueScimTokenResponse, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         require_no_reset(&workspace)?;
         let (record, secret) = new_token(&workspace.id, request.name, request.ttl_seconds, now())?;
@@ -100,7 +104,10 @@ impl IdentityService {
         }
 
         let stale_before = at - LAST_USED_RESOLUTION;
-        if token.last_used.is_none_or(|last_used| last_used < stale_before) {
+        if token
+            .last_used
+            .is_none_or(|last_used| last_used < stale_before)
+        {
             // A failed bookkeeping write must not reject a valid token.
             if let Err(error) = self.store.touch_token(&token.id, at, stale_before).await {
                 tracing::warn!(workspace_id = %token.workspace_id, token_id = %token.id, error = %error, "failed to record scim token use");
@@ -123,10 +130,16 @@ pub(crate) fn new_token(
     created: OffsetDateTime,
 ) -> Result<(TokenRecord, String), ServiceError> {
     if ttl_seconds < 0 {
-        return Err(ServiceError::invalid("ttl_seconds", "must be 0 (no expiry) or a positive number of seconds"));
+        return Err(ServiceError::invalid(
+            "ttl_seconds",
+            "must be 0 (no expiry) or a positive number of seconds",
+        ));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ServiceError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+        return Err(ServiceError::invalid(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     let expires = match ttl_seconds {
         0 => None,

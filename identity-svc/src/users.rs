@@ -5,8 +5,9 @@ use std::collections::HashSet;
 
 use proto::events::v1::{UserAdopted, event::Payload};
 use proto::identity::v1::{
-    BatchGetUsersRequest, BatchGetUsersResponse, CreateUnmanagedUserRequest, CreateUserRequest, DeleteUserRequest,
-    GetUserRequest, ListUsersRequest, ListUsersResponse, MultiValue, Name, ReplaceUserRequest, SortOrder, User,
+    BatchGetUsersRequest, BatchGetUsersResponse, CreateUnmanagedUserRequest, CreateUserRequest,
+    DeleteUserRequest, GetUserRequest, ListUsersRequest, ListUsersResponse, MultiValue, Name,
+    ReplaceUserRequest, SortOrder, User,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -53,13 +54,21 @@ impl IdentityService {
 
     /// Creates an active user that SCIM does not manage yet, with the
     /// address as its userName and primary work email.
-    pub async fn create_unmanaged_user(&self, request: CreateUnmanagedUserRequest) -> Result<User, ServiceError> {
+    pub async fn create_unmanaged_user(
+        &self,
+        request: CreateUnmanagedUserRequest,
+    ) -> Result<User, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         let email = request.email.trim();
         if email.is_empty() {
             return Err(ServiceError::invalid("email", "email is required"));
         }
-        let user = unmanaged_user(email, request.given_name, request.family_name, request.display_name);
+        let user = unmanaged_user(
+            email,
+            request.given_name,
+            request.family_name,
+            request.display_name,
+        );
         let attributes = validate_user(&user, &workspace)?;
 
         let at = now();
@@ -104,10 +113,17 @@ impl IdentityService {
 
     /// Returns the users that exist among the requested ids, in request order
     /// and without duplicates, and lists the missing ids.
-    pub async fn batch_get_users(&self, request: BatchGetUsersRequest) -> Result<BatchGetUsersResponse, ServiceError> {
+    pub async fn batch_get_users(
+        &self,
+        request: BatchGetUsersRequest,
+    ) -> Result<BatchGetUsersResponse, ServiceError> {
         self.require_workspace(&request.workspace_id).await?;
         let mut seen = HashSet::new();
-        let ids: Vec<String> = request.user_ids.into_iter().filter(|id| seen.insert(id.clone())).collect();
+        let ids: Vec<String> = request
+            .user_ids
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
         if ids.len() > MAX_BATCH_IDS {
             return Err(ServiceError::invalid(
                 "user_ids",
@@ -127,7 +143,10 @@ impl IdentityService {
     }
 
     /// Searches users with an optional filter, sort and 1-based paging.
-    pub async fn list_users(&self, request: ListUsersRequest) -> Result<ListUsersResponse, ServiceError> {
+    pub async fn list_users(
+        &self,
+        request: ListUsersRequest,
+    ) -> Result<ListUsersResponse, ServiceError> {
         self.require_workspace(&request.workspace_id).await?;
         let query = UserQuery {
             condition: request.filter.as_ref().map(build_condition).transpose()?,
@@ -138,7 +157,11 @@ impl IdentityService {
         };
 
         let page = self.store.list_users(&request.workspace_id, &query).await?;
-        let users = page.users.iter().map(user_message).collect::<Result<_, _>>()?;
+        let users = page
+            .users
+            .iter()
+            .map(user_message)
+            .collect::<Result<_, _>>()?;
         Ok(ListUsersResponse {
             users,
             total_results: page.total,
@@ -169,7 +192,9 @@ impl IdentityService {
             .ok_or_else(|| ServiceError::UserNotFound(user.id.clone()))?;
         let base_version = request.expected_version.unwrap_or(current.version);
         if base_version != current.version {
-            return Err(ServiceError::VersionMismatch { expected: base_version });
+            return Err(ServiceError::VersionMismatch {
+                expected: base_version,
+            });
         }
 
         let record = UserRecord {
@@ -197,12 +222,18 @@ impl IdentityService {
                 record.last_modified,
             ));
         }
-        let updated = match self.store.update_user_recorded(&record, base_version, &events).await {
+        let updated = match self
+            .store
+            .update_user_recorded(&record, base_version, &events)
+            .await
+        {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::UserNameTaken),
             result => result?,
         };
         if !updated {
-            return Err(self.missing_or_changed(&record.workspace_id, &record.id, base_version).await);
+            return Err(self
+                .missing_or_changed(&record.workspace_id, &record.id, base_version)
+                .await);
         }
         if !events.is_empty() {
             self.outbox_signal.notify();
@@ -219,11 +250,19 @@ impl IdentityService {
         let event = outbox::user_deleted(&request.workspace_id, &request.user_id, now());
         let deleted = self
             .store
-            .delete_user(&request.workspace_id, &request.user_id, request.expected_version, &event)
+            .delete_user(
+                &request.workspace_id,
+                &request.user_id,
+                request.expected_version,
+                &event,
+            )
             .await?;
         if !deleted {
             return Err(match request.expected_version {
-                Some(expected) => self.missing_or_changed(&request.workspace_id, &request.user_id, expected).await,
+                Some(expected) => {
+                    self.missing_or_changed(&request.workspace_id, &request.user_id, expected)
+                        .await
+                }
                 None => ServiceError::UserNotFound(request.user_id),
             });
         }
@@ -238,7 +277,12 @@ impl IdentityService {
     }
 
     /// Explains why a conditional write matched no row.
-    async fn missing_or_changed(&self, workspace_id: &str, user_id: &str, expected: i64) -> ServiceError {
+    async fn missing_or_changed(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        expected: i64,
+    ) -> ServiceError {
         match self.store.get_user(workspace_id, user_id).await {
             Ok(Some(_)) => ServiceError::VersionMismatch { expected },
             Ok(None) => ServiceError::UserNotFound(user_id.to_owned()),
@@ -255,18 +299,22 @@ fn validate_user(user: &User, workspace: &WorkspaceRecord) -> Result<Value, Serv
     }
 
     if let Some(email) = work_email(user) {
-        check_address(email, &workspace.domains).map_err(|error| domain_violation("emails", "work email", error, workspace))?;
+        check_address(email, &workspace.domains)
+            .map_err(|error| domain_violation("emails", "work email", error, workspace))?;
     }
     if user.user_name.contains('@') {
         check_address(&user.user_name, &workspace.domains)
             .map_err(|error| domain_violation("userName", "userName", error, workspace))?;
     }
 
-    let document =
-        user_document(user).map_err(|error| ServiceError::invalid("user", format!("cannot be encoded: {error}")))?;
+    let document = user_document(user)
+        .map_err(|error| ServiceError::invalid("user", format!("cannot be encoded: {error}")))?;
     if contains_nul(&document) {
         // PostgreSQL rejects U+0000 in text and JSONB.
-        return Err(ServiceError::invalid("user", "strings must not contain U+0000"));
+        return Err(ServiceError::invalid(
+            "user",
+            "strings must not contain U+0000",
+        ));
     }
     Ok(document)
 }
@@ -317,7 +365,12 @@ fn work_email(user: &User) -> Option<&str> {
         .and_then(|email| email.value.as_deref())
 }
 
-fn domain_violation(field: &str, subject: &str, error: DomainError, workspace: &WorkspaceRecord) -> ServiceError {
+fn domain_violation(
+    field: &str,
+    subject: &str,
+    error: DomainError,
+    workspace: &WorkspaceRecord,
+) -> ServiceError {
     let allowed = if workspace.domains.is_empty() {
         "the workspace has no domains configured".to_owned()
     } else {
@@ -330,7 +383,9 @@ fn contains_nul(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains('\0'),
         Value::Array(items) => items.iter().any(contains_nul),
-        Value::Object(map) => map.iter().any(|(key, item)| key.contains('\0') || contains_nul(item)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains('\0') || contains_nul(item)),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }

@@ -5,14 +5,17 @@ use proto::identity::v1::{CreateWorkspaceRequest, GetWorkspaceRequest, Workspace
 use uuid::Uuid;
 
 use crate::{
-    IdentityService, convert::workspace_message, email_domain::normalize_domain_entry, error::ServiceError, now,
-    store::WorkspaceRecord,
+    IdentityService, convert::workspace_message, email_domain::normalize_domain_entry,
+    error::ServiceError, now, store::WorkspaceRecord,
 };
 
 impl IdentityService {
     /// Creates a workspace. Domains are stored lower-case and IDNA-normalised,
     /// sorted and without duplicates.
-    pub async fn create_workspace(&self, request: CreateWorkspaceRequest) -> Result<Workspace, ServiceError> {
+    pub async fn create_workspace(
+        &self,
+        request: CreateWorkspaceRequest,
+    ) -> Result<Workspace, ServiceError> {
         let name = request.name.trim();
         if name.is_empty() {
             return Err(ServiceError::invalid("name", "workspace name is required"));
@@ -31,7 +34,10 @@ impl IdentityService {
         domains.sort();
         domains.dedup();
         if request.scim_enabled && !request.sso_enabled {
-            return Err(ServiceError::invalid("scim_enabled", "SCIM requires SAML SSO; set sso_enabled as well"));
+            return Err(ServiceError::invalid(
+                "scim_enabled",
+                "SCIM requires SAML SSO; set sso_enabled as well",
+            ));
         }
 
         let record = WorkspaceRecord {
@@ -53,7 +59,10 @@ impl IdentityService {
     }
 
     /// Returns a workspace, or [`ServiceError::WorkspaceNotFound`] when missing.
-    pub async fn get_workspace(&self, request: GetWorkspaceRequest) -> Result<Workspace, ServiceError> {
+    pub async fn get_workspace(
+        &self,
+        request: GetWorkspaceRequest,
+    ) -> Result<Workspace, ServiceError> {
         let record = self.require_workspace(&request.workspace_id).await?;
         Ok(workspace_message(&record))
     }

@@ -50,7 +50,10 @@ pub fn configured_hs256_key(config: &AdminAuthConfig) -> anyhow::Result<Option<V
 }
 
 /// Builds the gateway's verifier from the configuration and `hs256_key`.
-pub async fn verifier(config: &AdminAuthConfig, hs256_key: Option<&[u8]>) -> anyhow::Result<AdminVerifier> {
+pub async fn verifier(
+    config: &AdminAuthConfig,
+    hs256_key: Option<&[u8]>,
+) -> anyhow::Result<AdminVerifier> {
     let jwks = match &config.admin_jwt_jwks {
         Some(location) => Some(JwksKeys::load(location).await?),
         None => None,
@@ -68,7 +71,9 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
             key.len()
         ),
         Err(error) if error.kind() == ErrorKind::NotFound => {}
-        Err(error) => return Err(error).with_context(|| format!("failed to read {}", path.display())),
+        Err(error) => {
+            return Err(error).with_context(|| format!("failed to read {}", path.display()));
+        }
     }
 
     let key: String = rand::rng()
@@ -91,7 +96,10 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// Creates `path` with `contents` and mode 0600; fails when it exists.
 fn create_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)?;
     }
     let temporary = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
@@ -119,7 +127,8 @@ mod tests {
     use super::*;
 
     fn temp_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("admin-key-test-{}", std::process::id()))
+        let dir = std::env::temp_dir()
+            .join(format!("admin-key-test-{}", std::process::id()))
             .join(format!("{}", rand::rng().random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -129,8 +138,12 @@ mod tests {
     fn generated_key_is_reused() {
         let dir = temp_dir();
 
-        let first = hs256_key(&AdminAuthConfig::default(), &dir).unwrap().unwrap();
-        let second = hs256_key(&AdminAuthConfig::default(), &dir).unwrap().unwrap();
+        let first = hs256_key(&AdminAuthConfig::default(), &dir)
+            .unwrap()
+            .unwrap();
+        let second = hs256_key(&AdminAuthConfig::default(), &dir)
+            .unwrap()
+            .unwrap();
 
         assert_eq!(first.len(), GENERATED_KEY_CHARS);
         assert_eq!(first, second);
@@ -144,7 +157,10 @@ mod tests {
         let dir = temp_dir();
 
         hs256_key(&AdminAuthConfig::default(), &dir).unwrap();
-        let mode = std::fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
 
         assert_eq!(mode & 0o777, 0o600);
         std::fs::remove_dir_all(dir).unwrap();

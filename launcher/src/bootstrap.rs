@@ -91,7 +91,11 @@ pub async fn create_demo_workspace(
         .context("failed to issue the demo SCIM token")?
         .into_inner();
 
-    let scim_url = format!("{}/scim/v2/{}", public_url.trim_end_matches('/'), workspace.id);
+    let scim_url = format!(
+        "{}/scim/v2/{}",
+        public_url.trim_end_matches('/'),
+        workspace.id
+    );
     let admin_token = admin_key
         .map(|key| {
             gateway::admin::jwt::sign_hs256(
@@ -125,8 +129,12 @@ pub fn read_scim_url(path: &Path) -> Option<String> {
 /// Writes `contents` to `path` with mode 0600, through a temporary file
 /// renamed into place so a reader never sees a partial file.
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
     }
     let temporary = PathBuf::from(format!("{}.tmp", path.display()));
     let mut options = OpenOptions::new();
@@ -141,6 +149,7 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("failed to write {}", temporary.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
-    std::fs::rename(&temporary, path).with_context(|| format!("failed to write {}", path.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("failed to write {}", path.display()))?;
     Ok(())
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "scim-server", version, about = "SCIM 2.0 provisioning: gateway and services")]
+#[command(
+    name = "scim-server",
+    version,
+    about = "SCIM 2.0 provisioning: gateway and services"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub telemetry: plumbing::telemetry::TelemetryConfig,
@@ -40,7 +44,12 @@ pub enum Service {
 #[derive(Debug, Clone, Parser)]
 pub struct RunArgs {
     /// Services to run in this process, comma-separated.
-    #[arg(long, env = "SERVICES", value_delimiter = ',', default_value = "gateway,identity,groups")]
+    #[arg(
+        long,
+        env = "SERVICES",
+        value_delimiter = ',',
+        default_value = "gateway,identity,groups"
+    )]
     pub services: Vec<Service>,
 
     /// Directory of the embedded SQLite databases and the demo workspace file.
@@ -124,14 +133,20 @@ impl RunArgs {
 
     /// Returns the groups-svc database URL.
     pub fn groups_database_url(&self) -> String {
-        self.groups_database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("groups.db").display()))
+        self.groups_database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("groups.db").display()
+            )
+        })
     }
 
     pub fn identity_database_url(&self) -> String {
         self.identity_database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("identity.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("identity.db").display()
+            )
         })
     }
 }

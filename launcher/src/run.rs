@@ -8,12 +8,12 @@ use axum::Router;
 use groups_svc::GroupsService;
 use identity_svc::IdentityService;
 use plumbing::outbox::Consumer;
-use tokio_util::sync::CancellationToken;
 use plumbing::{
     ratelimit::RateLimiter,
     shutdown::{Readiness, Shutdown, ShutdownConfig},
 };
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     admin_key, bootstrap,
@@ -76,8 +76,12 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let readiness = Readiness::new();
     let mut tasks = JoinSet::new();
 
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("failed to create data directory {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "failed to create data directory {}",
+            args.data_dir.display()
+        )
+    })?;
 
     let (groups, groups_addr) = if args.runs(Service::Groups) {
         let (service, addr) = services::start_groups(&args, &shutdown, &mut tasks).await?;
@@ -94,7 +98,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let relay_stop = CancellationToken::new();
     let mut relay_task = None;
     let (identity, identity_addr) = if args.runs(Service::Identity) {
-        let (service, addr) = services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
+        let (service, addr) =
+            services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
         relay_task = Some(start_relay(&service, &args, &groups_url, relay_stop.clone()).await?);
         (Some(service), Some(addr))
     } else {
@@ -118,7 +123,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let mut http = plumbing::shutdown::health_router(readiness.clone())
         .merge(plumbing::metrics::metrics_router(metrics));
     if args.runs(Service::Gateway) {
-        http = http.merge(build_gateway(&args, &identity_url, &groups_url, admin_key.as_deref()).await?);
+        http = http
+            .merge(build_gateway(&args, &identity_url, &groups_url, admin_key.as_deref()).await?);
     }
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
@@ -170,7 +176,8 @@ impl Stack {
         }
         self.shutdown.trigger();
 
-        let drained = tokio::time::timeout(self.shutdown_config.drain_timeout, drain(&mut self.tasks)).await;
+        let drained =
+            tokio::time::timeout(self.shutdown_config.drain_timeout, drain(&mut self.tasks)).await;
         if drained.is_err() {
             tracing::warn!("shutdown grace period ended with requests still in flight");
             self.tasks.abort_all();
@@ -212,8 +219,10 @@ async fn build_gateway(
     groups_url: &str,
     admin_key: Option<&[u8]>,
 ) -> anyhow::Result<Router> {
-    let identity = plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
-    let groups = plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
+    let identity =
+        plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
+    let groups =
+        plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
     let limiter = match &args.redis_url {
         Some(url) => {
             let manager = plumbing::cache::connect_redis(url).await?;
@@ -241,8 +250,15 @@ async fn bootstrap_on_first_start(
     }
     let channel = plumbing::grpc::connect_channel(identity_url, Duration::from_secs(10)).await?;
     let domains = ["example.com".to_owned()];
-    let scim_url =
-        bootstrap::create_demo_workspace(channel, public_url, "Demo workspace", &domains, &output, admin_key).await?;
+    let scim_url = bootstrap::create_demo_workspace(
+        channel,
+        public_url,
+        "Demo workspace",
+        &domains,
+        &output,
+        admin_key,
+    )
+    .await?;
     tracing::info!(path = %output.display(), "demo workspace ready");
     Ok(Some(scim_url))
 }
@@ -251,7 +267,9 @@ async fn drain(tasks: &mut JoinSet<anyhow::Result<()>>) {
     while let Some(result) = tasks.join_next().await {
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(error = %format!("{error:#}"), "server stopped with an error"),
+            Ok(Err(error)) => {
+                tracing::error!(error = %format!("{error:#}"), "server stopped with an error")
+            }
             Err(error) => tracing::error!(error = %error, "server task failed"),
         }
     }

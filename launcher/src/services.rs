@@ -52,7 +52,15 @@ pub async fn start_identity(
     let routes = Routes::new(service.workspace_server())
         .add_service(service.token_server())
         .add_service(service.user_server());
-    let addr = serve("identity-svc", &args.identity_grpc_addr, IDENTITY_SERVICES, routes, shutdown, tasks).await?;
+    let addr = serve(
+        "identity-svc",
+        &args.identity_grpc_addr,
+        IDENTITY_SERVICES,
+        routes,
+        shutdown,
+        tasks,
+    )
+    .await?;
     Ok((service, addr))
 }
 
@@ -74,7 +82,15 @@ pub async fn start_groups(
     let routes = Routes::new(service.group_server())
         .add_service(service.membership_server())
         .add_service(service.event_sink_server());
-    let addr = serve("groups-svc", &args.groups_grpc_addr, GROUPS_SERVICES, routes, shutdown, tasks).await?;
+    let addr = serve(
+        "groups-svc",
+        &args.groups_grpc_addr,
+        GROUPS_SERVICES,
+        routes,
+        shutdown,
+        tasks,
+    )
+    .await?;
     Ok((service, addr))
 }
 

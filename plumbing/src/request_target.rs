@@ -90,7 +90,11 @@ impl<S> TolerantStream<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for TolerantStream<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
             if this.output_position < this.output.len() {
@@ -116,7 +120,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for TolerantStream<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for TolerantStream<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
@@ -189,18 +197,30 @@ impl Framer {
                     return;
                 }
                 State::Body(remaining) => {
-                    let length = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
+                    let length = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
                     output.extend_from_slice(&input[..length]);
                     input = &input[length..];
                     let left = remaining - length as u64;
-                    self.state = if left == 0 { State::Method } else { State::Body(left) };
+                    self.state = if left == 0 {
+                        State::Method
+                    } else {
+                        State::Body(left)
+                    };
                 }
                 State::ChunkData(remaining) => {
-                    let length = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
+                    let length = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
                     output.extend_from_slice(&input[..length]);
                     input = &input[length..];
                     let left = remaining - length as u64;
-                    self.state = if left == 0 { State::ChunkEnd } else { State::ChunkData(left) };
+                    self.state = if left == 0 {
+                        State::ChunkEnd
+                    } else {
+                        State::ChunkData(left)
+                    };
                 }
                 _ => {
                     let (byte, rest) = (input[0], &input[1..]);
@@ -232,7 +252,9 @@ impl Framer {
 
         match (self.state, byte) {
             // Blank lines before a request line are allowed (RFC 9112 section 2.2).
-            (State::Method, b'\r' | b'\n') if self.request_line_bytes == 1 || self.line.is_empty() => {
+            (State::Method, b'\r' | b'\n')
+                if self.request_line_bytes == 1 || self.line.is_empty() =>
+            {
                 self.request_line_bytes = 0;
                 output.push(byte);
             }
@@ -304,7 +326,9 @@ impl Framer {
             return;
         };
         let name = &line[..colon];
-        let value = String::from_utf8_lossy(&line[colon + 1..]).trim().to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&line[colon + 1..])
+            .trim()
+            .to_ascii_lowercase();
         if name.eq_ignore_ascii_case(b"content-length") {
             match value.parse::<u64>() {
                 Ok(length) => self.content_length = Some(length),
@@ -381,7 +405,10 @@ mod tests {
     fn quotes_in_query_are_encoded() {
         let output = rewrite(&[b"GET /Users?filter=userName+eq+\"a\" HTTP/1.1\r\nHost: x\r\n\r\n"]);
 
-        assert_eq!(output, b"GET /Users?filter=userName+eq+%22a%22 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            output,
+            b"GET /Users?filter=userName+eq+%22a%22 HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
     }
 
     #[test]
@@ -414,7 +441,9 @@ mod tests {
 
         let output = rewrite(&[request.as_slice()]);
 
-        assert!(output.starts_with(b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n\"\"\"\"\r\n0\r\n\r\n"));
+        assert!(output.starts_with(
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n\"\"\"\"\r\n0\r\n\r\n"
+        ));
         assert!(output.ends_with(b"GET /b?q=%22y%22 HTTP/1.1\r\n\r\n"));
     }
 
@@ -436,7 +465,8 @@ mod tests {
 
     #[test]
     fn invalid_content_length_passes_through() {
-        let request = b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\nGET /b?q=\"y\" HTTP/1.1\r\n\r\n";
+        let request =
+            b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\nGET /b?q=\"y\" HTTP/1.1\r\n\r\n";
 
         let output = rewrite(&[request.as_slice()]);
 
@@ -450,7 +480,10 @@ mod tests {
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new().route("/q", get(|RawQuery(query): RawQuery| async move { query.unwrap_or_default() }));
+        let app = Router::new().route(
+            "/q",
+            get(|RawQuery(query): RawQuery| async move { query.unwrap_or_default() }),
+        );
         tokio::spawn(async move { axum::serve(TolerantListener::new(listener), app).await });
 
         let mut stream = TcpStream::connect(addr).await.unwrap();

@@ -107,27 +107,50 @@ impl ChildProcess {
     /// Polls `http://{addr}/readyz` until it responds with 200, and panics with the
     /// child's log when the child exits or the wait times out.
     pub async fn wait_ready(&mut self, http: &reqwest::Client, addr: SocketAddr) {
+        if let Err(message) = self.try_wait_ready(http, addr).await {
+            panic!("{message}");
+        }
+    }
+
+    /// Polls `http://{addr}/readyz` like [`Self::wait_ready`], returning the
+    /// failure with the child's log instead of panicking, so a caller can
+    /// retry on other ports.
+    pub async fn try_wait_ready(
+        &mut self,
+        http: &reqwest::Client,
+        addr: SocketAddr,
+    ) -> Result<(), String> {
         let url = format!("http://{addr}/readyz");
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
+                return Err(format!(
                     "{} exited with {status} before it was ready; log:\n{}",
                     self.name,
                     self.log_tail()
-                );
+                ));
             }
             if let Ok(response) = http.get(&url).send().await
                 && response.status() == reqwest::StatusCode::OK
             {
-                return;
+                // Another process may have answered on a port this child
+                // failed to bind, so the child must still be running.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    return Err(format!(
+                        "{} exited with {status} right after {url} answered; log:\n{}",
+                        self.name,
+                        self.log_tail()
+                    ));
+                }
+                return Ok(());
             }
             if started.elapsed() > READY_TIMEOUT {
-                panic!(
+                return Err(format!(
                     "{} did not respond to {url} with 200 within {READY_TIMEOUT:?}; log:\n{}",
                     self.name,
                     self.log_tail()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -205,82 +205,40 @@ impl TestStack {
             }
         };
 
-        let data_dir = TempDir::new("e2e-split");
-        let identity_http = free_loopback_addr();
-        let identity_grpc = free_loopback_addr();
-        let groups_http = free_loopback_addr();
-        let groups_grpc = free_loopback_addr();
-        let gateway_http = free_loopback_addr();
-        let groups_url = format!("http://{groups_grpc}");
+        // Ports are picked by binding port 0 and releasing it, so another
+        // test may take one before a child binds it; a failed start is retried
+        // on fresh ports.
         let http = http_client();
-
-        // groups-svc starts first, so it is ready before identity-svc's
-        // outbox relay delivers events and the gateway sends requests to it.
-        let mut groups_args = strings(&[
-            "run",
-            "--services",
-            "groups",
-            "--data-dir",
-            &path_text(&data_dir.path().join("groups")),
-            "--http-addr",
-            &groups_http.to_string(),
-            "--groups-grpc-addr",
-            &groups_grpc.to_string(),
-            "--groups-database-url",
-            &groups_database.url,
-            "--redis-url",
-            &redis,
-            "--bootstrap-demo",
-            "false",
-        ]);
-        groups_args.extend(options.args());
-        let mut groups = ChildProcess::spawn("groups", program, &groups_args, data_dir.path());
-        groups.wait_ready(&http, groups_http).await;
-
-        let mut identity_args = strings(&[
-            "run",
-            "--services",
-            "identity",
-            "--data-dir",
-            &path_text(&data_dir.path().join("identity")),
-            "--http-addr",
-            &identity_http.to_string(),
-            "--identity-grpc-addr",
-            &identity_grpc.to_string(),
-            "--identity-database-url",
-            &database.url,
-            "--groups-url",
-            &groups_url,
-            "--bootstrap-demo",
-            "true",
-            "--public-url",
-            &format!("http://{gateway_http}"),
-        ]);
-        identity_args.extend(options.args());
-        let mut identity =
-            ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
-        identity.wait_ready(&http, identity_http).await;
-
-        let mut gateway_args = strings(&[
-            "run",
-            "--services",
-            "gateway",
-            "--data-dir",
-            &path_text(&data_dir.path().join("gateway")),
-            "--http-addr",
-            &gateway_http.to_string(),
-            "--identity-url",
-            &format!("http://{identity_grpc}"),
-            "--groups-url",
-            &groups_url,
-            "--redis-url",
-            &redis,
-            "--bootstrap-demo",
-            "false",
-        ]);
-        gateway_args.extend(options.args());
-        let mut gateway = ChildProcess::spawn("gateway", program, &gateway_args, data_dir.path());
-        gateway.wait_ready(&http, gateway_http).await;
+        let mut attempt = 0;
+        let started = loop {
+            attempt += 1;
+            match start_split_processes(
+                program,
+                &options,
+                &http,
+                &database.url,
+                &groups_database.url,
+                &redis,
+            )
+            .await
+            {
+                Ok(started) => break started,
+                Err(message) if attempt < SPLIT_START_ATTEMPTS => {
+                    eprintln!(
+                        "split stack start failed (attempt {attempt}), retrying on other ports: {message}"
+                    );
+                }
+                Err(message) => panic!("{message}"),
+            }
+        };
+        let SplitProcesses {
+            data_dir,
+            gateway_http,
+            identity_grpc,
+            groups,
+            identity,
+            gateway,
+        } = started;
 
         let demo = read_demo_workspace(&data_dir.path().join("identity"));
         let base_url = format!("http://{gateway_http}/scim/v2/{}", demo.workspace_id);
@@ -383,4 +341,112 @@ fn path_text(path: &Path) -> String {
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+/// How often a split stack start is tried before the test fails.
+const SPLIT_START_ATTEMPTS: u32 = 3;
+
+/// The three processes of a split stack and where they listen.
+struct SplitProcesses {
+    data_dir: TempDir,
+    gateway_http: SocketAddr,
+    identity_grpc: SocketAddr,
+    groups: ChildProcess,
+    identity: ChildProcess,
+    gateway: ChildProcess,
+}
+
+/// Starts groups-svc, identity-svc and the gateway as separate processes on
+/// fresh loopback ports and waits until each is ready.
+async fn start_split_processes(
+    program: &str,
+    options: &StackOptions,
+    http: &reqwest::Client,
+    identity_database_url: &str,
+    groups_database_url: &str,
+    redis: &str,
+) -> Result<SplitProcesses, String> {
+    let data_dir = TempDir::new("e2e-split");
+    let identity_http = free_loopback_addr();
+    let identity_grpc = free_loopback_addr();
+    let groups_http = free_loopback_addr();
+    let groups_grpc = free_loopback_addr();
+    let gateway_http = free_loopback_addr();
+    let groups_url = format!("http://{groups_grpc}");
+
+    // groups-svc starts first, so it is ready before identity-svc's
+    // outbox relay delivers events and the gateway sends requests to it.
+    let mut groups_args = strings(&[
+        "run",
+        "--services",
+        "groups",
+        "--data-dir",
+        &path_text(&data_dir.path().join("groups")),
+        "--http-addr",
+        &groups_http.to_string(),
+        "--groups-grpc-addr",
+        &groups_grpc.to_string(),
+        "--groups-database-url",
+        groups_database_url,
+        "--redis-url",
+        redis,
+        "--bootstrap-demo",
+        "false",
+    ]);
+    groups_args.extend(options.args());
+    let mut groups = ChildProcess::spawn("groups", program, &groups_args, data_dir.path());
+    groups.try_wait_ready(http, groups_http).await?;
+
+    let mut identity_args = strings(&[
+        "run",
+        "--services",
+        "identity",
+        "--data-dir",
+        &path_text(&data_dir.path().join("identity")),
+        "--http-addr",
+        &identity_http.to_string(),
+        "--identity-grpc-addr",
+        &identity_grpc.to_string(),
+        "--identity-database-url",
+        identity_database_url,
+        "--groups-url",
+        &groups_url,
+        "--bootstrap-demo",
+        "true",
+        "--public-url",
+        &format!("http://{gateway_http}"),
+    ]);
+    identity_args.extend(options.args());
+    let mut identity = ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
+    identity.try_wait_ready(http, identity_http).await?;
+
+    let mut gateway_args = strings(&[
+        "run",
+        "--services",
+        "gateway",
+        "--data-dir",
+        &path_text(&data_dir.path().join("gateway")),
+        "--http-addr",
+        &gateway_http.to_string(),
+        "--identity-url",
+        &format!("http://{identity_grpc}"),
+        "--groups-url",
+        &groups_url,
+        "--redis-url",
+        redis,
+        "--bootstrap-demo",
+        "false",
+    ]);
+    gateway_args.extend(options.args());
+    let mut gateway = ChildProcess::spawn("gateway", program, &gateway_args, data_dir.path());
+    gateway.try_wait_ready(http, gateway_http).await?;
+
+    Ok(SplitProcesses {
+        data_dir,
+        gateway_http,
+        identity_grpc,
+        groups,
+        identity,
+        gateway,
+    })
 }

@@ -85,7 +85,10 @@ pub async fn remove_domain(
 ) -> Result<Json<DomainList>, AdminError> {
     let response = state
         .workspaces()
-        .remove_workspace_domain(RemoveWorkspaceDomainRequest { workspace_id, domain })
+        .remove_workspace_domain(RemoveWorkspaceDomainRequest {
+            workspace_id,
+            domain,
+        })
         .await
         .map_err(|status| AdminError::from_status(&status))?
         .into_inner();
@@ -131,7 +134,10 @@ pub async fn get_user(
         .app()
         .users
         .clone()
-        .get_user(GetUserRequest { workspace_id, user_id })
+        .get_user(GetUserRequest {
+            workspace_id,
+            user_id,
+        })
         .await
         .map_err(|status| AdminError::from_status(&status))?
         .into_inner()

@@ -94,24 +94,50 @@ impl AdminError {
     pub fn from_status(status: &tonic::Status) -> Self {
         let details = status.get_error_details();
         match status.code() {
-            Code::InvalidArgument => match details.bad_request().and_then(|request| request.field_violations.first()) {
+            Code::InvalidArgument => match details
+                .bad_request()
+                .and_then(|request| request.field_violations.first())
+            {
                 Some(violation) => Self::invalid(
                     &violation.field,
-                    format!("Invalid value for {}: {}", violation.field, violation.description),
+                    format!(
+                        "Invalid value for {}: {}",
+                        violation.field, violation.description
+                    ),
                 ),
-                None => Self::new(400, "invalid_argument", "The request contains an invalid value."),
+                None => Self::new(
+                    400,
+                    "invalid_argument",
+                    "The request contains an invalid value.",
+                ),
             },
-            Code::NotFound => Self::new(404, "not_found", format!("{}.", capitalize(status.message()))),
-            Code::AlreadyExists => Self::new(409, "already_exists", format!("{}.", capitalize(status.message()))),
+            Code::NotFound => Self::new(
+                404,
+                "not_found",
+                format!("{}.", capitalize(status.message())),
+            ),
+            Code::AlreadyExists => Self::new(
+                409,
+                "already_exists",
+                format!("{}.", capitalize(status.message())),
+            ),
             Code::FailedPrecondition => {
                 let mut error = Self::new(409, "failed_precondition", status.message());
                 error.0.reason = details.error_info().map(|info| info.reason.clone());
                 error
             }
-            Code::Aborted => Self::new(409, "aborted", "The workspace changed during the request; retry it."),
+            Code::Aborted => Self::new(
+                409,
+                "aborted",
+                "The workspace changed during the request; retry it.",
+            ),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 tracing::warn!(code = ?status.code(), "identity-svc call failed");
-                let mut error = Self::new(503, "unavailable", "The identity service is temporarily unavailable; retry later.");
+                let mut error = Self::new(
+                    503,
+                    "unavailable",
+                    "The identity service is temporarily unavailable; retry later.",
+                );
                 error.0.retry_after_seconds = Some(1);
                 error
             }
@@ -125,12 +151,16 @@ impl AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after_seconds;
         let mut response = (status, Json(*self.0)).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"admin\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"admin\""),
+            );
         }
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -50,7 +50,9 @@ impl JwksKeys {
         let source = if location.starts_with("http://") || location.starts_with("https://") {
             Source::Url(location.to_owned())
         } else {
-            Source::File(PathBuf::from(location.strip_prefix("file://").unwrap_or(location)))
+            Source::File(PathBuf::from(
+                location.strip_prefix("file://").unwrap_or(location),
+            ))
         };
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
@@ -120,17 +122,20 @@ async fn fetch(source: &Source, http: &reqwest::Client) -> anyhow::Result<JwkSet
             .await
             .with_context(|| format!("failed to read the admin JWKS from {url}"))?,
     };
-    serde_json::from_str(&text).context("the admin JWKS is not a valid JWK set (RFC 7517 section 5)")
+    serde_json::from_str(&text)
+        .context("the admin JWKS is not a valid JWK set (RFC 7517 section 5)")
 }
 
 /// Picks the key for `kid` among the set's RSA keys usable with RS256.
 fn select(set: &JwkSet, kid: Option<&str>) -> Option<DecodingKey> {
     let usable = |jwk: &&Jwk| {
-        matches!(jwk.algorithm, jsonwebtoken::jwk::AlgorithmParameters::RSA(_))
-            && jwk
-                .common
-                .key_algorithm
-                .is_none_or(|algorithm| algorithm == KeyAlgorithm::RS256)
+        matches!(
+            jwk.algorithm,
+            jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
+        ) && jwk
+            .common
+            .key_algorithm
+            .is_none_or(|algorithm| algorithm == KeyAlgorithm::RS256)
     };
     let jwk = match kid {
         Some(kid) => set
@@ -142,7 +147,11 @@ fn select(set: &JwkSet, kid: Option<&str>) -> Option<DecodingKey> {
             let mut candidates = set.keys.iter().filter(usable);
             let only = candidates.next();
             // Without a key id, a choice among several keys would be a guess.
-            if candidates.next().is_some() { None } else { only }
+            if candidates.next().is_some() {
+                None
+            } else {
+                only
+            }
         }
     }?;
     DecodingKey::from_jwk(jwk).ok()

@@ -8,7 +8,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
 
 use super::jwks::JwksKeys;
@@ -39,7 +41,9 @@ pub struct AdminClaims {
 impl AdminClaims {
     /// Returns whether the token's holder may administer `workspace_id`.
     pub fn may_administer(&self, workspace_id: &str) -> bool {
-        self.role == ADMIN_ROLE && !self.workspace_id.is_empty() && self.workspace_id == workspace_id
+        self.role == ADMIN_ROLE
+            && !self.workspace_id.is_empty()
+            && self.workspace_id == workspace_id
     }
 }
 
@@ -75,7 +79,9 @@ impl AdminVerifier {
             );
         }
         if hs256_key.is_none() && jwks.is_none() {
-            anyhow::bail!("no admin token key configured; set ADMIN_JWT_HS256_KEY or ADMIN_JWT_JWKS");
+            anyhow::bail!(
+                "no admin token key configured; set ADMIN_JWT_HS256_KEY or ADMIN_JWT_JWKS"
+            );
         }
         Ok(Self {
             hs256: hs256_key.map(DecodingKey::from_secret),
@@ -87,7 +93,10 @@ impl AdminVerifier {
     pub async fn verify(&self, token: &str) -> Result<AdminClaims, TokenError> {
         let header = decode_header(token).map_err(TokenError::Malformed)?;
         let key = match header.alg {
-            Algorithm::HS256 => self.hs256.clone().ok_or(TokenError::AlgorithmNotAccepted(header.alg))?,
+            Algorithm::HS256 => self
+                .hs256
+                .clone()
+                .ok_or(TokenError::AlgorithmNotAccepted(header.alg))?,
             Algorithm::RS256 => {
                 let Some(jwks) = &self.jwks else {
                     return Err(TokenError::AlgorithmNotAccepted(header.alg));
@@ -108,14 +117,24 @@ impl AdminVerifier {
 }
 
 /// Signs an HS256 admin token for `workspace_id`, valid for `lifetime_seconds`.
-pub fn sign_hs256(key: &[u8], subject: &str, workspace_id: &str, role: &str, lifetime_seconds: u64) -> anyhow::Result<String> {
+pub fn sign_hs256(
+    key: &[u8],
+    subject: &str,
+    workspace_id: &str,
+    role: &str,
+    lifetime_seconds: u64,
+) -> anyhow::Result<String> {
     let claims = AdminClaims {
         sub: subject.to_owned(),
         workspace_id: workspace_id.to_owned(),
         role: role.to_owned(),
         exp: unix_now().saturating_add(lifetime_seconds),
     };
-    Ok(encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key))?)
+    Ok(encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(key),
+    )?)
 }
 
 /// Returns the current time in seconds since the Unix epoch.

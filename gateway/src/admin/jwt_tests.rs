@@ -22,7 +22,12 @@ fn claims(exp: u64) -> AdminClaims {
 fn rs256(kid: Option<&str>, claims: &AdminClaims) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = kid.map(str::to_owned);
-    encode(&header, claims, &EncodingKey::from_rsa_pem(RSA_PRIVATE_KEY).unwrap()).unwrap()
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(RSA_PRIVATE_KEY).unwrap(),
+    )
+    .unwrap()
 }
 
 async fn jwks_verifier() -> AdminVerifier {
@@ -58,7 +63,14 @@ async fn expired_token_rejected() {
 #[tokio::test]
 async fn other_key_rejected() {
     let verifier = AdminVerifier::new(Some(KEY), None).unwrap();
-    let token = sign_hs256(b"another key, also 32 bytes long!", "admin-1", "ws-1", ADMIN_ROLE, 600).unwrap();
+    let token = sign_hs256(
+        b"another key, also 32 bytes long!",
+        "admin-1",
+        "ws-1",
+        ADMIN_ROLE,
+        600,
+    )
+    .unwrap();
 
     let result = verifier.verify(&token).await;
 
@@ -69,22 +81,44 @@ async fn other_key_rejected() {
 async fn scim_token_is_not_a_jwt() {
     let verifier = AdminVerifier::new(Some(KEY), None).unwrap();
 
-    let result = verifier.verify("scim_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG").await;
+    let result = verifier
+        .verify("scim_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG")
+        .await;
 
-    assert!(matches!(result, Err(TokenError::Malformed(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(TokenError::Malformed(_))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
 async fn unconfigured_algorithms_rejected() {
     let verifier = AdminVerifier::new(Some(KEY), None).unwrap();
-    let hs384 = encode(&Header::new(Algorithm::HS384), &claims(unix_now() + 600), &EncodingKey::from_secret(KEY)).unwrap();
+    let hs384 = encode(
+        &Header::new(Algorithm::HS384),
+        &claims(unix_now() + 600),
+        &EncodingKey::from_secret(KEY),
+    )
+    .unwrap();
     let rs256 = rs256(Some("test-key-1"), &claims(unix_now() + 600));
 
     let hs384_result = verifier.verify(&hs384).await;
     let rs256_result = verifier.verify(&rs256).await;
 
-    assert!(matches!(hs384_result, Err(TokenError::AlgorithmNotAccepted(Algorithm::HS384))), "{hs384_result:?}");
-    assert!(matches!(rs256_result, Err(TokenError::AlgorithmNotAccepted(Algorithm::RS256))), "{rs256_result:?}");
+    assert!(
+        matches!(
+            hs384_result,
+            Err(TokenError::AlgorithmNotAccepted(Algorithm::HS384))
+        ),
+        "{hs384_result:?}"
+    );
+    assert!(
+        matches!(
+            rs256_result,
+            Err(TokenError::AlgorithmNotAccepted(Algorithm::RS256))
+        ),
+        "{rs256_result:?}"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +135,12 @@ async fn missing_subject_rejected() {
         role: ADMIN_ROLE,
         exp: unix_now() + 600,
     };
-    let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(KEY)).unwrap();
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(KEY),
+    )
+    .unwrap();
 
     let result = verifier.verify(&token).await;
 
@@ -112,8 +151,12 @@ async fn missing_subject_rejected() {
 async fn rs256_token_verifies_with_jwks() {
     let verifier = jwks_verifier().await;
 
-    let with_kid = verifier.verify(&rs256(Some("test-key-1"), &claims(unix_now() + 600))).await;
-    let without_kid = verifier.verify(&rs256(None, &claims(unix_now() + 600))).await;
+    let with_kid = verifier
+        .verify(&rs256(Some("test-key-1"), &claims(unix_now() + 600)))
+        .await;
+    let without_kid = verifier
+        .verify(&rs256(None, &claims(unix_now() + 600)))
+        .await;
 
     assert_eq!(with_kid.unwrap().workspace_id, "ws-1");
     assert_eq!(without_kid.unwrap().workspace_id, "ws-1");
@@ -123,9 +166,14 @@ async fn rs256_token_verifies_with_jwks() {
 async fn rs256_unknown_key_id_rejected() {
     let verifier = jwks_verifier().await;
 
-    let result = verifier.verify(&rs256(Some("rotated-away"), &claims(unix_now() + 600))).await;
+    let result = verifier
+        .verify(&rs256(Some("rotated-away"), &claims(unix_now() + 600)))
+        .await;
 
-    assert!(matches!(result, Err(TokenError::UnknownKey(Some(_)))), "{result:?}");
+    assert!(
+        matches!(result, Err(TokenError::UnknownKey(Some(_)))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +190,13 @@ async fn hs256_rejected_when_only_jwks_configured() {
 
     let result = verifier.verify(&token).await;
 
-    assert!(matches!(result, Err(TokenError::AlgorithmNotAccepted(Algorithm::HS256))), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(TokenError::AlgorithmNotAccepted(Algorithm::HS256))
+        ),
+        "{result:?}"
+    );
 }
 
 #[test]

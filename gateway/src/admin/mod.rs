@@ -22,12 +22,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use proto::identity::v1::workspace_service_client::WorkspaceServiceClient;
 use plumbing::grpc::TracedChannel;
+use proto::identity::v1::workspace_service_client::WorkspaceServiceClient;
 use serde::de::DeserializeOwned;
 
-use crate::{AppState, auth::bearer_token};
 use self::{error::AdminError, jwt::AdminVerifier};
+use crate::{AppState, auth::bearer_token};
 
 /// Settings of admin token verification. `Debug` leaves the key out.
 #[derive(Clone, Default, clap::Args)]
@@ -48,7 +48,10 @@ impl std::fmt::Debug for AdminAuthConfig {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("AdminAuthConfig")
-            .field("admin_jwt_hs256_key", &self.admin_jwt_hs256_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "admin_jwt_hs256_key",
+                &self.admin_jwt_hs256_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("admin_jwt_jwks", &self.admin_jwt_jwks)
             .finish()
     }
@@ -92,17 +95,54 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     let workspace = Router::new()
         .route("/", get(settings::show).fallback(method_not_allowed))
-        .route("/scim/enable", post(settings::enable).fallback(method_not_allowed))
-        .route("/scim/disable", post(settings::disable).fallback(method_not_allowed))
-        .route("/scim/reset", post(settings::reset).fallback(method_not_allowed))
-        .route("/scim/setup", put(settings::setup).fallback(method_not_allowed))
-        .route("/scim/tokens", get(tokens::list).post(tokens::issue).fallback(method_not_allowed))
-        .route("/scim/tokens/{token_id}", axum::routing::delete(tokens::revoke).fallback(method_not_allowed))
-        .route("/scim/tokens/{token_id}/rotate", post(tokens::rotate).fallback(method_not_allowed))
-        .route("/domains", get(directory::list_domains).post(directory::add_domain).fallback(method_not_allowed))
-        .route("/domains/{domain}", axum::routing::delete(directory::remove_domain).fallback(method_not_allowed))
-        .route("/users", post(directory::create_user).fallback(method_not_allowed))
-        .route("/users/{user_id}", get(directory::get_user).fallback(method_not_allowed))
+        .route(
+            "/scim/enable",
+            post(settings::enable).fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/disable",
+            post(settings::disable).fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/reset",
+            post(settings::reset).fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/setup",
+            put(settings::setup).fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/tokens",
+            get(tokens::list)
+                .post(tokens::issue)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/tokens/{token_id}",
+            axum::routing::delete(tokens::revoke).fallback(method_not_allowed),
+        )
+        .route(
+            "/scim/tokens/{token_id}/rotate",
+            post(tokens::rotate).fallback(method_not_allowed),
+        )
+        .route(
+            "/domains",
+            get(directory::list_domains)
+                .post(directory::add_domain)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/domains/{domain}",
+            axum::routing::delete(directory::remove_domain).fallback(method_not_allowed),
+        )
+        .route(
+            "/users",
+            post(directory::create_user).fallback(method_not_allowed),
+        )
+        .route(
+            "/users/{user_id}",
+            get(directory::get_user).fallback(method_not_allowed),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state);
 
@@ -125,13 +165,15 @@ async fn authorize(
     plumbing::http::record_workspace_id(&workspace_id);
 
     let Some(token) = bearer_token(request.headers()) else {
-        metrics::counter!("admin_rejected_requests_total", "reason" => "missing_token").increment(1);
+        metrics::counter!("admin_rejected_requests_total", "reason" => "missing_token")
+            .increment(1);
         return AdminError::unauthorized().into_response();
     };
     let claims = match state.inner.verifier.verify(token).await {
         Ok(claims) => claims,
         Err(error) => {
-            metrics::counter!("admin_rejected_requests_total", "reason" => "invalid_token").increment(1);
+            metrics::counter!("admin_rejected_requests_total", "reason" => "invalid_token")
+                .increment(1);
             tracing::info!(workspace_id = %workspace_id, error = %error, "admin token rejected");
             return AdminError::unauthorized().into_response();
         }
@@ -149,8 +191,13 @@ fn parse_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AdminErro
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|error| AdminError::new(400, "invalid_argument", format!("The request body is not valid: {error}.")))
+    serde_json::from_slice(body).map_err(|error| {
+        AdminError::new(
+            400,
+            "invalid_argument",
+            format!("The request body is not valid: {error}."),
+        )
+    })
 }
 
 async fn not_found() -> AdminError {
@@ -162,7 +209,11 @@ async fn not_found() -> AdminError {
 }
 
 async fn method_not_allowed() -> AdminError {
-    AdminError::new(405, "method_not_allowed", "This method is not supported on this endpoint.")
+    AdminError::new(
+        405,
+        "method_not_allowed",
+        "This method is not supported on this endpoint.",
+    )
 }
 
 #[cfg(test)]
@@ -195,6 +246,10 @@ mod tests {
 
         let error = parsed.unwrap_err();
         assert_eq!(error.body().status, 400);
-        assert!(error.body().message.contains("nmae"), "{}", error.body().message);
+        assert!(
+            error.body().message.contains("nmae"),
+            "{}",
+            error.body().message
+        );
     }
 }

@@ -8,8 +8,8 @@ use axum::{
     http::HeaderMap,
 };
 use proto::identity::v1::{
-    DisableScimRequest, EnableScimRequest, GetIdentitySettingsRequest, IdentityProvider, IdentitySettings,
-    ResetScimRequest, SetupScimRequest,
+    DisableScimRequest, EnableScimRequest, GetIdentitySettingsRequest, IdentityProvider,
+    IdentitySettings, ResetScimRequest, SetupScimRequest,
 };
 use serde::Deserialize;
 
@@ -114,7 +114,10 @@ pub async fn setup(
         _ => {
             return Err(AdminError::invalid(
                 "identity_provider",
-                format!("Invalid identity_provider {:?}: use \"entra\" or \"okta\".", body.identity_provider),
+                format!(
+                    "Invalid identity_provider {:?}: use \"entra\" or \"okta\".",
+                    body.identity_provider
+                ),
             ));
         }
     };

@@ -8,7 +8,8 @@ use axum::{
     http::StatusCode,
 };
 use proto::identity::v1::{
-    IssueScimTokenRequest, ListScimTokensRequest, RevokeScimTokenRequest, RotateScimTokenRequest, ScimToken,
+    IssueScimTokenRequest, ListScimTokensRequest, RevokeScimTokenRequest, RotateScimTokenRequest,
+    ScimToken,
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +88,16 @@ pub async fn issue(
 ) -> Result<(StatusCode, Json<IssuedToken>), AdminError> {
     let body: IssueBody = parse_body(&body)?;
     if body.expires_in_seconds < 0 {
-        return Err(AdminError::invalid("expires_in_seconds", "expires_in_seconds must be 0 (no expiry) or positive."));
+        return Err(AdminError::invalid(
+            "expires_in_seconds",
+            "expires_in_seconds must be 0 (no expiry) or positive.",
+        ));
     }
-    let name = if body.name.trim().is_empty() { "scim".to_owned() } else { body.name.trim().to_owned() };
+    let name = if body.name.trim().is_empty() {
+        "scim".to_owned()
+    } else {
+        body.name.trim().to_owned()
+    };
 
     let response = state
         .app()
@@ -105,7 +113,10 @@ pub async fn issue(
         .into_inner();
     let token = response.token.ok_or_else(AdminError::internal)?;
     tracing::info!(workspace_id = %workspace_id, token_id = %token.id, "scim token issued through the admin api");
-    Ok((StatusCode::CREATED, Json(issued(&token, response.secret, None))))
+    Ok((
+        StatusCode::CREATED,
+        Json(issued(&token, response.secret, None)),
+    ))
 }
 
 /// `POST .../scim/tokens/{token_id}/rotate`.
@@ -117,10 +128,16 @@ pub async fn rotate(
     let body: RotateBody = parse_body(&body)?;
     let overlap_seconds = body.overlap_seconds.unwrap_or(DEFAULT_OVERLAP_SECONDS);
     if overlap_seconds < 0 {
-        return Err(AdminError::invalid("overlap_seconds", "overlap_seconds must be 0 or positive."));
+        return Err(AdminError::invalid(
+            "overlap_seconds",
+            "overlap_seconds must be 0 or positive.",
+        ));
     }
     if body.expires_in_seconds < 0 {
-        return Err(AdminError::invalid("expires_in_seconds", "expires_in_seconds must be 0 (no expiry) or positive."));
+        return Err(AdminError::invalid(
+            "expires_in_seconds",
+            "expires_in_seconds must be 0 (no expiry) or positive.",
+        ));
     }
 
     let response = state
@@ -139,7 +156,10 @@ pub async fn rotate(
     let token = response.token.ok_or_else(AdminError::internal)?;
     let previous = response.previous.as_ref().map(TokenView::from);
     tracing::info!(workspace_id = %workspace_id, token_id = %token.id, "scim token rotated through the admin api");
-    Ok((StatusCode::CREATED, Json(issued(&token, response.secret, previous))))
+    Ok((
+        StatusCode::CREATED,
+        Json(issued(&token, response.secret, previous)),
+    ))
 }
 
 /// `DELETE .../scim/tokens/{token_id}`: revokes the token at once.

@@ -97,7 +97,11 @@ impl From<&User> for UserView {
         Self {
             id: user.id.clone(),
             user_name: user.user_name.clone(),
-            emails: user.emails.iter().filter_map(|email| email.value.clone()).collect(),
+            emails: user
+                .emails
+                .iter()
+                .filter_map(|email| email.value.clone())
+                .collect(),
             active: user.active.unwrap_or(false),
             scim_managed: user.scim_managed,
             external_id: user.external_id.clone(),

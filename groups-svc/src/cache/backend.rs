@@ -31,7 +31,10 @@ pub async fn get_many(cache: &Cache, keys: &[String]) -> anyhow::Result<Vec<Opti
 }
 
 /// Stores every entry with its TTL, rounded up to whole milliseconds in Redis.
-pub async fn set_many(cache: &Cache, entries: Vec<(String, Vec<u8>, Duration)>) -> anyhow::Result<()> {
+pub async fn set_many(
+    cache: &Cache,
+    entries: Vec<(String, Vec<u8>, Duration)>,
+) -> anyhow::Result<()> {
     match cache {
         Cache::InProcess(_) => {
             for (key, value, ttl) in entries {
@@ -43,7 +46,13 @@ pub async fn set_many(cache: &Cache, entries: Vec<(String, Vec<u8>, Duration)>) 
             let mut pipeline = redis::pipe();
             for (key, value, ttl) in &entries {
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-                pipeline.cmd("SET").arg(key).arg(value).arg("PX").arg(millis).ignore();
+                pipeline
+                    .cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(millis)
+                    .ignore();
             }
             let mut connection = manager.clone();
             let () = pipeline
@@ -71,7 +80,9 @@ pub async fn delete_many(cache: &Cache, keys: &[String]) -> anyhow::Result<()> {
                     .arg(chunk)
                     .query_async(&mut connection)
                     .await
-                    .map_err(|error| anyhow::anyhow!("failed to delete from the Redis cache: {error}"))?;
+                    .map_err(|error| {
+                        anyhow::anyhow!("failed to delete from the Redis cache: {error}")
+                    })?;
             }
             Ok(())
         }

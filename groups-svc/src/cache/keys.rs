@@ -9,7 +9,12 @@ pub fn group_epoch(workspace_id: &str, group_id: &str) -> String {
 }
 
 pub fn membership(workspace_id: &str, group_id: &str, epoch: i64, user_id: &str) -> String {
-    format!("{PREFIX}:gm:{}:{}:{epoch}:{}", escape(workspace_id), escape(group_id), escape(user_id))
+    format!(
+        "{PREFIX}:gm:{}:{}:{epoch}:{}",
+        escape(workspace_id),
+        escape(group_id),
+        escape(user_id)
+    )
 }
 
 pub fn user_epoch(workspace_id: &str, user_id: &str) -> String {
@@ -17,7 +22,11 @@ pub fn user_epoch(workspace_id: &str, user_id: &str) -> String {
 }
 
 pub fn user_groups(workspace_id: &str, user_id: &str, epoch: i64) -> String {
-    format!("{PREFIX}:ug:{}:{}:{epoch}", escape(workspace_id), escape(user_id))
+    format!(
+        "{PREFIX}:ug:{}:{}:{epoch}",
+        escape(workspace_id),
+        escape(user_id)
+    )
 }
 
 fn escape(part: &str) -> String {

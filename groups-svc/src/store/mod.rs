@@ -103,7 +103,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// SQLite through its single write connection.
     async fn begin_write(&self) -> Result<Box<dyn WriteTx>, StoreError>;
 
-    async fn get_group(&self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError>;
+    async fn get_group(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError>;
     /// Returns the group with all its members ordered by user id, read in
     /// one snapshot.
     async fn get_group_with_members(
@@ -132,7 +136,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace_id: &str,
         pairs: &[(String, String)],
     ) -> Result<MembershipSnapshot, StoreError>;
-    async fn groups_for_user(&self, workspace_id: &str, user_id: &str) -> Result<UserGroups, StoreError>;
+    async fn groups_for_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<UserGroups, StoreError>;
     /// Returns up to `limit` members with user ids greater than `after`,
     /// ordered by user id, or `None` when the workspace has no such group.
     async fn list_members(
@@ -153,7 +161,11 @@ pub trait WriteTx: Send {
     async fn insert_group(&mut self, group: &GroupRecord) -> Result<(), StoreError>;
     /// Reads the group and locks it against other writers until the
     /// transaction ends.
-    async fn lock_group(&mut self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError>;
+    async fn lock_group(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError>;
     /// Writes every column of a locked group except its id, workspace and
     /// creation time. Fails with [`StoreError::UniqueViolation`] when the new
     /// folded displayName is taken.
@@ -175,16 +187,28 @@ pub trait WriteTx: Send {
         added: OffsetDateTime,
     ) -> Result<Vec<String>, StoreError>;
     /// Deletes the listed members and returns the user ids actually deleted.
-    async fn delete_members(&mut self, group_id: &str, user_ids: &[String]) -> Result<Vec<String>, StoreError>;
+    async fn delete_members(
+        &mut self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
     async fn delete_all_members(&mut self, group_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// Increments the membership epoch of each user, creating it at 1.
     /// `user_ids` is sorted and has no duplicates, so concurrent
     /// transactions lock the rows in the same order.
-    async fn bump_user_epochs(&mut self, workspace_id: &str, user_ids: &[String]) -> Result<(), StoreError>;
+    async fn bump_user_epochs(
+        &mut self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), StoreError>;
     /// Increments the membership epoch of every member of the group and
     /// returns their user ids.
-    async fn bump_member_epochs(&mut self, workspace_id: &str, group_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn bump_member_epochs(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Deletes every group of the workspace with its member rows, and bumps
     /// the membership epoch of each former member once, creating it at 1.
@@ -192,11 +216,18 @@ pub trait WriteTx: Send {
     /// members. On PostgreSQL the groups are locked in id order first, so
     /// their writers wait, and a group created by a transaction that commits
     /// meanwhile is left alone.
-    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError>;
+    async fn delete_workspace_groups(
+        &mut self,
+        workspace_id: &str,
+    ) -> Result<DeletedGroups, StoreError>;
 
     /// Returns the ids of the groups that have the user as a member, ordered
     /// by id, and locks them against other writers.
-    async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn lock_groups_of_user(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
     /// Deletes the user's membership in each of the locked `group_ids`, and
     /// bumps the version, decrements member_count and sets last_modified of
     /// each group that lost it. Returns the ids of those groups.
@@ -211,18 +242,26 @@ pub trait WriteTx: Send {
     /// Records the event id as processed. Returns false, and records
     /// nothing, when it was recorded before. On PostgreSQL a concurrent
     /// transaction claiming the same id waits for this one to end.
-    async fn claim_event(&mut self, event_id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn claim_event(&mut self, event_id: &str, at: OffsetDateTime)
+    -> Result<bool, StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// Connects to `database_url` (`postgres://`, `postgresql://`, `sqlite:`)
 /// and applies the engine's migrations.
-pub async fn connect(database_url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect(
+    database_url: &str,
+    max_connections: u32,
+) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, max_connections).await?,
+        ))
     } else if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, max_connections).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

@@ -22,8 +22,7 @@ pub enum SqlValue {
 }
 
 /// Columns read for every group row.
-pub const GROUP_COLUMNS: &str =
-    "g.id, g.workspace_id, g.display_name, g.external_id, g.version, g.member_count, g.created, g.last_modified";
+pub const GROUP_COLUMNS: &str = "g.id, g.workspace_id, g.display_name, g.external_id, g.version, g.member_count, g.created, g.last_modified";
 
 /// The two statements of a page: the rows and the total count.
 #[derive(Debug)]
@@ -35,14 +34,20 @@ pub struct RenderedQuery {
 }
 
 /// Renders the page and count statements for `query` in `workspace_id`.
-pub fn render_group_query(dialect: Dialect, workspace_id: &str, query: &GroupQuery) -> RenderedQuery {
+pub fn render_group_query(
+    dialect: Dialect,
+    workspace_id: &str,
+    query: &GroupQuery,
+) -> RenderedQuery {
     let mut renderer = Renderer {
         dialect,
         sql: String::new(),
         binds: Vec::new(),
     };
 
-    renderer.sql.push_str(" FROM groups AS g WHERE g.workspace_id = ");
+    renderer
+        .sql
+        .push_str(" FROM groups AS g WHERE g.workspace_id = ");
     renderer.bind(SqlValue::Text(workspace_id.to_owned()));
     if let Some(condition) = &query.condition {
         renderer.sql.push_str(" AND ");
@@ -104,8 +109,9 @@ impl Renderer {
             Condition::Present(target) => self.present(*target),
             Condition::HasMember(inner) => {
                 // The primary key (group_id, user_id) serves this lookup.
-                self.sql
-                    .push_str("EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_id = g.id AND ");
+                self.sql.push_str(
+                    "EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_id = g.id AND ",
+                );
                 self.condition(inner);
                 self.sql.push(')');
             }
@@ -146,7 +152,10 @@ impl Renderer {
 
         match (pattern, operand) {
             (Some((before, after)), Operand::Text(text)) => {
-                self.bind(SqlValue::Text(format!("{before}{}{after}", escape_like(text))));
+                self.bind(SqlValue::Text(format!(
+                    "{before}{}{after}",
+                    escape_like(text)
+                )));
                 self.sql.push_str(" ESCAPE '\\'");
             }
             (_, Operand::Text(text)) => self.bind(SqlValue::Text(text.clone())),
@@ -158,8 +167,12 @@ impl Renderer {
     fn present(&mut self, target: Target) {
         let expression = target_expression(target);
         let test = match target {
-            Target::Column(Column::Created | Column::LastModified) => format!("({expression} IS NOT NULL)"),
-            Target::Column(_) | Target::MemberValue => format!("COALESCE({expression} <> '', FALSE)"),
+            Target::Column(Column::Created | Column::LastModified) => {
+                format!("({expression} IS NOT NULL)")
+            }
+            Target::Column(_) | Target::MemberValue => {
+                format!("COALESCE({expression} <> '', FALSE)")
+            }
         };
         self.sql.push_str(&test);
     }
@@ -168,11 +181,13 @@ impl Renderer {
         let direction = if descending { "DESC" } else { "ASC" };
         match sort {
             SortKey::Default => {
-                self.sql.push_str(&format!("g.created {direction}, g.id {direction}"));
+                self.sql
+                    .push_str(&format!("g.created {direction}, g.id {direction}"));
             }
             SortKey::Column(column) => {
                 let expression = column_name(column);
-                self.sql.push_str(&format!("{expression} {direction} NULLS LAST, g.id ASC"));
+                self.sql
+                    .push_str(&format!("{expression} {direction} NULLS LAST, g.id ASC"));
             }
         }
     }

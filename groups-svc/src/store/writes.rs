@@ -92,8 +92,11 @@ pub async fn create_group(
     retry(|| async move {
         let mut tx = store.begin_write().await?;
         tx.insert_group(group).await?;
-        let inserted = tx.insert_members(&group.workspace_id, &group.id, members, group.created).await?;
-        tx.bump_user_epochs(&group.workspace_id, &sorted(inserted)).await?;
+        let inserted = tx
+            .insert_members(&group.workspace_id, &group.id, members, group.created)
+            .await?;
+        tx.bump_user_epochs(&group.workspace_id, &sorted(inserted))
+            .await?;
         tx.commit().await?;
         Ok(group.clone())
     })
@@ -101,22 +104,37 @@ pub async fn create_group(
 }
 
 /// Applies a [`GroupChange`] under the group's lock.
-pub async fn update_group(store: &dyn Store, change: &GroupChange) -> Result<WriteOutcome<UpdatedGroup>, StoreError> {
+pub async fn update_group(
+    store: &dyn Store,
+    change: &GroupChange,
+) -> Result<WriteOutcome<UpdatedGroup>, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
-        let Some(current) = tx.lock_group(&change.workspace_id, &change.group_id).await? else {
+        let Some(current) = tx
+            .lock_group(&change.workspace_id, &change.group_id)
+            .await?
+        else {
             return Ok(WriteOutcome::NotFound);
         };
-        if change.expected_version.is_some_and(|expected| expected != current.version) {
+        if change
+            .expected_version
+            .is_some_and(|expected| expected != current.version)
+        {
             return Ok(WriteOutcome::VersionMismatch);
         }
 
         let mut next = current.clone();
-        let renamed = change.display_name.as_ref().is_some_and(|name| *name != current.display_name);
+        let renamed = change
+            .display_name
+            .as_ref()
+            .is_some_and(|name| *name != current.display_name);
         if let Some(name) = change.display_name.as_ref().filter(|_| renamed) {
             next.display_name = name.clone();
         }
-        let external_id_changed = change.external_id.as_ref().is_some_and(|id| *id != current.external_id);
+        let external_id_changed = change
+            .external_id
+            .as_ref()
+            .is_some_and(|id| *id != current.external_id);
         if let Some(external_id) = change.external_id.as_ref().filter(|_| external_id_changed) {
             next.external_id = external_id.clone();
         }
@@ -135,16 +153,21 @@ pub async fn update_group(store: &dyn Store, change: &GroupChange) -> Result<Wri
             next.last_modified = change.at;
             tx.update_group(&next).await?;
             epoch_user_ids = sorted(added.iter().chain(&removed).cloned().collect());
-            tx.bump_user_epochs(&change.workspace_id, &epoch_user_ids).await?;
+            tx.bump_user_epochs(&change.workspace_id, &epoch_user_ids)
+                .await?;
             if renamed {
                 // Every member's ListGroupsForUser result names this group.
                 // NOTE: this updates one epoch row per member, so a rename
                 // costs time proportional to the group's size.
-                let members = tx.bump_member_epochs(&change.workspace_id, &change.group_id).await?;
+                let members = tx
+                    .bump_member_epochs(&change.workspace_id, &change.group_id)
+                    .await?;
                 epoch_user_ids.extend(members);
             }
         }
-        let members = if change.return_members_up_to > 0 && next.member_count <= change.return_members_up_to {
+        let members = if change.return_members_up_to > 0
+            && next.member_count <= change.return_members_up_to
+        {
             Some(tx.members(&change.group_id).await?)
         } else {
             None
@@ -196,7 +219,10 @@ pub async fn delete_group(
 /// NOTE: the proto contract also names sync switches and User Groups synced
 /// from IdP groups. groups-svc stores neither yet; once it does, this
 /// transaction must delete them too.
-pub async fn reset_workspace(store: &dyn Store, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+pub async fn reset_workspace(
+    store: &dyn Store,
+    workspace_id: &str,
+) -> Result<DeletedGroups, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
         let deleted = tx.delete_workspace_groups(workspace_id).await?;
@@ -225,9 +251,12 @@ pub async fn remove_user_memberships(
         }
 
         let locked = tx.lock_groups_of_user(workspace_id, user_id).await?;
-        let removed = tx.remove_user_from_groups(workspace_id, user_id, &locked, at).await?;
+        let removed = tx
+            .remove_user_from_groups(workspace_id, user_id, &locked, at)
+            .await?;
         if !removed.is_empty() {
-            tx.bump_user_epochs(workspace_id, &[user_id.to_owned()]).await?;
+            tx.bump_user_epochs(workspace_id, &[user_id.to_owned()])
+                .await?;
         }
         tx.commit().await?;
         Ok(UserRemoval::Removed(removed))
@@ -244,7 +273,9 @@ async fn apply_operation(
     let (workspace_id, group_id) = (change.workspace_id.as_str(), change.group_id.as_str());
     match operation {
         MembershipChange::Add(members) => {
-            let inserted = tx.insert_members(workspace_id, group_id, &unique_members(members), change.at).await?;
+            let inserted = tx
+                .insert_members(workspace_id, group_id, &unique_members(members), change.at)
+                .await?;
             tracker.inserted(inserted);
         }
         MembershipChange::Remove(user_ids) => {
@@ -255,14 +286,26 @@ async fn apply_operation(
             // The difference is computed inside the transaction, so rows of
             // members that stay are neither deleted nor rewritten.
             let wanted = unique_members(members);
-            let wanted_ids: HashSet<&str> = wanted.iter().map(|member| member.user_id.as_str()).collect();
+            let wanted_ids: HashSet<&str> = wanted
+                .iter()
+                .map(|member| member.user_id.as_str())
+                .collect();
             let present: HashSet<String> = tx.member_ids(group_id).await?.into_iter().collect();
 
-            let to_delete: Vec<String> = present.iter().filter(|id| !wanted_ids.contains(id.as_str())).cloned().collect();
-            let to_insert: Vec<MemberRecord> =
-                wanted.into_iter().filter(|member| !present.contains(&member.user_id)).collect();
+            let to_delete: Vec<String> = present
+                .iter()
+                .filter(|id| !wanted_ids.contains(id.as_str()))
+                .cloned()
+                .collect();
+            let to_insert: Vec<MemberRecord> = wanted
+                .into_iter()
+                .filter(|member| !present.contains(&member.user_id))
+                .collect();
             tracker.deleted(tx.delete_members(group_id, &sorted(to_delete)).await?);
-            tracker.inserted(tx.insert_members(workspace_id, group_id, &to_insert, change.at).await?);
+            tracker.inserted(
+                tx.insert_members(workspace_id, group_id, &to_insert, change.at)
+                    .await?,
+            );
         }
         MembershipChange::Clear => {
             tracker.deleted(tx.delete_all_members(group_id).await?);
@@ -336,12 +379,20 @@ where
 /// Keeps the first member of each user id.
 fn unique_members(members: &[MemberRecord]) -> Vec<MemberRecord> {
     let mut seen = HashSet::new();
-    members.iter().filter(|member| seen.insert(member.user_id.as_str())).cloned().collect()
+    members
+        .iter()
+        .filter(|member| seen.insert(member.user_id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn unique_ids(user_ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
-    user_ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+    user_ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn sorted(mut user_ids: Vec<String>) -> Vec<String> {

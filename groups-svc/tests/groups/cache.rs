@@ -13,7 +13,8 @@ use groups_svc::{
 };
 use plumbing::cache::Cache;
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, CheckMembershipRequest, ListGroupsForUserRequest, MembershipPair, ResetWorkspaceRequest,
+    BatchCheckMembershipRequest, CheckMembershipRequest, ListGroupsForUserRequest, MembershipPair,
+    ResetWorkspaceRequest,
 };
 use tokio::task::JoinSet;
 
@@ -28,7 +29,11 @@ struct RedisProxy {
 impl RedisProxy {
     async fn start(redis_url: &str) -> Self {
         let target = url::Url::parse(redis_url).unwrap();
-        let target = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap_or(6379));
+        let target = format!(
+            "{}:{}",
+            target.host_str().unwrap(),
+            target.port().unwrap_or(6379)
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
         let mut connections = JoinSet::new();
@@ -55,7 +60,10 @@ impl RedisProxy {
 /// Returns a service over the test's database with a Redis cache at `url`.
 async fn with_redis(ctx: &TestContext, url: &str) -> GroupsService {
     let manager = plumbing::cache::connect_redis(url).await.unwrap();
-    GroupsService::from_parts(ctx.service.store().clone(), MembershipCache::new(Cache::redis(manager)))
+    GroupsService::from_parts(
+        ctx.service.store().clone(),
+        MembershipCache::new(Cache::redis(manager)),
+    )
 }
 
 fn check_request(workspace_id: &str, group_id: &str, user_id: &str) -> CheckMembershipRequest {
@@ -66,8 +74,17 @@ fn check_request(workspace_id: &str, group_id: &str, user_id: &str) -> CheckMemb
     }
 }
 
-async fn is_member(service: &GroupsService, workspace_id: &str, group_id: &str, user_id: &str) -> bool {
-    service.check_membership(check_request(workspace_id, group_id, user_id)).await.unwrap().is_member
+async fn is_member(
+    service: &GroupsService,
+    workspace_id: &str,
+    group_id: &str,
+    user_id: &str,
+) -> bool {
+    service
+        .check_membership(check_request(workspace_id, group_id, user_id))
+        .await
+        .unwrap()
+        .is_member
 }
 
 async fn batch(service: &GroupsService, workspace_id: &str, pairs: &[(&str, &str)]) -> Vec<bool> {
@@ -81,7 +98,11 @@ async fn batch(service: &GroupsService, workspace_id: &str, pairs: &[(&str, &str
             })
             .collect(),
     };
-    service.batch_check_membership(request).await.unwrap().is_member
+    service
+        .batch_check_membership(request)
+        .await
+        .unwrap()
+        .is_member
 }
 
 async fn group_names_of(service: &GroupsService, workspace_id: &str, user_id: &str) -> Vec<String> {
@@ -90,12 +111,21 @@ async fn group_names_of(service: &GroupsService, workspace_id: &str, user_id: &s
         user_id: user_id.to_owned(),
     };
     let response = service.list_groups_for_user(request).await.unwrap();
-    response.groups.into_iter().map(|group| group.display_name).collect()
+    response
+        .groups
+        .into_iter()
+        .map(|group| group.display_name)
+        .collect()
 }
 
 /// Removes a member through the store, skipping the cache invalidation the
 /// RPCs do after their commit, as if that invalidation were lost.
-async fn remove_without_invalidation(service: &GroupsService, workspace_id: &str, group_id: &str, user_id: &str) {
+async fn remove_without_invalidation(
+    service: &GroupsService,
+    workspace_id: &str,
+    group_id: &str,
+    user_id: &str,
+) {
     let change = GroupChange {
         workspace_id: workspace_id.to_owned(),
         group_id: group_id.to_owned(),
@@ -106,8 +136,13 @@ async fn remove_without_invalidation(service: &GroupsService, workspace_id: &str
         return_members_up_to: 0,
         at: time::OffsetDateTime::now_utc(),
     };
-    let outcome = writes::update_group(service.store().as_ref(), &change).await.unwrap();
-    assert!(matches!(outcome, WriteOutcome::Done(ref updated) if updated.changed), "{outcome:?}");
+    let outcome = writes::update_group(service.store().as_ref(), &change)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, WriteOutcome::Done(ref updated) if updated.changed),
+        "{outcome:?}"
+    );
 }
 
 async fn redis_cache_sees_changes_at_once(ctx: TestContext) {
@@ -118,17 +153,44 @@ async fn redis_cache_sees_changes_at_once(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&service, &workspace_id, "Team", &["a"]).await;
 
-    let before = (is_member(&service, &workspace_id, &group.id, "a").await, is_member(&service, &workspace_id, &group.id, "b").await);
+    let before = (
+        is_member(&service, &workspace_id, &group.id, "a").await,
+        is_member(&service, &workspace_id, &group.id, "b").await,
+    );
     let cached_again = is_member(&service, &workspace_id, &group.id, "a").await;
-    apply(&service, &workspace_id, &group.id, vec![add(&["b"]), remove(&["a"])]).await;
-    let after = (is_member(&service, &workspace_id, &group.id, "a").await, is_member(&service, &workspace_id, &group.id, "b").await);
+    apply(
+        &service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["b"]), remove(&["a"])],
+    )
+    .await;
+    let after = (
+        is_member(&service, &workspace_id, &group.id, "a").await,
+        is_member(&service, &workspace_id, &group.id, "b").await,
+    );
 
     assert_eq!(before, (true, false));
     assert!(cached_again);
     assert_eq!(after, (false, true));
-    assert_eq!(batch(&service, &workspace_id, &[(&group.id, "a"), (&group.id, "b"), ("missing", "b")]).await, vec![false, true, false]);
-    assert_eq!(group_names_of(&service, &workspace_id, "b").await, vec!["Team".to_owned()]);
-    assert!(group_names_of(&service, &workspace_id, "a").await.is_empty());
+    assert_eq!(
+        batch(
+            &service,
+            &workspace_id,
+            &[(&group.id, "a"), (&group.id, "b"), ("missing", "b")]
+        )
+        .await,
+        vec![false, true, false]
+    );
+    assert_eq!(
+        group_names_of(&service, &workspace_id, "b").await,
+        vec!["Team".to_owned()]
+    );
+    assert!(
+        group_names_of(&service, &workspace_id, "a")
+            .await
+            .is_empty()
+    );
 }
 
 async fn redis_cache_sees_reset_at_once(ctx: TestContext) {
@@ -142,8 +204,14 @@ async fn redis_cache_sees_reset_at_once(ctx: TestContext) {
     let second = create(&service, &reset, "Second", &["b"]).await;
     let other = create(&service, &kept, "Other", &["a"]).await;
     assert!(is_member(&service, &reset, &first.id, "a").await);
-    assert_eq!(batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await, vec![true, true]);
-    assert_eq!(group_names_of(&service, &reset, "b").await, vec!["First".to_owned(), "Second".to_owned()]);
+    assert_eq!(
+        batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await,
+        vec![true, true]
+    );
+    assert_eq!(
+        group_names_of(&service, &reset, "b").await,
+        vec!["First".to_owned(), "Second".to_owned()]
+    );
     assert!(is_member(&service, &kept, &other.id, "a").await);
 
     // No sleep: the cached epochs are still valid, so only the invalidation
@@ -157,11 +225,17 @@ async fn redis_cache_sees_reset_at_once(ctx: TestContext) {
 
     assert_eq!(response.deleted_groups, 2);
     assert!(!is_member(&service, &reset, &first.id, "a").await);
-    assert_eq!(batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await, vec![false, false]);
+    assert_eq!(
+        batch(&service, &reset, &[(&first.id, "b"), (&second.id, "b")]).await,
+        vec![false, false]
+    );
     assert!(group_names_of(&service, &reset, "a").await.is_empty());
     assert!(group_names_of(&service, &reset, "b").await.is_empty());
     assert!(is_member(&service, &kept, &other.id, "a").await);
-    assert_eq!(group_names_of(&service, &kept, "a").await, vec!["Other".to_owned()]);
+    assert_eq!(
+        group_names_of(&service, &kept, "a").await,
+        vec!["Other".to_owned()]
+    );
 }
 
 async fn batch_check_mixes_hits_and_misses(ctx: TestContext) {
@@ -177,10 +251,21 @@ async fn batch_check_mixes_hits_and_misses(ctx: TestContext) {
     let results = batch(
         &service,
         &workspace_id,
-        &[(&first.id, "a"), (&second.id, "a"), (&first.id, "b"), (&second.id, "b"), (&first.id, "a")],
+        &[
+            (&first.id, "a"),
+            (&second.id, "a"),
+            (&first.id, "b"),
+            (&second.id, "b"),
+            (&first.id, "a"),
+        ],
     )
     .await;
-    let cached = batch(&service, &workspace_id, &[(&second.id, "b"), (&second.id, "a")]).await;
+    let cached = batch(
+        &service,
+        &workspace_id,
+        &[(&second.id, "b"), (&second.id, "a")],
+    )
+    .await;
 
     assert_eq!(results, vec![true, false, true, true, true]);
     assert_eq!(cached, vec![true, false]);
@@ -196,15 +281,36 @@ async fn unreachable_redis_reads_database(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&service, &workspace_id, "Team", &["a"]).await;
     assert!(is_member(&service, &workspace_id, &group.id, "a").await);
-    assert_eq!(group_names_of(&service, &workspace_id, "a").await, vec!["Team".to_owned()]);
+    assert_eq!(
+        group_names_of(&service, &workspace_id, "a").await,
+        vec!["Team".to_owned()]
+    );
 
     proxy.stop();
-    apply(&service, &workspace_id, &group.id, vec![remove(&["a"]), add(&["b"])]).await;
+    apply(
+        &service,
+        &workspace_id,
+        &group.id,
+        vec![remove(&["a"]), add(&["b"])],
+    )
+    .await;
 
     assert!(!is_member(&service, &workspace_id, &group.id, "a").await);
     assert!(is_member(&service, &workspace_id, &group.id, "b").await);
-    assert_eq!(batch(&service, &workspace_id, &[(&group.id, "a"), (&group.id, "b")]).await, vec![false, true]);
-    assert!(group_names_of(&service, &workspace_id, "a").await.is_empty());
+    assert_eq!(
+        batch(
+            &service,
+            &workspace_id,
+            &[(&group.id, "a"), (&group.id, "b")]
+        )
+        .await,
+        vec![false, true]
+    );
+    assert!(
+        group_names_of(&service, &workspace_id, "a")
+            .await
+            .is_empty()
+    );
     assert!(metrics.render().contains("groups_cache_degraded_total"));
 }
 
@@ -219,16 +325,29 @@ async fn lost_invalidation_expires_with_epoch(ctx: TestContext) {
         let workspace_id = workspace();
         let group = create(&service, &workspace_id, "Team", &["a"]).await;
         assert!(is_member(&service, &workspace_id, &group.id, "a").await);
-        assert_eq!(group_names_of(&service, &workspace_id, "a").await, vec!["Team".to_owned()]);
+        assert_eq!(
+            group_names_of(&service, &workspace_id, "a").await,
+            vec!["Team".to_owned()]
+        );
 
         remove_without_invalidation(&service, &workspace_id, &group.id, "a").await;
         // Within EPOCH_MAX_AGE the cached epoch may still be used; past it,
         // the result must come from the new epoch.
         tokio::time::sleep(EPOCH_MAX_AGE + Duration::from_millis(200)).await;
 
-        assert!(!is_member(&service, &workspace_id, &group.id, "a").await, "{service:?}");
-        assert_eq!(batch(&service, &workspace_id, &[(&group.id, "a")]).await, vec![false]);
-        assert!(group_names_of(&service, &workspace_id, "a").await.is_empty());
+        assert!(
+            !is_member(&service, &workspace_id, &group.id, "a").await,
+            "{service:?}"
+        );
+        assert_eq!(
+            batch(&service, &workspace_id, &[(&group.id, "a")]).await,
+            vec![false]
+        );
+        assert!(
+            group_names_of(&service, &workspace_id, "a")
+                .await
+                .is_empty()
+        );
     }
 }
 
@@ -265,16 +384,26 @@ async fn late_epoch_write_back_ignored(ctx: TestContext) {
     // committed writes it back after the invalidation, with a fresh TTL but
     // its old read time. The layout of the key and value is the one the
     // module documentation of groups_svc::cache describes.
-    let read_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() - EPOCH_MAX_AGE;
+    let read_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        - EPOCH_MAX_AGE;
     let key = format!("groups:ge:{workspace_id}:{}", group.id);
     let manager = plumbing::cache::connect_redis(&redis_url).await.unwrap();
     Cache::redis(manager)
-        .set(&key, format!("1:{}", read_at.as_millis()).into_bytes(), Duration::from_secs(60))
+        .set(
+            &key,
+            format!("1:{}", read_at.as_millis()).into_bytes(),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
 
     assert!(!is_member(&service, &workspace_id, &group.id, "a").await);
-    assert_eq!(batch(&service, &workspace_id, &[(&group.id, "a")]).await, vec![false]);
+    assert_eq!(
+        batch(&service, &workspace_id, &[(&group.id, "a")]).await,
+        vec![false]
+    );
 }
 
 async fn unreachable_redis_fails_connect(ctx: TestContext) {

@@ -3,16 +3,19 @@
 
 use std::collections::BTreeSet;
 
-use proto::events::v1::{DeliverRequest, Event, UserDeleted, event::Payload};
 use futures::StreamExt;
+use proto::events::v1::{DeliverRequest, Event, UserDeleted, event::Payload};
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, CheckMembershipRequest, GetGroupRequest, ListGroupsForUserRequest, ListGroupsRequest,
-    Member, MemberList, MembershipOperation, MembershipPair, ReplaceGroupRequest, ResetWorkspaceRequest,
-    UpdateGroupRequest, membership_operation::Operation,
+    BatchCheckMembershipRequest, CheckMembershipRequest, GetGroupRequest, ListGroupsForUserRequest,
+    ListGroupsRequest, Member, MemberList, MembershipOperation, MembershipPair,
+    ReplaceGroupRequest, ResetWorkspaceRequest, UpdateGroupRequest,
+    membership_operation::Operation,
 };
 use tokio::task::JoinSet;
 
-use crate::support::{TestContext, add, apply, create, ids, member_ids, remove, update, version, workspace};
+use crate::support::{
+    TestContext, add, apply, create, ids, member_ids, remove, update, version, workspace,
+};
 
 /// Members of the large-group test.
 const LARGE_GROUP_SIZE: usize = 100_000;
@@ -24,7 +27,11 @@ const RESET_USER_COUNT: usize = 300;
 /// Members of each group in the large-reset test.
 const RESET_MEMBERS_PER_GROUP: usize = 5;
 
-async fn get_group(ctx: &TestContext, workspace_id: &str, group_id: &str) -> proto::groups::v1::Group {
+async fn get_group(
+    ctx: &TestContext,
+    workspace_id: &str,
+    group_id: &str,
+) -> proto::groups::v1::Group {
     ctx.service
         .get_group(GetGroupRequest {
             workspace_id: workspace_id.to_owned(),
@@ -42,7 +49,11 @@ async fn concurrent_adds_all_land(ctx: TestContext) {
 
     for index in 0..50 {
         let service = ctx.service.clone();
-        let request = update(&workspace_id, &group.id, vec![add(&[&format!("user-{index:02}")])]);
+        let request = update(
+            &workspace_id,
+            &group.id,
+            vec![add(&[&format!("user-{index:02}")])],
+        );
         tasks.spawn(async move { service.update_group(request).await });
     }
     let mut changed = 0;
@@ -55,7 +66,10 @@ async fn concurrent_adds_all_land(ctx: TestContext) {
     let expected: Vec<String> = (0..50).map(|index| format!("user-{index:02}")).collect();
     let after = get_group(&ctx, &workspace_id, &group.id).await;
     assert_eq!(changed, 50);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, expected);
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        expected
+    );
     assert_eq!(after.member_count, 50);
     assert_eq!(version(&after), 51);
 }
@@ -71,15 +85,27 @@ async fn concurrent_adds_and_removes_exact(ctx: TestContext) {
     // that are present (user-20..user-29), all at once.
     for index in 0..20 {
         let service = ctx.service.clone();
-        let removal = update(&workspace_id, &group.id, vec![remove(&[&format!("user-{index:02}")])]);
+        let removal = update(
+            &workspace_id,
+            &group.id,
+            vec![remove(&[&format!("user-{index:02}")])],
+        );
         tasks.spawn(async move { service.update_group(removal).await });
         let service = ctx.service.clone();
-        let addition = update(&workspace_id, &group.id, vec![add(&[&format!("user-{:02}", index + 40)])]);
+        let addition = update(
+            &workspace_id,
+            &group.id,
+            vec![add(&[&format!("user-{:02}", index + 40)])],
+        );
         tasks.spawn(async move { service.update_group(addition).await });
     }
     for index in 20..30 {
         let service = ctx.service.clone();
-        let repeat = update(&workspace_id, &group.id, vec![add(&[&format!("user-{index:02}")])]);
+        let repeat = update(
+            &workspace_id,
+            &group.id,
+            vec![add(&[&format!("user-{index:02}")])],
+        );
         tasks.spawn(async move { service.update_group(repeat).await });
     }
     while let Some(result) = tasks.join_next().await {
@@ -88,9 +114,16 @@ async fn concurrent_adds_and_removes_exact(ctx: TestContext) {
 
     let expected: Vec<String> = (20..60).map(|index| format!("user-{index:02}")).collect();
     let after = get_group(&ctx, &workspace_id, &group.id).await;
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, expected);
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        expected
+    );
     assert_eq!(after.member_count, 40);
-    assert_eq!(version(&after), 41, "only the 40 changing requests bump the version");
+    assert_eq!(
+        version(&after),
+        41,
+        "only the 40 changing requests bump the version"
+    );
 }
 
 async fn concurrent_expected_version_one_winner(ctx: TestContext) {
@@ -102,7 +135,11 @@ async fn concurrent_expected_version_one_winner(ctx: TestContext) {
         let service = ctx.service.clone();
         let request = UpdateGroupRequest {
             expected_version: Some(1),
-            ..update(&workspace_id, &group.id, vec![add(&[&format!("user-{index}")])])
+            ..update(
+                &workspace_id,
+                &group.id,
+                vec![add(&[&format!("user-{index}")])],
+            )
         };
         tasks.spawn(async move { service.update_group(request).await });
     }
@@ -118,7 +155,10 @@ async fn concurrent_expected_version_one_winner(ctx: TestContext) {
 
     assert_eq!(winners, 1);
     assert_eq!(mismatches, 9);
-    assert_eq!(get_group(&ctx, &workspace_id, &group.id).await.member_count, 1);
+    assert_eq!(
+        get_group(&ctx, &workspace_id, &group.id).await.member_count,
+        1
+    );
 }
 
 async fn large_group_add_one_member(ctx: TestContext) {
@@ -144,15 +184,39 @@ async fn large_group_add_one_member(ctx: TestContext) {
         })
         .await
         .unwrap();
-    let added = apply(&ctx.service, &workspace_id, &group.id, vec![add(&["newcomer"])]).await;
-    let present = apply(&ctx.service, &workspace_id, &group.id, vec![add(&["user-050000"])]).await;
-    let removed = apply(&ctx.service, &workspace_id, &group.id, vec![remove(&["user-000007"])]).await;
+    let added = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["newcomer"])],
+    )
+    .await;
+    let present = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["user-050000"])],
+    )
+    .await;
+    let removed = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![remove(&["user-000007"])],
+    )
+    .await;
 
     assert_eq!(built.member_count, LARGE_GROUP_SIZE as i64);
-    assert!(built.members.is_empty(), "a group this large is returned without members");
+    assert!(
+        built.members.is_empty(),
+        "a group this large is returned without members"
+    );
     assert_eq!(added.added_user_ids, ids(&["newcomer"]));
     assert!(added.group.as_ref().unwrap().members.is_empty());
-    assert_eq!(added.group.unwrap().member_count, LARGE_GROUP_SIZE as i64 + 1);
+    assert_eq!(
+        added.group.unwrap().member_count,
+        LARGE_GROUP_SIZE as i64 + 1
+    );
     assert!(!present.changed);
     assert_eq!(removed.group.unwrap().member_count, LARGE_GROUP_SIZE as i64);
     let check = |user_id: &str| CheckMembershipRequest {
@@ -160,15 +224,37 @@ async fn large_group_add_one_member(ctx: TestContext) {
         user_id: user_id.to_owned(),
         group_id: group.id.clone(),
     };
-    assert!(ctx.service.check_membership(check("newcomer")).await.unwrap().is_member);
-    assert!(!ctx.service.check_membership(check("user-000007")).await.unwrap().is_member);
-    assert!(ctx.service.check_membership(check("user-099999")).await.unwrap().is_member);
+    assert!(
+        ctx.service
+            .check_membership(check("newcomer"))
+            .await
+            .unwrap()
+            .is_member
+    );
+    assert!(
+        !ctx.service
+            .check_membership(check("user-000007"))
+            .await
+            .unwrap()
+            .is_member
+    );
+    assert!(
+        ctx.service
+            .check_membership(check("user-099999"))
+            .await
+            .unwrap()
+            .is_member
+    );
 }
 
 async fn large_replace_applies_difference(ctx: TestContext) {
     let workspace_id = workspace();
-    let first: Vec<String> = (0..20_000).map(|index| format!("user-{index:05}")).collect();
-    let second: Vec<String> = (10_000..30_000).map(|index| format!("user-{index:05}")).collect();
+    let first: Vec<String> = (0..20_000)
+        .map(|index| format!("user-{index:05}"))
+        .collect();
+    let second: Vec<String> = (10_000..30_000)
+        .map(|index| format!("user-{index:05}"))
+        .collect();
     let group = create(&ctx.service, &workspace_id, "Shifting", &[]).await;
     let replace_with = |user_ids: &[String]| MembershipOperation {
         operation: Some(Operation::Replace(MemberList {
@@ -182,15 +268,30 @@ async fn large_replace_applies_difference(ctx: TestContext) {
         })),
     };
 
-    apply(&ctx.service, &workspace_id, &group.id, vec![replace_with(&first)]).await;
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![replace_with(&second)]).await;
+    apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![replace_with(&first)],
+    )
+    .await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![replace_with(&second)],
+    )
+    .await;
 
     let added: BTreeSet<String> = response.added_user_ids.into_iter().collect();
     let removed: BTreeSet<String> = response.removed_user_ids.into_iter().collect();
     assert_eq!(added, second[10_000..].iter().cloned().collect());
     assert_eq!(removed, first[..10_000].iter().cloned().collect());
     assert_eq!(response.group.unwrap().member_count, 20_000);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, second);
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        second
+    );
 }
 
 async fn user_deleted_event_applied_once(ctx: TestContext) {
@@ -220,12 +321,27 @@ async fn user_deleted_event_applied_once(ctx: TestContext) {
         .await
         .unwrap();
     // The user rejoins, then the relay redelivers the same event.
-    apply(&ctx.service, &workspace_id, &group.id, vec![add(&["doomed"])]).await;
-    let second = ctx.service.deliver(DeliverRequest { events: vec![event] }).await.unwrap();
+    apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["doomed"])],
+    )
+    .await;
+    let second = ctx
+        .service
+        .deliver(DeliverRequest {
+            events: vec![event],
+        })
+        .await
+        .unwrap();
 
     assert_eq!(first.applied, 1);
     assert_eq!(second.applied, 0);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, ids(&["doomed", "other"]));
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        ids(&["doomed", "other"])
+    );
     assert_eq!(version(&get_group(&ctx, &workspace_id, &group.id).await), 3);
 }
 
@@ -244,7 +360,9 @@ async fn concurrent_duplicate_events_apply_once(ctx: TestContext) {
 
     for _ in 0..5 {
         let service = ctx.service.clone();
-        let request = DeliverRequest { events: vec![event.clone()] };
+        let request = DeliverRequest {
+            events: vec![event.clone()],
+        };
         tasks.spawn(async move { service.deliver(request).await });
     }
     let mut applied = 0;
@@ -270,7 +388,13 @@ async fn reset_many_groups_at_once(ctx: TestContext) {
                 .map(|offset| format!("user-{:03}", (index + offset) % RESET_USER_COUNT))
                 .collect();
             let user_refs: Vec<&str> = user_ids.iter().map(String::as_str).collect();
-            create(service, workspace_ref, &format!("Group {index:04}"), &user_refs).await
+            create(
+                service,
+                workspace_ref,
+                &format!("Group {index:04}"),
+                &user_refs,
+            )
+            .await
         })
         .buffer_unordered(8)
         .collect()
@@ -291,10 +415,17 @@ async fn reset_many_groups_at_once(ctx: TestContext) {
         user_id,
     };
     // Warm the cache for every group and every user.
-    let before = service.batch_check_membership(batch()).await.unwrap().is_member;
+    let before = service
+        .batch_check_membership(batch())
+        .await
+        .unwrap()
+        .is_member;
     assert!(before.iter().all(|is_member| *is_member));
     for index in 0..RESET_USER_COUNT {
-        let listed = service.list_groups_for_user(groups_of(format!("user-{index:03}"))).await.unwrap();
+        let listed = service
+            .list_groups_for_user(groups_of(format!("user-{index:03}")))
+            .await
+            .unwrap();
         assert!(!listed.groups.is_empty());
     }
 
@@ -306,12 +437,22 @@ async fn reset_many_groups_at_once(ctx: TestContext) {
         .unwrap();
 
     assert_eq!(response.deleted_groups, RESET_GROUP_COUNT as i64);
-    let after = service.batch_check_membership(batch()).await.unwrap().is_member;
+    let after = service
+        .batch_check_membership(batch())
+        .await
+        .unwrap()
+        .is_member;
     assert_eq!(after.len(), RESET_GROUP_COUNT);
-    assert!(after.iter().all(|is_member| !is_member), "some deleted group still has members");
+    assert!(
+        after.iter().all(|is_member| !is_member),
+        "some deleted group still has members"
+    );
     for index in 0..RESET_USER_COUNT {
         let user_id = format!("user-{index:03}");
-        let listed = service.list_groups_for_user(groups_of(user_id.clone())).await.unwrap();
+        let listed = service
+            .list_groups_for_user(groups_of(user_id.clone()))
+            .await
+            .unwrap();
         assert!(listed.groups.is_empty(), "{user_id} still has groups");
     }
     let listed = service

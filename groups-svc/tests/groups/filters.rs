@@ -4,8 +4,8 @@
 use groups_svc::ServiceError;
 use proto::groups::v1::{ListGroupsRequest, ListMembersRequest};
 use proto::identity::v1::{
-    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, FilterList, FilterValue, SortOrder,
-    ValuePathFilter, filter::Expr, filter_value::Kind,
+    AttributePath, AttributeSchema, Comparison, ComparisonOperator, Filter, FilterList,
+    FilterValue, SortOrder, ValuePathFilter, filter::Expr, filter_value::Kind,
 };
 
 use crate::support::{TestContext, create, ids, workspace};
@@ -78,8 +78,16 @@ fn list_request(workspace_id: &str, filter: Option<Filter>) -> ListGroupsRequest
 
 /// Returns the display names matching `filter`, in the default order.
 async fn names(ctx: &TestContext, workspace_id: &str, filter: Filter) -> Vec<String> {
-    let response = ctx.service.list_groups(list_request(workspace_id, Some(filter))).await.unwrap();
-    response.groups.into_iter().map(|group| group.display_name).collect()
+    let response = ctx
+        .service
+        .list_groups(list_request(workspace_id, Some(filter)))
+        .await
+        .unwrap();
+    response
+        .groups
+        .into_iter()
+        .map(|group| group.display_name)
+        .collect()
 }
 
 /// Creates the fixture groups: Sales {u1, u2}, Straße {u2}, Legal {} with
@@ -104,27 +112,46 @@ async fn fixture(ctx: &TestContext) -> (String, Vec<String>) {
 async fn display_name_eq_ignores_case(ctx: TestContext) {
     let (workspace_id, _) = fixture(&ctx).await;
 
-    assert_eq!(names(&ctx, &workspace_id, eq("displayName", "SALES")).await, ids(&["Sales"]));
-    assert_eq!(names(&ctx, &workspace_id, eq("displayName", "STRASSE")).await, ids(&["Straße"]));
+    assert_eq!(
+        names(&ctx, &workspace_id, eq("displayName", "SALES")).await,
+        ids(&["Sales"])
+    );
+    assert_eq!(
+        names(&ctx, &workspace_id, eq("displayName", "STRASSE")).await,
+        ids(&["Straße"])
+    );
 }
 
 async fn external_id_eq_is_case_exact(ctx: TestContext) {
     let (workspace_id, _) = fixture(&ctx).await;
 
-    assert_eq!(names(&ctx, &workspace_id, eq("externalId", "EXT-L")).await, ids(&["Legal"]));
-    assert!(names(&ctx, &workspace_id, eq("externalId", "ext-l")).await.is_empty());
+    assert_eq!(
+        names(&ctx, &workspace_id, eq("externalId", "EXT-L")).await,
+        ids(&["Legal"])
+    );
+    assert!(
+        names(&ctx, &workspace_id, eq("externalId", "ext-l"))
+            .await
+            .is_empty()
+    );
 }
 
 async fn id_eq_finds_one(ctx: TestContext) {
     let (workspace_id, group_ids) = fixture(&ctx).await;
 
-    assert_eq!(names(&ctx, &workspace_id, eq("id", &group_ids[1])).await, ids(&["Straße"]));
+    assert_eq!(
+        names(&ctx, &workspace_id, eq("id", &group_ids[1])).await,
+        ids(&["Straße"])
+    );
 }
 
 async fn members_eq_finds_groups_of_user(ctx: TestContext) {
     let (workspace_id, _) = fixture(&ctx).await;
 
-    assert_eq!(names(&ctx, &workspace_id, eq("members", "u2")).await, ids(&["Sales", "Straße"]));
+    assert_eq!(
+        names(&ctx, &workspace_id, eq("members", "u2")).await,
+        ids(&["Sales", "Straße"])
+    );
     let by_value = compare("members", "value", ComparisonOperator::Eq, "u1");
     assert_eq!(names(&ctx, &workspace_id, by_value).await, ids(&["Sales"]));
 }
@@ -152,9 +179,18 @@ async fn members_ne_and_present(ctx: TestContext) {
 
     let without_u1 = compare("members", "", ComparisonOperator::Ne, "u1");
 
-    assert_eq!(names(&ctx, &workspace_id, without_u1).await, ids(&["Straße", "Legal"]));
-    assert_eq!(names(&ctx, &workspace_id, present("members")).await, ids(&["Sales", "Straße"]));
-    assert_eq!(names(&ctx, &workspace_id, not(present("externalId"))).await, ids(&["Sales", "Straße"]));
+    assert_eq!(
+        names(&ctx, &workspace_id, without_u1).await,
+        ids(&["Straße", "Legal"])
+    );
+    assert_eq!(
+        names(&ctx, &workspace_id, present("members")).await,
+        ids(&["Sales", "Straße"])
+    );
+    assert_eq!(
+        names(&ctx, &workspace_id, not(present("externalId"))).await,
+        ids(&["Sales", "Straße"])
+    );
 }
 
 async fn string_operators_on_display_name(ctx: TestContext) {
@@ -170,7 +206,11 @@ async fn string_operators_on_display_name(ctx: TestContext) {
     for (operator, value, expected) in cases {
         let filter = compare("displayName", "", operator, value);
 
-        assert_eq!(names(&ctx, &workspace_id, filter).await, ids(&expected), "{operator:?} {value}");
+        assert_eq!(
+            names(&ctx, &workspace_id, filter).await,
+            ids(&expected),
+            "{operator:?} {value}"
+        );
     }
 }
 
@@ -179,14 +219,27 @@ async fn or_combines_conditions(ctx: TestContext) {
 
     let filter = or(vec![eq("displayName", "legal"), eq("members", "u1")]);
 
-    assert_eq!(names(&ctx, &workspace_id, filter).await, ids(&["Sales", "Legal"]));
+    assert_eq!(
+        names(&ctx, &workspace_id, filter).await,
+        ids(&["Sales", "Legal"])
+    );
 }
 
 async fn meta_created_compares_timestamps(ctx: TestContext) {
     let (workspace_id, _) = fixture(&ctx).await;
 
-    let after_epoch = compare("meta", "created", ComparisonOperator::Gt, "2000-01-01T00:00:00Z");
-    let before_epoch = compare("meta", "lastModified", ComparisonOperator::Lt, "2000-01-01T00:00:00Z");
+    let after_epoch = compare(
+        "meta",
+        "created",
+        ComparisonOperator::Gt,
+        "2000-01-01T00:00:00Z",
+    );
+    let before_epoch = compare(
+        "meta",
+        "lastModified",
+        ComparisonOperator::Lt,
+        "2000-01-01T00:00:00Z",
+    );
 
     assert_eq!(names(&ctx, &workspace_id, after_epoch).await.len(), 3);
     assert!(names(&ctx, &workspace_id, before_epoch).await.is_empty());
@@ -203,7 +256,10 @@ async fn unknown_attributes_rejected(ctx: TestContext) {
     ];
 
     for filter in bad {
-        let result = ctx.service.list_groups(list_request(&workspace_id, Some(filter.clone()))).await;
+        let result = ctx
+            .service
+            .list_groups(list_request(&workspace_id, Some(filter.clone())))
+            .await;
 
         assert!(
             matches!(result, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "filter"),
@@ -228,7 +284,11 @@ async fn paging_is_one_based(ctx: TestContext) {
     let totals_only = ctx.service.list_groups(page(1, 0)).await.unwrap();
     let past_end = ctx.service.list_groups(page(9, 2)).await.unwrap();
 
-    let second_names: Vec<String> = second.groups.into_iter().map(|group| group.display_name).collect();
+    let second_names: Vec<String> = second
+        .groups
+        .into_iter()
+        .map(|group| group.display_name)
+        .collect();
     assert_eq!(second_names, ids(&["g2", "g3"]));
     assert_eq!(second.total_results, 5);
     assert!(totals_only.groups.is_empty());
@@ -246,7 +306,11 @@ async fn sort_by_display_name_descending(ctx: TestContext) {
 
     let response = ctx.service.list_groups(request).await.unwrap();
 
-    let sorted: Vec<String> = response.groups.into_iter().map(|group| group.display_name).collect();
+    let sorted: Vec<String> = response
+        .groups
+        .into_iter()
+        .map(|group| group.display_name)
+        .collect();
     assert_eq!(sorted, ids(&["Straße", "Sales", "Legal"]));
 }
 
@@ -258,7 +322,10 @@ async fn sort_by_members_rejected(ctx: TestContext) {
 
     let result = ctx.service.list_groups(request).await;
 
-    assert!(matches!(result, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "sortBy"), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "sortBy"),
+        "{result:?}"
+    );
 }
 
 async fn list_includes_members_only_when_asked(ctx: TestContext) {
@@ -268,12 +335,23 @@ async fn list_includes_members_only_when_asked(ctx: TestContext) {
         ..list_request(&workspace_id, Some(eq("displayName", "sales")))
     };
 
-    let without = ctx.service.list_groups(list_request(&workspace_id, Some(eq("displayName", "sales")))).await.unwrap();
+    let without = ctx
+        .service
+        .list_groups(list_request(
+            &workspace_id,
+            Some(eq("displayName", "sales")),
+        ))
+        .await
+        .unwrap();
     let with = ctx.service.list_groups(with).await.unwrap();
 
     assert!(without.groups[0].members.is_empty());
     assert_eq!(without.groups[0].member_count, 2);
-    let member_values: Vec<String> = with.groups[0].members.iter().map(|member| member.value.clone()).collect();
+    let member_values: Vec<String> = with.groups[0]
+        .members
+        .iter()
+        .map(|member| member.value.clone())
+        .collect();
     assert_eq!(member_values, ids(&["u1", "u2"]));
 }
 
@@ -319,13 +397,24 @@ async fn list_members_rejects_bad_requests(ctx: TestContext) {
         page_token: page_token.to_owned(),
     };
 
-    let bad_token = ctx.service.list_members(request(&group.id, 10, "not-hex")).await;
+    let bad_token = ctx
+        .service
+        .list_members(request(&group.id, 10, "not-hex"))
+        .await;
     let negative = ctx.service.list_members(request(&group.id, -1, "")).await;
     let missing = ctx.service.list_members(request("missing", 10, "")).await;
-    let capped = ctx.service.list_members(request(&group.id, 5_000, "")).await.unwrap();
+    let capped = ctx
+        .service
+        .list_members(request(&group.id, 5_000, ""))
+        .await
+        .unwrap();
 
-    assert!(matches!(bad_token, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "page_token"));
-    assert!(matches!(negative, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "page_size"));
+    assert!(
+        matches!(bad_token, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "page_token")
+    );
+    assert!(
+        matches!(negative, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "page_size")
+    );
     assert!(matches!(missing, Err(ServiceError::GroupNotFound(_))));
     assert_eq!(capped.members.len(), 1);
 }

@@ -3,15 +3,20 @@
 //! google.rpc error details.
 
 use groups_svc::{GroupsService, MAX_BATCH_PAIRS};
-use proto::events::v1::{DeliverRequest, Event, UserDeleted, event::Payload, event_sink_client::EventSinkClient};
+use proto::events::v1::{
+    DeliverRequest, Event, UserDeleted, event::Payload, event_sink_client::EventSinkClient,
+};
 use proto::groups::v1::{
-    BatchCheckMembershipRequest, CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest,
-    Group, ListGroupsForUserRequest, ListGroupsRequest, ListMembersRequest, MembershipPair,
-    RemoveUserMembershipsRequest, ReplaceGroupRequest, ResetWorkspaceRequest, UpdateGroupRequest,
-    group_service_client::GroupServiceClient,
+    BatchCheckMembershipRequest, CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest,
+    GetGroupRequest, Group, ListGroupsForUserRequest, ListGroupsRequest, ListMembersRequest,
+    MembershipPair, RemoveUserMembershipsRequest, ReplaceGroupRequest, ResetWorkspaceRequest,
+    UpdateGroupRequest, group_service_client::GroupServiceClient,
     membership_service_client::MembershipServiceClient,
 };
-use proto::identity::v1::{AttributePath, Comparison, ComparisonOperator, Filter, FilterValue, filter::Expr, filter_value::Kind};
+use proto::identity::v1::{
+    AttributePath, Comparison, ComparisonOperator, Filter, FilterValue, filter::Expr,
+    filter_value::Kind,
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Code, Status, transport::Channel};
@@ -41,10 +46,17 @@ async fn serve(service: &GroupsService) -> Clients {
         .add_service(service.membership_server())
         .add_service(service.event_sink_server());
     let server = tokio::spawn(async move {
-        router.serve_with_incoming(TcpListenerStream::new(listener)).await.unwrap();
+        router
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+            .unwrap();
     });
 
-    let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     Clients {
         groups: GroupServiceClient::new(channel.clone()),
         memberships: MembershipServiceClient::new(channel.clone()),
@@ -53,38 +65,65 @@ async fn serve(service: &GroupsService) -> Clients {
     }
 }
 
-async fn create(clients: &mut Clients, workspace_id: &str, display_name: &str, user_ids: &[&str]) -> Result<Group, Status> {
+async fn create(
+    clients: &mut Clients,
+    workspace_id: &str,
+    display_name: &str,
+    user_ids: &[&str],
+) -> Result<Group, Status> {
     let request = CreateGroupRequest {
         workspace_id: workspace_id.to_owned(),
         display_name: display_name.to_owned(),
         external_id: None,
         members: members(user_ids),
     };
-    Ok(clients.groups.create_group(request).await?.into_inner().group.unwrap())
+    Ok(clients
+        .groups
+        .create_group(request)
+        .await?
+        .into_inner()
+        .group
+        .unwrap())
 }
 
 fn reason(status: &Status) -> String {
-    status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
 }
 
 fn violation_fields(status: &Status) -> Vec<String> {
     status
         .get_error_details()
         .bad_request()
-        .map(|bad_request| bad_request.field_violations.iter().map(|violation| violation.field.clone()).collect())
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .iter()
+                .map(|violation| violation.field.clone())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 async fn create_get_update_delete(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = workspace();
-    let created = create(&mut clients, &workspace_id, "Team", &["a"]).await.unwrap();
+    let created = create(&mut clients, &workspace_id, "Team", &["a"])
+        .await
+        .unwrap();
 
     let updated = clients
         .groups
         .update_group(UpdateGroupRequest {
             return_members_up_to: 10,
-            ..update(&workspace_id, &created.id, vec![add(&["b"]), remove(&["a"])])
+            ..update(
+                &workspace_id,
+                &created.id,
+                vec![add(&["b"]), remove(&["a"])],
+            )
         })
         .await
         .unwrap()
@@ -130,9 +169,13 @@ async fn create_get_update_delete(ctx: TestContext) {
 async fn taken_display_name_is_already_exists(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = workspace();
-    create(&mut clients, &workspace_id, "Équipe", &[]).await.unwrap();
+    create(&mut clients, &workspace_id, "Équipe", &[])
+        .await
+        .unwrap();
 
-    let status = create(&mut clients, &workspace_id, "ÉQUIPE", &[]).await.unwrap_err();
+    let status = create(&mut clients, &workspace_id, "ÉQUIPE", &[])
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), Code::AlreadyExists);
     assert_eq!(reason(&status), "DISPLAY_NAME_TAKEN");
@@ -141,7 +184,9 @@ async fn taken_display_name_is_already_exists(ctx: TestContext) {
 async fn empty_display_name_names_field(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
 
-    let status = create(&mut clients, &workspace(), "", &[]).await.unwrap_err();
+    let status = create(&mut clients, &workspace(), "", &[])
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violation_fields(&status), vec!["displayName".to_owned()]);
@@ -150,8 +195,14 @@ async fn empty_display_name_names_field(ctx: TestContext) {
 async fn stale_version_is_aborted(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = workspace();
-    let created = create(&mut clients, &workspace_id, "Team", &[]).await.unwrap();
-    clients.groups.update_group(update(&workspace_id, &created.id, vec![add(&["a"])])).await.unwrap();
+    let created = create(&mut clients, &workspace_id, "Team", &[])
+        .await
+        .unwrap();
+    clients
+        .groups
+        .update_group(update(&workspace_id, &created.id, vec![add(&["a"])]))
+        .await
+        .unwrap();
 
     let status = clients
         .groups
@@ -172,7 +223,9 @@ async fn stale_version_is_aborted(ctx: TestContext) {
 
 async fn other_workspace_group_is_not_found(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
-    let created = create(&mut clients, &workspace(), "Team", &["a"]).await.unwrap();
+    let created = create(&mut clients, &workspace(), "Team", &["a"])
+        .await
+        .unwrap();
     let intruder = workspace();
     let random_id = uuid::Uuid::now_v7().to_string();
 
@@ -189,7 +242,10 @@ async fn other_workspace_group_is_not_found(ctx: TestContext) {
 
     assert_eq!(foreign.code(), Code::NotFound);
     assert_eq!(random.code(), Code::NotFound);
-    assert_eq!(foreign.message(), random.message().replace(&random_id, &created.id));
+    assert_eq!(
+        foreign.message(),
+        random.message().replace(&random_id, &created.id)
+    );
 }
 
 async fn invalid_filter_names_filter_field(ctx: TestContext) {
@@ -226,7 +282,9 @@ async fn invalid_filter_names_filter_field(ctx: TestContext) {
 async fn membership_checks_over_grpc(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = workspace();
-    let created = create(&mut clients, &workspace_id, "Team", &["a", "b", "c"]).await.unwrap();
+    let created = create(&mut clients, &workspace_id, "Team", &["a", "b", "c"])
+        .await
+        .unwrap();
     let pair = |user_id: &str| MembershipPair {
         user_id: user_id.to_owned(),
         group_id: created.id.clone(),
@@ -255,7 +313,9 @@ async fn membership_checks_over_grpc(ctx: TestContext) {
         .memberships
         .batch_check_membership(BatchCheckMembershipRequest {
             workspace_id: workspace_id.clone(),
-            pairs: (0..=MAX_BATCH_PAIRS).map(|index| pair(&format!("u{index}"))).collect(),
+            pairs: (0..=MAX_BATCH_PAIRS)
+                .map(|index| pair(&format!("u{index}")))
+                .collect(),
         })
         .await
         .unwrap_err();
@@ -305,7 +365,9 @@ async fn membership_checks_over_grpc(ctx: TestContext) {
 async fn event_sink_removes_deleted_user(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = workspace();
-    let created = create(&mut clients, &workspace_id, "Team", &["gone", "stays"]).await.unwrap();
+    let created = create(&mut clients, &workspace_id, "Team", &["gone", "stays"])
+        .await
+        .unwrap();
     let event = Event {
         id: uuid::Uuid::now_v7().to_string(),
         workspace_id: workspace_id.clone(),
@@ -317,8 +379,22 @@ async fn event_sink_removes_deleted_user(ctx: TestContext) {
         })),
     };
 
-    let first = clients.events.deliver(DeliverRequest { events: vec![event.clone()] }).await.unwrap().into_inner();
-    let again = clients.events.deliver(DeliverRequest { events: vec![event] }).await.unwrap().into_inner();
+    let first = clients
+        .events
+        .deliver(DeliverRequest {
+            events: vec![event.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let again = clients
+        .events
+        .deliver(DeliverRequest {
+            events: vec![event],
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let removed_again = clients
         .groups
         .remove_user_memberships(RemoveUserMembershipsRequest {
@@ -340,8 +416,12 @@ async fn reset_workspace_over_grpc(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let reset = workspace();
     let kept = workspace();
-    let first = create(&mut clients, &reset, "First", &["a", "b"]).await.unwrap();
-    let second = create(&mut clients, &reset, "Second", &["a"]).await.unwrap();
+    let first = create(&mut clients, &reset, "First", &["a", "b"])
+        .await
+        .unwrap();
+    let second = create(&mut clients, &reset, "Second", &["a"])
+        .await
+        .unwrap();
     let other = create(&mut clients, &kept, "First", &["a"]).await.unwrap();
     let check = |workspace_id: &str, group_id: &str| CheckMembershipRequest {
         workspace_id: workspace_id.to_owned(),
@@ -356,20 +436,52 @@ async fn reset_workspace_over_grpc(ctx: TestContext) {
         workspace_id: workspace_id.to_owned(),
     };
     // Fill the in-process cache before the reset.
-    assert!(clients.memberships.check_membership(check(&reset, &first.id)).await.unwrap().into_inner().is_member);
-    let before = clients.memberships.list_groups_for_user(groups_of_a(&reset)).await.unwrap().into_inner();
+    assert!(
+        clients
+            .memberships
+            .check_membership(check(&reset, &first.id))
+            .await
+            .unwrap()
+            .into_inner()
+            .is_member
+    );
+    let before = clients
+        .memberships
+        .list_groups_for_user(groups_of_a(&reset))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(before.groups.len(), 2);
 
-    let first_reset = clients.groups.reset_workspace(request(&reset)).await.unwrap().into_inner();
-    let second_reset = clients.groups.reset_workspace(request(&reset)).await.unwrap().into_inner();
-    let invalid = clients.groups.reset_workspace(request("")).await.unwrap_err();
+    let first_reset = clients
+        .groups
+        .reset_workspace(request(&reset))
+        .await
+        .unwrap()
+        .into_inner();
+    let second_reset = clients
+        .groups
+        .reset_workspace(request(&reset))
+        .await
+        .unwrap()
+        .into_inner();
+    let invalid = clients
+        .groups
+        .reset_workspace(request(""))
+        .await
+        .unwrap_err();
 
     assert_eq!(first_reset.deleted_groups, 2);
     assert_eq!(second_reset.deleted_groups, 0);
     assert_eq!(invalid.code(), Code::InvalidArgument);
     assert_eq!(violation_fields(&invalid), vec!["workspace_id".to_owned()]);
     for group_id in [&first.id, &second.id] {
-        let checked = clients.memberships.check_membership(check(&reset, group_id)).await.unwrap().into_inner();
+        let checked = clients
+            .memberships
+            .check_membership(check(&reset, group_id))
+            .await
+            .unwrap()
+            .into_inner();
         assert!(!checked.is_member, "a is still a member of {group_id}");
         let status = clients
             .groups
@@ -382,7 +494,12 @@ async fn reset_workspace_over_grpc(ctx: TestContext) {
             .unwrap_err();
         assert_eq!(status.code(), Code::NotFound);
     }
-    let after = clients.memberships.list_groups_for_user(groups_of_a(&reset)).await.unwrap().into_inner();
+    let after = clients
+        .memberships
+        .list_groups_for_user(groups_of_a(&reset))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(after.groups.is_empty(), "{after:?}");
     let listed = clients
         .groups
@@ -396,8 +513,18 @@ async fn reset_workspace_over_grpc(ctx: TestContext) {
         .into_inner();
     assert_eq!(listed.total_results, 0);
 
-    let kept_check = clients.memberships.check_membership(check(&kept, &other.id)).await.unwrap().into_inner();
-    let kept_groups = clients.memberships.list_groups_for_user(groups_of_a(&kept)).await.unwrap().into_inner();
+    let kept_check = clients
+        .memberships
+        .check_membership(check(&kept, &other.id))
+        .await
+        .unwrap()
+        .into_inner();
+    let kept_groups = clients
+        .memberships
+        .list_groups_for_user(groups_of_a(&kept))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(kept_check.is_member);
     assert_eq!(kept_groups.groups.len(), 1);
     assert_eq!(kept_groups.groups[0].id, other.id);

@@ -2,12 +2,12 @@
 //! databases and a real Redis, and over gRPC on a loopback port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
 mod cache;
 mod concurrency;
 mod filters;
 mod grpc;
 mod storage;
+mod support;
 
 use groups_svc::{GroupsConfig, GroupsService};
 
@@ -23,7 +23,10 @@ async fn in_memory_sqlite_keeps_data_across_calls() {
 
     let created = support::create(&service, &workspace_id, "Team", &["a"]).await;
 
-    assert_eq!(support::member_ids(&service, &workspace_id, &created.id).await, support::ids(&["a"]));
+    assert_eq!(
+        support::member_ids(&service, &workspace_id, &created.id).await,
+        support::ids(&["a"])
+    );
     assert!(service.ready().await);
     service.close().await;
 }

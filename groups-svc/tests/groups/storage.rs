@@ -4,12 +4,14 @@
 
 use groups_svc::ServiceError;
 use proto::groups::v1::{
-    CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, ListGroupsForUserRequest,
-    ListGroupsRequest, RemoveUserMembershipsRequest, ReplaceGroupRequest, ResetWorkspaceRequest, UpdateGroupRequest,
+    CheckMembershipRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest,
+    ListGroupsForUserRequest, ListGroupsRequest, RemoveUserMembershipsRequest, ReplaceGroupRequest,
+    ResetWorkspaceRequest, UpdateGroupRequest,
 };
 
 use crate::support::{
-    TestContext, add, apply, clear, create, ids, member_ids, members, remove, replace, update, version, workspace,
+    TestContext, add, apply, clear, create, ids, member_ids, members, remove, replace, update,
+    version, workspace,
 };
 
 fn get_request(workspace_id: &str, group_id: &str, include_members: bool) -> GetGroupRequest {
@@ -33,7 +35,11 @@ async fn is_member(ctx: &TestContext, workspace_id: &str, group_id: &str, user_i
         user_id: user_id.to_owned(),
         group_id: group_id.to_owned(),
     };
-    ctx.service.check_membership(request).await.unwrap().is_member
+    ctx.service
+        .check_membership(request)
+        .await
+        .unwrap()
+        .is_member
 }
 
 fn reset_request(workspace_id: &str) -> ResetWorkspaceRequest {
@@ -54,7 +60,12 @@ async fn group_ids_of(ctx: &TestContext, workspace_id: &str, user_id: &str) -> V
 
 /// Returns the user's membership epoch as stored, bypassing the cache.
 async fn user_epoch(ctx: &TestContext, workspace_id: &str, user_id: &str) -> i64 {
-    ctx.service.store().groups_for_user(workspace_id, user_id).await.unwrap().epoch
+    ctx.service
+        .store()
+        .groups_for_user(workspace_id, user_id)
+        .await
+        .unwrap()
+        .epoch
 }
 
 async fn group_total(ctx: &TestContext, workspace_id: &str) -> i64 {
@@ -63,7 +74,11 @@ async fn group_total(ctx: &TestContext, workspace_id: &str) -> i64 {
         count: 10,
         ..ListGroupsRequest::default()
     };
-    ctx.service.list_groups(request).await.unwrap().total_results
+    ctx.service
+        .list_groups(request)
+        .await
+        .unwrap()
+        .total_results
 }
 
 async fn create_then_get_round_trip(ctx: TestContext) {
@@ -79,8 +94,16 @@ async fn create_then_get_round_trip(ctx: TestContext) {
         .await
         .unwrap();
 
-    let without = ctx.service.get_group(get_request(&workspace_id, &created.id, false)).await.unwrap();
-    let with = ctx.service.get_group(get_request(&workspace_id, &created.id, true)).await.unwrap();
+    let without = ctx
+        .service
+        .get_group(get_request(&workspace_id, &created.id, false))
+        .await
+        .unwrap();
+    let with = ctx
+        .service
+        .get_group(get_request(&workspace_id, &created.id, true))
+        .await
+        .unwrap();
 
     assert_eq!(version(&created), 1);
     assert_eq!(created.member_count, 2);
@@ -97,7 +120,10 @@ async fn duplicate_members_stored_once(ctx: TestContext) {
     let created = create(&ctx.service, &workspace_id, "Dupes", &["u1", "u1", "u2"]).await;
 
     assert_eq!(created.member_count, 2);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &created.id).await, ids(&["u1", "u2"]));
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &created.id).await,
+        ids(&["u1", "u2"])
+    );
 }
 
 async fn add_present_member_changes_nothing(ctx: TestContext) {
@@ -117,7 +143,13 @@ async fn remove_absent_member_changes_nothing(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &["u1"]).await;
 
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![remove(&["ghost"])]).await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![remove(&["ghost"])],
+    )
+    .await;
 
     let after = response.group.unwrap();
     assert!(!response.changed);
@@ -130,7 +162,13 @@ async fn add_and_remove_report_changed_ids(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &["u1", "u2"]).await;
 
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![add(&["u2", "u3", "u4"]), remove(&["u1", "u9"])]).await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["u2", "u3", "u4"]), remove(&["u1", "u9"])],
+    )
+    .await;
 
     let after = response.group.unwrap();
     assert!(response.changed);
@@ -138,27 +176,45 @@ async fn add_and_remove_report_changed_ids(ctx: TestContext) {
     assert_eq!(response.removed_user_ids, ids(&["u1"]));
     assert_eq!(version(&after), 2, "one request bumps the version once");
     assert_eq!(after.member_count, 3);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, ids(&["u2", "u3", "u4"]));
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        ids(&["u2", "u3", "u4"])
+    );
 }
 
 async fn replace_applies_only_difference(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &["a", "b", "c"]).await;
 
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![replace(&["b", "c", "d"])]).await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![replace(&["b", "c", "d"])],
+    )
+    .await;
 
     let after = response.group.unwrap();
     assert_eq!(response.added_user_ids, ids(&["d"]));
     assert_eq!(response.removed_user_ids, ids(&["a"]));
     assert_eq!(after.member_count, 3);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, ids(&["b", "c", "d"]));
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        ids(&["b", "c", "d"])
+    );
 }
 
 async fn replace_with_same_set_is_no_op(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &["a", "b"]).await;
 
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![replace(&["b", "a"])]).await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![replace(&["b", "a"])],
+    )
+    .await;
 
     assert!(!response.changed);
     assert_eq!(version(&response.group.unwrap()), 1);
@@ -196,27 +252,44 @@ async fn clear_removes_every_member(ctx: TestContext) {
 
     assert_eq!(response.removed_user_ids, ids(&["a", "b"]));
     assert_eq!(response.group.unwrap().member_count, 0);
-    assert!(member_ids(&ctx.service, &workspace_id, &group.id).await.is_empty());
+    assert!(
+        member_ids(&ctx.service, &workspace_id, &group.id)
+            .await
+            .is_empty()
+    );
 }
 
 async fn add_then_remove_same_id_nets_out(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &["a"]).await;
 
-    let response = apply(&ctx.service, &workspace_id, &group.id, vec![add(&["x"]), remove(&["x"]), remove(&["a"]), add(&["a"])]).await;
+    let response = apply(
+        &ctx.service,
+        &workspace_id,
+        &group.id,
+        vec![add(&["x"]), remove(&["x"]), remove(&["a"]), add(&["a"])],
+    )
+    .await;
 
     assert!(!response.changed);
     assert!(response.added_user_ids.is_empty());
     assert!(response.removed_user_ids.is_empty());
     assert_eq!(response.group.unwrap().member_count, 1);
-    assert_eq!(member_ids(&ctx.service, &workspace_id, &group.id).await, ids(&["a"]));
+    assert_eq!(
+        member_ids(&ctx.service, &workspace_id, &group.id).await,
+        ids(&["a"])
+    );
 }
 
 async fn rename_to_same_name_keeps_version(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &[]).await;
 
-    let response = ctx.service.update_group(rename_request(&workspace_id, &group.id, "Team")).await.unwrap();
+    let response = ctx
+        .service
+        .update_group(rename_request(&workspace_id, &group.id, "Team"))
+        .await
+        .unwrap();
 
     assert!(!response.changed);
     assert_eq!(version(&response.group.unwrap()), 1);
@@ -226,7 +299,11 @@ async fn rename_changing_case_bumps_version(ctx: TestContext) {
     let workspace_id = workspace();
     let group = create(&ctx.service, &workspace_id, "Team", &[]).await;
 
-    let response = ctx.service.update_group(rename_request(&workspace_id, &group.id, "TEAM")).await.unwrap();
+    let response = ctx
+        .service
+        .update_group(rename_request(&workspace_id, &group.id, "TEAM"))
+        .await
+        .unwrap();
 
     let after = response.group.unwrap();
     assert!(response.changed);
@@ -250,7 +327,10 @@ async fn display_name_unique_ignoring_case(ctx: TestContext) {
             })
             .await;
 
-        assert!(matches!(result, Err(ServiceError::DisplayNameTaken)), "{taken}: {result:?}");
+        assert!(
+            matches!(result, Err(ServiceError::DisplayNameTaken)),
+            "{taken}: {result:?}"
+        );
     }
 }
 
@@ -273,10 +353,21 @@ async fn rename_onto_taken_name_changes_nothing(ctx: TestContext) {
 
     let result = ctx.service.update_group(request).await;
 
-    let after = ctx.service.get_group(get_request(&workspace_id, &group.id, true)).await.unwrap();
-    assert!(matches!(result, Err(ServiceError::DisplayNameTaken)), "{result:?}");
+    let after = ctx
+        .service
+        .get_group(get_request(&workspace_id, &group.id, true))
+        .await
+        .unwrap();
+    assert!(
+        matches!(result, Err(ServiceError::DisplayNameTaken)),
+        "{result:?}"
+    );
     assert_eq!(after.display_name, "Mine");
-    assert_eq!(after.members, members(&["a"]), "the add in the same request is rolled back");
+    assert_eq!(
+        after.members,
+        members(&["a"]),
+        "the add in the same request is rolled back"
+    );
     assert_eq!(version(&after), 1);
 }
 
@@ -290,7 +381,10 @@ async fn empty_display_name_rejected(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(result, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "displayName"), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::InvalidArgument { ref field, .. }) if field == "displayName"),
+        "{result:?}"
+    );
 }
 
 async fn external_id_set_and_cleared(ctx: TestContext) {
@@ -308,7 +402,13 @@ async fn external_id_set_and_cleared(ctx: TestContext) {
     };
 
     let after_set = ctx.service.update_group(set).await.unwrap().group.unwrap();
-    let after_unset = ctx.service.update_group(unset).await.unwrap().group.unwrap();
+    let after_unset = ctx
+        .service
+        .update_group(unset)
+        .await
+        .unwrap()
+        .group
+        .unwrap();
 
     assert_eq!(after_set.external_id.as_deref(), Some("EXT"));
     assert_eq!(after_unset.external_id, None);
@@ -327,8 +427,20 @@ async fn update_returns_members_up_to_limit(ctx: TestContext) {
         ..update(&workspace_id, &group.id, vec![add(&["d"])])
     };
 
-    let small = ctx.service.update_group(within).await.unwrap().group.unwrap();
-    let large = ctx.service.update_group(beyond).await.unwrap().group.unwrap();
+    let small = ctx
+        .service
+        .update_group(within)
+        .await
+        .unwrap()
+        .group
+        .unwrap();
+    let large = ctx
+        .service
+        .update_group(beyond)
+        .await
+        .unwrap()
+        .group
+        .unwrap();
 
     assert_eq!(small.members, members(&["a", "b", "c"]));
     assert!(large.members.is_empty());
@@ -357,8 +469,20 @@ async fn stale_expected_version_rejected(ctx: TestContext) {
     let delete_result = ctx.service.delete_group(stale_delete).await;
     let current_result = ctx.service.update_group(current_update).await;
 
-    assert!(matches!(update_result, Err(ServiceError::VersionMismatch { expected: 1 })), "{update_result:?}");
-    assert!(matches!(delete_result, Err(ServiceError::VersionMismatch { expected: 1 })), "{delete_result:?}");
+    assert!(
+        matches!(
+            update_result,
+            Err(ServiceError::VersionMismatch { expected: 1 })
+        ),
+        "{update_result:?}"
+    );
+    assert!(
+        matches!(
+            delete_result,
+            Err(ServiceError::VersionMismatch { expected: 1 })
+        ),
+        "{delete_result:?}"
+    );
     assert_eq!(version(&current_result.unwrap().group.unwrap()), 3);
 }
 
@@ -373,12 +497,27 @@ async fn delete_group_then_not_found(ctx: TestContext) {
 
     ctx.service.delete_group(delete()).await.unwrap();
 
-    let get = ctx.service.get_group(get_request(&workspace_id, &group.id, false)).await;
+    let get = ctx
+        .service
+        .get_group(get_request(&workspace_id, &group.id, false))
+        .await;
     let again = ctx.service.delete_group(delete()).await;
-    let update_result = ctx.service.update_group(update(&workspace_id, &group.id, vec![add(&["b"])])).await;
-    assert!(matches!(get, Err(ServiceError::GroupNotFound(_))), "{get:?}");
-    assert!(matches!(again, Err(ServiceError::GroupNotFound(_))), "{again:?}");
-    assert!(matches!(update_result, Err(ServiceError::GroupNotFound(_))), "{update_result:?}");
+    let update_result = ctx
+        .service
+        .update_group(update(&workspace_id, &group.id, vec![add(&["b"])]))
+        .await;
+    assert!(
+        matches!(get, Err(ServiceError::GroupNotFound(_))),
+        "{get:?}"
+    );
+    assert!(
+        matches!(again, Err(ServiceError::GroupNotFound(_))),
+        "{again:?}"
+    );
+    assert!(
+        matches!(update_result, Err(ServiceError::GroupNotFound(_))),
+        "{update_result:?}"
+    );
     assert!(!is_member(&ctx, &workspace_id, &group.id, "a").await);
 }
 
@@ -387,8 +526,14 @@ async fn other_workspace_sees_not_found(ctx: TestContext) {
     let intruder = workspace();
     let group = create(&ctx.service, &owner, "Secret", &["a"]).await;
 
-    let get = ctx.service.get_group(get_request(&intruder, &group.id, true)).await;
-    let update_result = ctx.service.update_group(update(&intruder, &group.id, vec![clear()])).await;
+    let get = ctx
+        .service
+        .get_group(get_request(&intruder, &group.id, true))
+        .await;
+    let update_result = ctx
+        .service
+        .update_group(update(&intruder, &group.id, vec![clear()]))
+        .await;
     let delete = ctx
         .service
         .delete_group(DeleteGroupRequest {
@@ -415,14 +560,26 @@ async fn other_workspace_sees_not_found(ctx: TestContext) {
         .await
         .unwrap();
 
-    assert!(matches!(get, Err(ServiceError::GroupNotFound(_))), "{get:?}");
-    assert!(matches!(update_result, Err(ServiceError::GroupNotFound(_))), "{update_result:?}");
-    assert!(matches!(delete, Err(ServiceError::GroupNotFound(_))), "{delete:?}");
+    assert!(
+        matches!(get, Err(ServiceError::GroupNotFound(_))),
+        "{get:?}"
+    );
+    assert!(
+        matches!(update_result, Err(ServiceError::GroupNotFound(_))),
+        "{update_result:?}"
+    );
+    assert!(
+        matches!(delete, Err(ServiceError::GroupNotFound(_))),
+        "{delete:?}"
+    );
     assert_eq!(listed.total_results, 0);
     assert!(removed.group_ids.is_empty());
     assert!(!is_member(&ctx, &intruder, &group.id, "a").await);
     assert!(is_member(&ctx, &owner, &group.id, "a").await);
-    assert_eq!(member_ids(&ctx.service, &owner, &group.id).await, ids(&["a"]));
+    assert_eq!(
+        member_ids(&ctx.service, &owner, &group.id).await,
+        ids(&["a"])
+    );
 }
 
 async fn remove_user_leaves_every_group(ctx: TestContext) {
@@ -443,9 +600,21 @@ async fn remove_user_leaves_every_group(ctx: TestContext) {
     let mut expected = vec![first.id.clone(), second.id.clone()];
     expected.sort();
     assert_eq!(response.group_ids, expected);
-    let first_after = ctx.service.get_group(get_request(&workspace_id, &first.id, false)).await.unwrap();
-    let second_after = ctx.service.get_group(get_request(&workspace_id, &second.id, false)).await.unwrap();
-    let third_after = ctx.service.get_group(get_request(&workspace_id, &third.id, false)).await.unwrap();
+    let first_after = ctx
+        .service
+        .get_group(get_request(&workspace_id, &first.id, false))
+        .await
+        .unwrap();
+    let second_after = ctx
+        .service
+        .get_group(get_request(&workspace_id, &second.id, false))
+        .await
+        .unwrap();
+    let third_after = ctx
+        .service
+        .get_group(get_request(&workspace_id, &third.id, false))
+        .await
+        .unwrap();
     assert_eq!((version(&first_after), first_after.member_count), (2, 1));
     assert_eq!((version(&second_after), second_after.member_count), (2, 0));
     assert_eq!((version(&third_after), third_after.member_count), (1, 1));
@@ -461,7 +630,10 @@ async fn groups_for_user_follow_changes(ctx: TestContext) {
     };
     let initial = ctx.service.list_groups_for_user(list()).await.unwrap();
 
-    ctx.service.update_group(rename_request(&workspace_id, &group.id, "After")).await.unwrap();
+    ctx.service
+        .update_group(rename_request(&workspace_id, &group.id, "After"))
+        .await
+        .unwrap();
     let renamed = ctx.service.list_groups_for_user(list()).await.unwrap();
     ctx.service
         .delete_group(DeleteGroupRequest {
@@ -497,12 +669,22 @@ async fn reset_deletes_only_that_workspace(ctx: TestContext) {
     ];
     let kept_epoch_before = user_epoch(&ctx, &kept, "a").await;
 
-    let response = ctx.service.reset_workspace(reset_request(&reset)).await.unwrap();
+    let response = ctx
+        .service
+        .reset_workspace(reset_request(&reset))
+        .await
+        .unwrap();
 
     assert_eq!(response.deleted_groups, 3);
     for group in [&first, &second, &empty] {
-        let get = ctx.service.get_group(get_request(&reset, &group.id, true)).await;
-        assert!(matches!(get, Err(ServiceError::GroupNotFound(_))), "{get:?}");
+        let get = ctx
+            .service
+            .get_group(get_request(&reset, &group.id, true))
+            .await;
+        assert!(
+            matches!(get, Err(ServiceError::GroupNotFound(_))),
+            "{get:?}"
+        );
     }
     assert_eq!(group_total(&ctx, &reset).await, 0);
     assert!(!is_member(&ctx, &reset, &first.id, "a").await);
@@ -516,11 +698,18 @@ async fn reset_deletes_only_that_workspace(ctx: TestContext) {
         user_epoch(&ctx, &reset, "c").await,
     ];
     for (before, after) in epochs_before.iter().zip(&epochs_after) {
-        assert_eq!(*after, before + 1, "before {epochs_before:?}, after {epochs_after:?}");
+        assert_eq!(
+            *after,
+            before + 1,
+            "before {epochs_before:?}, after {epochs_after:?}"
+        );
     }
 
     assert_eq!(group_total(&ctx, &kept).await, 1);
-    assert_eq!(member_ids(&ctx.service, &kept, &other.id).await, ids(&["a", "b"]));
+    assert_eq!(
+        member_ids(&ctx.service, &kept, &other.id).await,
+        ids(&["a", "b"])
+    );
     assert!(is_member(&ctx, &kept, &other.id, "a").await);
     assert_eq!(group_ids_of(&ctx, &kept, "a").await, vec![other.id.clone()]);
     assert_eq!(user_epoch(&ctx, &kept, "a").await, kept_epoch_before);
@@ -530,8 +719,16 @@ async fn reset_twice_then_recreate(ctx: TestContext) {
     let workspace_id = workspace();
     let before = create(&ctx.service, &workspace_id, "Team", &["a"]).await;
 
-    let first = ctx.service.reset_workspace(reset_request(&workspace_id)).await.unwrap();
-    let second = ctx.service.reset_workspace(reset_request(&workspace_id)).await.unwrap();
+    let first = ctx
+        .service
+        .reset_workspace(reset_request(&workspace_id))
+        .await
+        .unwrap();
+    let second = ctx
+        .service
+        .reset_workspace(reset_request(&workspace_id))
+        .await
+        .unwrap();
     let after = create(&ctx.service, &workspace_id, "TEAM", &["a"]).await;
 
     assert_eq!(first.deleted_groups, 1);
@@ -539,11 +736,18 @@ async fn reset_twice_then_recreate(ctx: TestContext) {
     assert_ne!(after.id, before.id);
     assert!(!is_member(&ctx, &workspace_id, &before.id, "a").await);
     assert!(is_member(&ctx, &workspace_id, &after.id, "a").await);
-    assert_eq!(group_ids_of(&ctx, &workspace_id, "a").await, vec![after.id.clone()]);
+    assert_eq!(
+        group_ids_of(&ctx, &workspace_id, "a").await,
+        vec![after.id.clone()]
+    );
 }
 
 async fn reset_unknown_workspace_returns_zero(ctx: TestContext) {
-    let response = ctx.service.reset_workspace(reset_request(&workspace())).await.unwrap();
+    let response = ctx
+        .service
+        .reset_workspace(reset_request(&workspace()))
+        .await
+        .unwrap();
 
     assert_eq!(response.deleted_groups, 0);
 }

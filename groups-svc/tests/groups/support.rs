@@ -7,8 +7,8 @@ use std::{future::Future, panic::AssertUnwindSafe, path::PathBuf};
 use futures::FutureExt;
 use groups_svc::{GroupsConfig, GroupsService};
 use proto::groups::v1::{
-    CreateGroupRequest, Group, Member, MemberList, MembershipOperation, UpdateGroupRequest, UpdateGroupResponse,
-    UserIdList, membership_operation::Operation,
+    CreateGroupRequest, Group, Member, MemberList, MembershipOperation, UpdateGroupRequest,
+    UpdateGroupResponse, UserIdList, membership_operation::Operation,
 };
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -70,9 +70,13 @@ where
     F: FnOnce(TestContext) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let directory: PathBuf = std::env::temp_dir().join(format!("groups-svc-test-{}", Uuid::new_v4().simple()));
+    let directory: PathBuf =
+        std::env::temp_dir().join(format!("groups-svc-test-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&directory).unwrap();
-    let database_url = format!("sqlite://{}?mode=rwc", directory.join("groups.db").display());
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        directory.join("groups.db").display()
+    );
     let service = connect(&database_url).await;
 
     let context = TestContext {
@@ -93,7 +97,8 @@ where
     F: FnOnce(TestContext) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let admin_url =
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
     let mut admin = match PgConnection::connect(&admin_url).await {
         Ok(connection) => connection,
         Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
@@ -104,7 +109,10 @@ where
     };
 
     let database = format!("groups_test_{}", Uuid::new_v4().simple());
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"))).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .await
+        .unwrap();
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&database);
     let database_url = url.to_string();
@@ -118,7 +126,9 @@ where
 
     service.close().await;
     admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
         .await
         .unwrap();
     let _ = admin.close().await;
@@ -172,7 +182,12 @@ pub fn member(user_id: &str) -> Member {
 }
 
 /// Creates a group and panics on failure.
-pub async fn create(service: &GroupsService, workspace_id: &str, display_name: &str, user_ids: &[&str]) -> Group {
+pub async fn create(
+    service: &GroupsService,
+    workspace_id: &str,
+    display_name: &str,
+    user_ids: &[&str],
+) -> Group {
     service
         .create_group(CreateGroupRequest {
             workspace_id: workspace_id.to_owned(),
@@ -186,7 +201,9 @@ pub async fn create(service: &GroupsService, workspace_id: &str, display_name: &
 
 pub fn add(user_ids: &[&str]) -> MembershipOperation {
     MembershipOperation {
-        operation: Some(Operation::Add(MemberList { members: members(user_ids) })),
+        operation: Some(Operation::Add(MemberList {
+            members: members(user_ids),
+        })),
     }
 }
 
@@ -200,7 +217,9 @@ pub fn remove(user_ids: &[&str]) -> MembershipOperation {
 
 pub fn replace(user_ids: &[&str]) -> MembershipOperation {
     MembershipOperation {
-        operation: Some(Operation::Replace(MemberList { members: members(user_ids) })),
+        operation: Some(Operation::Replace(MemberList {
+            members: members(user_ids),
+        })),
     }
 }
 
@@ -211,7 +230,11 @@ pub fn clear() -> MembershipOperation {
 }
 
 /// Builds an UpdateGroup request with only membership operations.
-pub fn update(workspace_id: &str, group_id: &str, operations: Vec<MembershipOperation>) -> UpdateGroupRequest {
+pub fn update(
+    workspace_id: &str,
+    group_id: &str,
+    operations: Vec<MembershipOperation>,
+) -> UpdateGroupRequest {
     UpdateGroupRequest {
         workspace_id: workspace_id.to_owned(),
         group_id: group_id.to_owned(),
@@ -227,11 +250,18 @@ pub async fn apply(
     group_id: &str,
     operations: Vec<MembershipOperation>,
 ) -> UpdateGroupResponse {
-    service.update_group(update(workspace_id, group_id, operations)).await.unwrap()
+    service
+        .update_group(update(workspace_id, group_id, operations))
+        .await
+        .unwrap()
 }
 
 /// Returns the member user ids of a group, sorted, read with GetGroup.
-pub async fn member_ids(service: &GroupsService, workspace_id: &str, group_id: &str) -> Vec<String> {
+pub async fn member_ids(
+    service: &GroupsService,
+    workspace_id: &str,
+    group_id: &str,
+) -> Vec<String> {
     let group = service
         .get_group(proto::groups::v1::GetGroupRequest {
             workspace_id: workspace_id.to_owned(),
@@ -240,7 +270,11 @@ pub async fn member_ids(service: &GroupsService, workspace_id: &str, group_id: &
         })
         .await
         .unwrap();
-    group.members.into_iter().map(|member| member.value).collect()
+    group
+        .members
+        .into_iter()
+        .map(|member| member.value)
+        .collect()
 }
 
 /// Turns string literals into owned ids.
@@ -250,5 +284,9 @@ pub fn ids(values: &[&str]) -> Vec<String> {
 
 /// Returns the version of a group's meta.
 pub fn version(group: &Group) -> i64 {
-    group.meta.as_ref().map(|meta| meta.version).unwrap_or_default()
+    group
+        .meta
+        .as_ref()
+        .map(|meta| meta.version)
+        .unwrap_or_default()
 }

@@ -38,12 +38,20 @@ pub trait AdminStore {
     /// Returns every token of the workspace, revoked ones included, newest
     /// first.
     async fn list_tokens(&self, workspace_id: &str) -> Result<Vec<TokenRecord>, StoreError>;
-    async fn get_token(&self, workspace_id: &str, token_id: &str) -> Result<Option<TokenRecord>, StoreError>;
+    async fn get_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+    ) -> Result<Option<TokenRecord>, StoreError>;
 
     /// Inserts `token` and `events` unless a reset of the workspace is in
     /// progress or the workspace is gone. Returns false, writing nothing,
     /// in those cases.
-    async fn issue_token(&self, token: &TokenRecord, events: &[OutboxEvent]) -> Result<bool, StoreError>;
+    async fn issue_token(
+        &self,
+        token: &TokenRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError>;
 
     /// Sets the expiry of token `previous_id` to `previous_expires` while
     /// it is neither revoked nor expired at `at`, inserts `token` and
@@ -69,11 +77,20 @@ pub trait AdminStore {
 
     /// Adds a normalised domain and inserts `event`. Returns false, writing
     /// nothing, when the domain is already listed.
-    async fn add_domain(&self, workspace_id: &str, domain: &str, event: &OutboxEvent) -> Result<bool, StoreError>;
+    async fn add_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError>;
     /// Removes a normalised domain and inserts `event`. Returns false,
     /// writing nothing, when the domain is not listed.
-    async fn remove_domain(&self, workspace_id: &str, domain: &str, event: &OutboxEvent)
-    -> Result<bool, StoreError>;
+    async fn remove_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Overwrites the user, `scim_managed` included, only while its stored
     /// version equals `expected_version`, and inserts `events` in the same
@@ -96,8 +113,11 @@ pub(super) fn encode_steps(steps: &Option<Vec<String>>) -> Option<String> {
 /// Decodes the `scim_reset_pending` column.
 pub(super) fn decode_steps(text: Option<String>) -> Result<Option<Vec<String>>, StoreError> {
     text.map(|text| {
-        serde_json::from_str(&text)
-            .map_err(|error| StoreError::InvalidRow(format!("scim_reset_pending is not a JSON list of names: {error}")))
+        serde_json::from_str(&text).map_err(|error| {
+            StoreError::InvalidRow(format!(
+                "scim_reset_pending is not a JSON list of names: {error}"
+            ))
+        })
     })
     .transpose()
 }

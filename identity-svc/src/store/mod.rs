@@ -124,7 +124,10 @@ pub trait Store: OutboxSource + AdminStore + Send + Sync + std::fmt::Debug {
     async fn close(&self);
 
     async fn insert_workspace(&self, workspace: &WorkspaceRecord) -> Result<(), StoreError>;
-    async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError>;
+    async fn get_workspace(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<WorkspaceRecord>, StoreError>;
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &[u8; 32]) -> Result<Option<TokenMatch>, StoreError>;
@@ -138,18 +141,39 @@ pub trait Store: OutboxSource + AdminStore + Send + Sync + std::fmt::Debug {
         stale_before: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// Marks a token revoked. Returns false when the workspace has no such token.
-    async fn revoke_token(&self, workspace_id: &str, token_id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Inserts a user. Fails with [`StoreError::UniqueViolation`] when the
     /// folded userName is taken in the workspace.
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
-    async fn get_user(&self, workspace_id: &str, user_id: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn get_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
     /// Returns the users among `user_ids`, in no particular order.
-    async fn get_users(&self, workspace_id: &str, user_ids: &[String]) -> Result<Vec<UserRecord>, StoreError>;
-    async fn list_users(&self, workspace_id: &str, query: &UserQuery) -> Result<UserPage, StoreError>;
+    async fn get_users(
+        &self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<UserRecord>, StoreError>;
+    async fn list_users(
+        &self,
+        workspace_id: &str,
+        query: &UserQuery,
+    ) -> Result<UserPage, StoreError>;
     /// Overwrites the user only while its stored version equals
     /// `expected_version`. Returns false when no row matched.
-    async fn update_user(&self, user: &UserRecord, expected_version: i64) -> Result<bool, StoreError> {
+    async fn update_user(
+        &self,
+        user: &UserRecord,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
         self.update_user_recorded(user, expected_version, &[]).await
     }
     /// Deletes the user, only at `expected_version` when given, and inserts
@@ -166,11 +190,18 @@ pub trait Store: OutboxSource + AdminStore + Send + Sync + std::fmt::Debug {
 
 /// Connects to `database_url` (`postgres://`, `postgresql://`, `sqlite:`)
 /// and applies the engine's migrations.
-pub async fn connect(database_url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect(
+    database_url: &str,
+    max_connections: u32,
+) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, max_connections).await?,
+        ))
     } else if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, max_connections).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl)
     }
@@ -190,7 +221,11 @@ const PRUNE_BATCH: i64 = 10_000;
 const MAX_STORED_ERROR_CHARS: usize = 1_000;
 
 /// Decodes one outbox row.
-fn outbox_record(sequence: i64, payload: &[u8], created: OffsetDateTime) -> anyhow::Result<OutboxRecord> {
+fn outbox_record(
+    sequence: i64,
+    payload: &[u8],
+    created: OffsetDateTime,
+) -> anyhow::Result<OutboxRecord> {
     let event = proto::events::v1::Event::decode(payload)
         .with_context(|| format!("outbox row {sequence} does not hold a valid events.v1.Event"))?;
     Ok(OutboxRecord {
@@ -203,5 +238,9 @@ fn outbox_record(sequence: i64, payload: &[u8], created: OffsetDateTime) -> anyh
 /// Shortens a delivery error for storage and removes U+0000, which
 /// PostgreSQL rejects in text.
 fn stored_error(error: &str) -> String {
-    error.chars().filter(|c| *c != '\0').take(MAX_STORED_ERROR_CHARS).collect()
+    error
+        .chars()
+        .filter(|c| *c != '\0')
+        .take(MAX_STORED_ERROR_CHARS)
+        .collect()
 }

@@ -82,7 +82,10 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
+    async fn get_workspace(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<WorkspaceRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
              scim_reset_pending, version FROM workspaces WHERE id = $1",
@@ -166,7 +169,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, workspace_id: &str, token_id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE scim_tokens SET revoked = COALESCE(revoked, $1) WHERE id = $2 AND workspace_id = $3",
         )
@@ -201,8 +209,14 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn get_user(&self, workspace_id: &str, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = $1 AND u.id = $2");
+    async fn get_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = $1 AND u.id = $2"
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(user_id)
@@ -211,7 +225,11 @@ impl Store for PostgresStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn get_users(&self, workspace_id: &str, user_ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+    async fn get_users(
+        &self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<UserRecord>, StoreError> {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -230,7 +248,11 @@ impl Store for PostgresStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn list_users(&self, workspace_id: &str, query: &UserQuery) -> Result<UserPage, StoreError> {
+    async fn list_users(
+        &self,
+        workspace_id: &str,
+        query: &UserQuery,
+    ) -> Result<UserPage, StoreError> {
         let rendered = render_user_query(Dialect::Postgres, workspace_id, query);
 
         // One snapshot for the count and the page, so the total matches the rows.
@@ -239,11 +261,17 @@ impl Store for PostgresStore {
             .execute(&mut *transaction)
             .await?;
 
-        let count_query = bind_values(sqlx::query(AssertSqlSafe(rendered.count_sql)), &rendered.count_binds);
+        let count_query = bind_values(
+            sqlx::query(AssertSqlSafe(rendered.count_sql)),
+            &rendered.count_binds,
+        );
         let total: i64 = count_query.fetch_one(&mut *transaction).await?.try_get(0)?;
         let mut users = Vec::new();
         if query.limit > 0 {
-            let select_query = bind_values(sqlx::query(AssertSqlSafe(rendered.select_sql)), &rendered.select_binds);
+            let select_query = bind_values(
+                sqlx::query(AssertSqlSafe(rendered.select_sql)),
+                &rendered.select_binds,
+            );
             let rows = select_query.fetch_all(&mut *transaction).await?;
             users = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
         }

@@ -12,7 +12,8 @@ use super::postgres_outbox::insert_outbox_event;
 use super::{OutboxEvent, PostgresStore, TokenRecord, UserRecord, WorkspaceRecord};
 use crate::{error::StoreError, fold};
 
-const TOKEN_COLUMNS: &str = "id, workspace_id, name, prefix, digest, created, last_used, expires, revoked";
+const TOKEN_COLUMNS: &str =
+    "id, workspace_id, name, prefix, digest, created, last_used, expires, revoked";
 
 #[async_trait]
 impl AdminStore for PostgresStore {
@@ -56,8 +57,9 @@ impl AdminStore for PostgresStore {
     }
 
     async fn list_tokens(&self, workspace_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        let sql =
-            format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = $1 ORDER BY created DESC, id DESC");
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = $1 ORDER BY created DESC, id DESC"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace_id)
             .fetch_all(&self.pool)
@@ -65,8 +67,13 @@ impl AdminStore for PostgresStore {
         rows.iter().map(token_from_row).collect()
     }
 
-    async fn get_token(&self, workspace_id: &str, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = $1 AND id = $2");
+    async fn get_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = $1 AND id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(token_id)
@@ -75,7 +82,11 @@ impl AdminStore for PostgresStore {
         row.as_ref().map(token_from_row).transpose()
     }
 
-    async fn issue_token(&self, token: &TokenRecord, events: &[OutboxEvent]) -> Result<bool, StoreError> {
+    async fn issue_token(
+        &self,
+        token: &TokenRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         if !insert_token_unless_resetting(&mut transaction, token).await? {
             return Ok(false);
@@ -139,7 +150,12 @@ impl AdminStore for PostgresStore {
         Ok(true)
     }
 
-    async fn add_domain(&self, workspace_id: &str, domain: &str, event: &OutboxEvent) -> Result<bool, StoreError> {
+    async fn add_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO workspace_domains (workspace_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -163,11 +179,12 @@ impl AdminStore for PostgresStore {
         event: &OutboxEvent,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let result = sqlx::query("DELETE FROM workspace_domains WHERE workspace_id = $1 AND domain = $2")
-            .bind(workspace_id)
-            .bind(domain)
-            .execute(&mut *transaction)
-            .await?;
+        let result =
+            sqlx::query("DELETE FROM workspace_domains WHERE workspace_id = $1 AND domain = $2")
+                .bind(workspace_id)
+                .bind(domain)
+                .execute(&mut *transaction)
+                .await?;
         if result.rows_affected() == 0 {
             return Ok(false);
         }
@@ -245,7 +262,10 @@ async fn insert_token_unless_resetting(
     Ok(true)
 }
 
-async fn insert_events(transaction: &mut Transaction<'_, Postgres>, events: &[OutboxEvent]) -> Result<(), StoreError> {
+async fn insert_events(
+    transaction: &mut Transaction<'_, Postgres>,
+    events: &[OutboxEvent],
+) -> Result<(), StoreError> {
     for event in events {
         insert_outbox_event(transaction, event).await?;
     }

@@ -48,7 +48,8 @@ pub(super) async fn insert_outbox_event(
 }
 
 /// Cursor of `consumer`, 0 when it has no state row yet.
-const CURSOR: &str = "COALESCE((SELECT delivered_sequence FROM outbox_consumers WHERE consumer = $1), 0)";
+const CURSOR: &str =
+    "COALESCE((SELECT delivered_sequence FROM outbox_consumers WHERE consumer = $1), 0)";
 
 #[async_trait]
 impl OutboxSource for PostgresStore {
@@ -77,7 +78,11 @@ impl OutboxSource for PostgresStore {
         })
     }
 
-    async fn fetch_pending(&self, consumer: &str, limit: usize) -> anyhow::Result<Vec<OutboxRecord>> {
+    async fn fetch_pending(
+        &self,
+        consumer: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<OutboxRecord>> {
         let sql = format!(
             "SELECT sequence, payload, created FROM outbox WHERE sequence > {CURSOR} ORDER BY sequence LIMIT $2"
         );
@@ -107,7 +112,11 @@ impl OutboxSource for PostgresStore {
         Ok(())
     }
 
-    async fn record_failure(&self, consumer: &str, failure: &DeliveryFailure) -> anyhow::Result<()> {
+    async fn record_failure(
+        &self,
+        consumer: &str,
+        failure: &DeliveryFailure,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox_consumers SET attempts = $2, next_attempt_at = $3, failed_event_id = $4, last_error = $5 \
              WHERE consumer = $1",
@@ -123,8 +132,13 @@ impl OutboxSource for PostgresStore {
     }
 
     async fn backlog(&self, consumer: &str) -> anyhow::Result<Backlog> {
-        let sql = format!("SELECT COUNT(*) AS pending, MIN(created) AS oldest FROM outbox WHERE sequence > {CURSOR}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(consumer).fetch_one(&self.pool).await?;
+        let sql = format!(
+            "SELECT COUNT(*) AS pending, MIN(created) AS oldest FROM outbox WHERE sequence > {CURSOR}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(consumer)
+            .fetch_one(&self.pool)
+            .await?;
 
         let pending: i64 = row.try_get("pending")?;
         let oldest: Option<OffsetDateTime> = row.try_get("oldest")?;

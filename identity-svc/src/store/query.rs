@@ -26,9 +26,15 @@ pub enum JsonKind {
 pub enum Target {
     Column(Column),
     /// A value in `attributes_folded`, addressed by object keys from the root.
-    Document { keys: Vec<&'static str>, kind: JsonKind },
+    Document {
+        keys: Vec<&'static str>,
+        kind: JsonKind,
+    },
     /// A member of the current element inside [`Condition::Any`].
-    Element { key: &'static str, kind: JsonKind },
+    Element {
+        key: &'static str,
+        kind: JsonKind,
+    },
 }
 
 /// Comparison operators after `ne` has been rewritten as `not eq`.
@@ -67,7 +73,9 @@ pub enum Condition {
     /// The target is not null and, for text, not empty.
     Present(Target),
     /// The JSON array at `keys` has at least one element.
-    ArrayNotEmpty { keys: Vec<&'static str> },
+    ArrayNotEmpty {
+        keys: Vec<&'static str>,
+    },
     /// Some element of the JSON array at `keys` satisfies `condition`, whose
     /// targets are [`Target::Element`].
     Any {

@@ -43,7 +43,9 @@ pub fn render_user_query(dialect: Dialect, workspace_id: &str, query: &UserQuery
         binds: Vec::new(),
     };
 
-    renderer.sql.push_str(" FROM users AS u WHERE u.workspace_id = ");
+    renderer
+        .sql
+        .push_str(" FROM users AS u WHERE u.workspace_id = ");
     renderer.bind(SqlValue::Text(workspace_id.to_owned()));
     if let Some(condition) = &query.condition {
         renderer.sql.push_str(" AND ");
@@ -117,7 +119,8 @@ impl Renderer {
                     Dialect::Sqlite => format!("json_each({array})"),
                     Dialect::Postgres => format!("jsonb_array_elements({array})"),
                 };
-                self.sql.push_str(&format!("EXISTS (SELECT 1 FROM {source} AS e WHERE "));
+                self.sql
+                    .push_str(&format!("EXISTS (SELECT 1 FROM {source} AS e WHERE "));
                 self.condition(condition);
                 self.sql.push(')');
             }
@@ -158,7 +161,10 @@ impl Renderer {
 
         match (pattern, operand) {
             (Some((before, after)), Operand::Text(text)) => {
-                self.bind(SqlValue::Text(format!("{before}{}{after}", escape_like(text))));
+                self.bind(SqlValue::Text(format!(
+                    "{before}{}{after}",
+                    escape_like(text)
+                )));
                 self.sql.push_str(" ESCAPE '\\'");
             }
             (_, Operand::Text(text)) => self.bind(SqlValue::Text(text.clone())),
@@ -181,11 +187,13 @@ impl Renderer {
         let direction = if descending { "DESC" } else { "ASC" };
         match sort {
             SortKey::Default => {
-                self.sql.push_str(&format!("u.created {direction}, u.id {direction}"));
+                self.sql
+                    .push_str(&format!("u.created {direction}, u.id {direction}"));
             }
             SortKey::Target(target) => {
                 let expression = self.scalar(target);
-                self.sql.push_str(&format!("{expression} {direction} NULLS LAST, u.id ASC"));
+                self.sql
+                    .push_str(&format!("{expression} {direction} NULLS LAST, u.id ASC"));
             }
         }
     }
@@ -202,14 +210,20 @@ impl Renderer {
             Target::Column(column) => {
                 let name = column_name(*column);
                 match column {
-                    Column::Id | Column::UserNameFolded | Column::ExternalId => format!("({name}{text_collation})"),
+                    Column::Id | Column::UserNameFolded | Column::ExternalId => {
+                        format!("({name}{text_collation})")
+                    }
                     Column::Active | Column::Created | Column::LastModified => name.to_owned(),
                 }
             }
             Target::Document { keys, kind } => {
                 let expression = match self.dialect {
-                    Dialect::Sqlite => format!("json_extract(u.attributes_folded, '{}')", sqlite_path(keys)),
-                    Dialect::Postgres => format!("(u.attributes_folded #>> '{{{}}}')", keys.join(",")),
+                    Dialect::Sqlite => {
+                        format!("json_extract(u.attributes_folded, '{}')", sqlite_path(keys))
+                    }
+                    Dialect::Postgres => {
+                        format!("(u.attributes_folded #>> '{{{}}}')", keys.join(","))
+                    }
                 };
                 self.typed(expression, *kind, text_collation)
             }
@@ -308,7 +322,10 @@ mod tests {
 
     #[test]
     fn sqlite_path_quotes_dollar_ref() {
-        assert_eq!(sqlite_path(&["enterprise", "manager", "$ref"]), "$.enterprise.manager.\"$ref\"");
+        assert_eq!(
+            sqlite_path(&["enterprise", "manager", "$ref"]),
+            "$.enterprise.manager.\"$ref\""
+        );
     }
 
     #[test]

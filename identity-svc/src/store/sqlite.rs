@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use sqlx::{
     AssertSqlSafe, Row, Sqlite,
     query::Query,
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    sqlite::{
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteRow, SqliteSynchronous,
+    },
 };
 use time::OffsetDateTime;
 
@@ -52,8 +55,16 @@ impl SqliteStore {
             .min_connections(u32::from(in_memory))
             // Each in-memory connection is its own database, so the only
             // connection must never be closed for being idle or old.
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
             .connect_with(options.clone())
             .await?;
         let reader = if in_memory {
@@ -110,7 +121,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_workspace(&self, workspace_id: &str) -> Result<Option<WorkspaceRecord>, StoreError> {
+    async fn get_workspace(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<WorkspaceRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, sso_enabled, scim_enabled, created, scim_entitled, identity_provider, \
              scim_reset_pending, version FROM workspaces WHERE id = ?",
@@ -121,11 +135,12 @@ impl Store for SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let domains: Vec<String> =
-            sqlx::query_scalar("SELECT domain FROM workspace_domains WHERE workspace_id = ? ORDER BY domain")
-                .bind(workspace_id)
-                .fetch_all(&self.reader)
-                .await?;
+        let domains: Vec<String> = sqlx::query_scalar(
+            "SELECT domain FROM workspace_domains WHERE workspace_id = ? ORDER BY domain",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.reader)
+        .await?;
         Ok(Some(WorkspaceRecord {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
@@ -191,7 +206,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, workspace_id: &str, token_id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE scim_tokens SET revoked = COALESCE(revoked, ?) WHERE id = ? AND workspace_id = ?",
         )
@@ -226,8 +246,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_user(&self, workspace_id: &str, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = ? AND u.id = ?");
+    async fn get_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = ? AND u.id = ?");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(user_id)
@@ -236,12 +261,18 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn get_users(&self, workspace_id: &str, user_ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+    async fn get_users(
+        &self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<UserRecord>, StoreError> {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
         let placeholders = vec!["?"; user_ids.len()].join(", ");
-        let sql = format!("SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = ? AND u.id IN ({placeholders})");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users AS u WHERE u.workspace_id = ? AND u.id IN ({placeholders})"
+        );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace_id);
         for user_id in user_ids {
             query = query.bind(user_id);
@@ -250,16 +281,26 @@ impl Store for SqliteStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn list_users(&self, workspace_id: &str, query: &UserQuery) -> Result<UserPage, StoreError> {
+    async fn list_users(
+        &self,
+        workspace_id: &str,
+        query: &UserQuery,
+    ) -> Result<UserPage, StoreError> {
         let rendered = render_user_query(Dialect::Sqlite, workspace_id, query);
 
         // One read transaction is one WAL snapshot, so the total matches the rows.
         let mut transaction = self.reader.begin().await?;
-        let count_query = bind_values(sqlx::query(AssertSqlSafe(rendered.count_sql)), &rendered.count_binds);
+        let count_query = bind_values(
+            sqlx::query(AssertSqlSafe(rendered.count_sql)),
+            &rendered.count_binds,
+        );
         let total: i64 = count_query.fetch_one(&mut *transaction).await?.try_get(0)?;
         let mut users = Vec::new();
         if query.limit > 0 {
-            let select_query = bind_values(sqlx::query(AssertSqlSafe(rendered.select_sql)), &rendered.select_binds);
+            let select_query = bind_values(
+                sqlx::query(AssertSqlSafe(rendered.select_sql)),
+                &rendered.select_binds,
+            );
             let rows = select_query.fetch_all(&mut *transaction).await?;
             users = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
         }
@@ -275,13 +316,15 @@ impl Store for SqliteStore {
         event: &OutboxEvent,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.writer.begin().await?;
-        let result = sqlx::query("DELETE FROM users WHERE id = ? AND workspace_id = ? AND (? IS NULL OR version = ?)")
-            .bind(user_id)
-            .bind(workspace_id)
-            .bind(expected_version)
-            .bind(expected_version)
-            .execute(&mut *transaction)
-            .await?;
+        let result = sqlx::query(
+            "DELETE FROM users WHERE id = ? AND workspace_id = ? AND (? IS NULL OR version = ?)",
+        )
+        .bind(user_id)
+        .bind(workspace_id)
+        .bind(expected_version)
+        .bind(expected_version)
+        .execute(&mut *transaction)
+        .await?;
         if result.rows_affected() == 0 {
             // Dropping the transaction rolls it back; there is nothing to undo.
             return Ok(false);
@@ -336,8 +379,9 @@ pub(super) fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
         version: row.try_get("version")?,
         created: from_micros(row.try_get("created")?)?,
         last_modified: from_micros(row.try_get("last_modified")?)?,
-        attributes: serde_json::from_str(&attributes)
-            .map_err(|error| StoreError::InvalidRow(format!("user attributes are not JSON: {error}")))?,
+        attributes: serde_json::from_str(&attributes).map_err(|error| {
+            StoreError::InvalidRow(format!("user attributes are not JSON: {error}"))
+        })?,
         scim_managed: row.try_get("scim_managed")?,
     })
 }
@@ -352,6 +396,8 @@ pub(super) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|error| StoreError::InvalidRow(format!("timestamp out of range: {error}")))
 }
 
-pub(super) fn optional_from_micros(micros: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(super) fn optional_from_micros(
+    micros: Option<i64>,
+) -> Result<Option<OffsetDateTime>, StoreError> {
     micros.map(from_micros).transpose()
 }

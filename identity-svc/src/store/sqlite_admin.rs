@@ -12,7 +12,8 @@ use super::sqlite_outbox::insert_outbox_event;
 use super::{OutboxEvent, SqliteStore, TokenRecord, UserRecord, WorkspaceRecord};
 use crate::{error::StoreError, fold};
 
-const TOKEN_COLUMNS: &str = "id, workspace_id, name, prefix, digest, created, last_used, expires, revoked";
+const TOKEN_COLUMNS: &str =
+    "id, workspace_id, name, prefix, digest, created, last_used, expires, revoked";
 
 #[async_trait]
 impl AdminStore for SqliteStore {
@@ -56,7 +57,9 @@ impl AdminStore for SqliteStore {
     }
 
     async fn list_tokens(&self, workspace_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = ? ORDER BY created DESC, id DESC");
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = ? ORDER BY created DESC, id DESC"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace_id)
             .fetch_all(&self.reader)
@@ -64,8 +67,13 @@ impl AdminStore for SqliteStore {
         rows.iter().map(token_from_row).collect()
     }
 
-    async fn get_token(&self, workspace_id: &str, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = ? AND id = ?");
+    async fn get_token(
+        &self,
+        workspace_id: &str,
+        token_id: &str,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let sql =
+            format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE workspace_id = ? AND id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace_id)
             .bind(token_id)
@@ -74,7 +82,11 @@ impl AdminStore for SqliteStore {
         row.as_ref().map(token_from_row).transpose()
     }
 
-    async fn issue_token(&self, token: &TokenRecord, events: &[OutboxEvent]) -> Result<bool, StoreError> {
+    async fn issue_token(
+        &self,
+        token: &TokenRecord,
+        events: &[OutboxEvent],
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.writer.begin().await?;
         if !insert_token_unless_resetting(&mut transaction, token).await? {
             return Ok(false);
@@ -138,7 +150,12 @@ impl AdminStore for SqliteStore {
         Ok(true)
     }
 
-    async fn add_domain(&self, workspace_id: &str, domain: &str, event: &OutboxEvent) -> Result<bool, StoreError> {
+    async fn add_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+        event: &OutboxEvent,
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.writer.begin().await?;
         let result = sqlx::query(
             "INSERT INTO workspace_domains (workspace_id, domain) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -162,11 +179,12 @@ impl AdminStore for SqliteStore {
         event: &OutboxEvent,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.writer.begin().await?;
-        let result = sqlx::query("DELETE FROM workspace_domains WHERE workspace_id = ? AND domain = ?")
-            .bind(workspace_id)
-            .bind(domain)
-            .execute(&mut *transaction)
-            .await?;
+        let result =
+            sqlx::query("DELETE FROM workspace_domains WHERE workspace_id = ? AND domain = ?")
+                .bind(workspace_id)
+                .bind(domain)
+                .execute(&mut *transaction)
+                .await?;
         if result.rows_affected() == 0 {
             return Ok(false);
         }
@@ -235,7 +253,10 @@ async fn insert_token_unless_resetting(
     Ok(result.rows_affected() > 0)
 }
 
-async fn insert_events(transaction: &mut Transaction<'_, Sqlite>, events: &[OutboxEvent]) -> Result<(), StoreError> {
+async fn insert_events(
+    transaction: &mut Transaction<'_, Sqlite>,
+    events: &[OutboxEvent],
+) -> Result<(), StoreError> {
     for event in events {
         insert_outbox_event(transaction, event).await?;
     }

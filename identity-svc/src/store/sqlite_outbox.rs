@@ -34,7 +34,8 @@ pub(super) async fn insert_outbox_event(
 }
 
 /// Cursor of the consumer bound first, 0 when it has no state row yet.
-const CURSOR: &str = "COALESCE((SELECT delivered_sequence FROM outbox_consumers WHERE consumer = ?1), 0)";
+const CURSOR: &str =
+    "COALESCE((SELECT delivered_sequence FROM outbox_consumers WHERE consumer = ?1), 0)";
 
 #[async_trait]
 impl OutboxSource for SqliteStore {
@@ -63,7 +64,11 @@ impl OutboxSource for SqliteStore {
         })
     }
 
-    async fn fetch_pending(&self, consumer: &str, limit: usize) -> anyhow::Result<Vec<OutboxRecord>> {
+    async fn fetch_pending(
+        &self,
+        consumer: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<OutboxRecord>> {
         let sql = format!(
             "SELECT sequence, payload, created FROM outbox WHERE sequence > {CURSOR} ORDER BY sequence LIMIT ?2"
         );
@@ -75,7 +80,11 @@ impl OutboxSource for SqliteStore {
         rows.iter()
             .map(|row| {
                 let payload: Vec<u8> = row.try_get("payload")?;
-                outbox_record(row.try_get("sequence")?, &payload, from_micros(row.try_get("created")?)?)
+                outbox_record(
+                    row.try_get("sequence")?,
+                    &payload,
+                    from_micros(row.try_get("created")?)?,
+                )
             })
             .collect()
     }
@@ -93,7 +102,11 @@ impl OutboxSource for SqliteStore {
         Ok(())
     }
 
-    async fn record_failure(&self, consumer: &str, failure: &DeliveryFailure) -> anyhow::Result<()> {
+    async fn record_failure(
+        &self,
+        consumer: &str,
+        failure: &DeliveryFailure,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox_consumers SET attempts = ?2, next_attempt_at = ?3, failed_event_id = ?4, last_error = ?5 \
              WHERE consumer = ?1",
@@ -109,8 +122,13 @@ impl OutboxSource for SqliteStore {
     }
 
     async fn backlog(&self, consumer: &str) -> anyhow::Result<Backlog> {
-        let sql = format!("SELECT COUNT(*) AS pending, MIN(created) AS oldest FROM outbox WHERE sequence > {CURSOR}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(consumer).fetch_one(&self.reader).await?;
+        let sql = format!(
+            "SELECT COUNT(*) AS pending, MIN(created) AS oldest FROM outbox WHERE sequence > {CURSOR}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(consumer)
+            .fetch_one(&self.reader)
+            .await?;
 
         let pending: i64 = row.try_get("pending")?;
         let oldest = optional_from_micros(row.try_get("oldest")?)?;
@@ -135,7 +153,8 @@ impl OutboxSource for SqliteStore {
                  AND sequence <= (SELECT MIN(delivered_sequence) FROM outbox_consumers WHERE consumer IN ({names})) \
                ORDER BY sequence LIMIT ?)"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_micros(OffsetDateTime::from(created_before)));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_micros(OffsetDateTime::from(created_before)));
         for name in consumers {
             query = query.bind(name);
         }

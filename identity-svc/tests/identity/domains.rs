@@ -3,7 +3,10 @@
 //! rejected user is not stored.
 
 use identity_svc::ServiceError;
-use proto::identity::v1::{CreateUserRequest, CreateWorkspaceRequest, GetWorkspaceRequest, ListUsersRequest, ReplaceUserRequest, User};
+use proto::identity::v1::{
+    CreateUserRequest, CreateWorkspaceRequest, GetWorkspaceRequest, ListUsersRequest,
+    ReplaceUserRequest, User,
+};
 
 use crate::support::{TestContext, create, email, user, workspace};
 
@@ -41,7 +44,12 @@ async fn stored_users(ctx: &TestContext, workspace_id: &str) -> i64 {
 async fn exact_domain_accepted(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let field = violation_field(&ctx, &workspace_id, with_email("ada", "ada@example.com", "work", true)).await;
+    let field = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ada", "ada@example.com", "work", true),
+    )
+    .await;
 
     assert_eq!(field, "");
 }
@@ -49,7 +57,12 @@ async fn exact_domain_accepted(ctx: TestContext) {
 async fn domain_case_ignored(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["Example.COM"]).await;
 
-    let field = violation_field(&ctx, &workspace_id, with_email("ADA@EXAMPLE.com", "Ada@eXample.Com", "WORK", false)).await;
+    let field = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ADA@EXAMPLE.com", "Ada@eXample.Com", "WORK", false),
+    )
+    .await;
 
     assert_eq!(field, "");
 }
@@ -57,8 +70,18 @@ async fn domain_case_ignored(ctx: TestContext) {
 async fn wildcard_admits_subdomain(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["*.example.com"]).await;
 
-    let subdomain = violation_field(&ctx, &workspace_id, with_email("ada", "ada@eu.example.com", "work", true)).await;
-    let apex = violation_field(&ctx, &workspace_id, with_email("bob", "bob@example.com", "work", true)).await;
+    let subdomain = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ada", "ada@eu.example.com", "work", true),
+    )
+    .await;
+    let apex = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("bob", "bob@example.com", "work", true),
+    )
+    .await;
 
     assert_eq!(subdomain, "");
     assert_eq!(apex, "emails");
@@ -67,7 +90,12 @@ async fn wildcard_admits_subdomain(ctx: TestContext) {
 async fn lookalike_domain_rejected(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com", "*.example.com"]).await;
 
-    let field = violation_field(&ctx, &workspace_id, with_email("ada", "ada@evilexample.com", "work", true)).await;
+    let field = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ada", "ada@evilexample.com", "work", true),
+    )
+    .await;
 
     assert_eq!(field, "emails");
     assert_eq!(stored_users(&ctx, &workspace_id).await, 0);
@@ -77,9 +105,18 @@ async fn idn_domain_matches_punycode(ctx: TestContext) {
     let unicode_listed = workspace(&ctx.service, &["bücher.example"]).await;
     let punycode_listed = workspace(&ctx.service, &["xn--bcher-kva.example"]).await;
 
-    let punycode_address =
-        violation_field(&ctx, &unicode_listed, with_email("ada", "ada@xn--bcher-kva.example", "work", true)).await;
-    let unicode_address = violation_field(&ctx, &punycode_listed, with_email("ada", "ada@BÜCHER.example", "work", true)).await;
+    let punycode_address = violation_field(
+        &ctx,
+        &unicode_listed,
+        with_email("ada", "ada@xn--bcher-kva.example", "work", true),
+    )
+    .await;
+    let unicode_address = violation_field(
+        &ctx,
+        &punycode_listed,
+        with_email("ada", "ada@BÜCHER.example", "work", true),
+    )
+    .await;
 
     assert_eq!(punycode_address, "");
     assert_eq!(unicode_address, "");
@@ -88,7 +125,12 @@ async fn idn_domain_matches_punycode(ctx: TestContext) {
 async fn double_at_rejected(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let field = violation_field(&ctx, &workspace_id, with_email("ada", "ada@evil.com@example.com", "work", true)).await;
+    let field = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ada", "ada@evil.com@example.com", "work", true),
+    )
+    .await;
 
     assert_eq!(field, "emails");
 }
@@ -96,7 +138,12 @@ async fn double_at_rejected(ctx: TestContext) {
 async fn quoted_local_part_with_at_rejected(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let field = violation_field(&ctx, &workspace_id, with_email("ada", "\"ada@evil.com\"@example.com", "work", true)).await;
+    let field = violation_field(
+        &ctx,
+        &workspace_id,
+        with_email("ada", "\"ada@evil.com\"@example.com", "work", true),
+    )
+    .await;
 
     assert_eq!(field, "emails");
 }
@@ -137,7 +184,12 @@ async fn primary_email_used_without_work_type(ctx: TestContext) {
 
 async fn replace_checks_domains(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
-    let created = create(&ctx.service, &workspace_id, with_email("ada", "ada@example.com", "work", true)).await;
+    let created = create(
+        &ctx.service,
+        &workspace_id,
+        with_email("ada", "ada@example.com", "work", true),
+    )
+    .await;
     let mut moved = created.clone();
     moved.emails = vec![email("ada@evilexample.com", "work", true)];
 
@@ -150,8 +202,17 @@ async fn replace_checks_domains(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "emails"), "{result:?}");
-    let stored = ctx.service.store().get_user(&workspace_id, &created.id).await.unwrap().unwrap();
+    assert!(
+        matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "emails"),
+        "{result:?}"
+    );
+    let stored = ctx
+        .service
+        .store()
+        .get_user(&workspace_id, &created.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.version, 1);
 }
 
@@ -160,7 +221,11 @@ async fn workspace_domains_normalised(ctx: TestContext) {
         .service
         .create_workspace(CreateWorkspaceRequest {
             name: "Firm".to_owned(),
-            domains: vec!["Bücher.Example".to_owned(), "*.EXAMPLE.com".to_owned(), "bücher.example".to_owned()],
+            domains: vec![
+                "Bücher.Example".to_owned(),
+                "*.EXAMPLE.com".to_owned(),
+                "bücher.example".to_owned(),
+            ],
             sso_enabled: true,
             scim_enabled: true,
             scim_entitled: false,
@@ -192,7 +257,10 @@ async fn invalid_workspace_domain_rejected(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "domains"), "{result:?}");
+    assert!(
+        matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "domains"),
+        "{result:?}"
+    );
 }
 
 crate::engine_tests!(

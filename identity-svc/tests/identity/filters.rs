@@ -3,9 +3,9 @@
 
 use identity_svc::ServiceError;
 use proto::identity::v1::{
-    Address, AttributePath, AttributeSchema, Comparison, ComparisonOperator, EnterpriseUser, Filter, FilterList,
-    FilterValue, ListUsersRequest, Manager, MultiValue, Name, User, ValuePathFilter, filter::Expr,
-    filter_value::Kind,
+    Address, AttributePath, AttributeSchema, Comparison, ComparisonOperator, EnterpriseUser,
+    Filter, FilterList, FilterValue, ListUsersRequest, Manager, MultiValue, Name, User,
+    ValuePathFilter, filter::Expr, filter_value::Kind,
 };
 
 use crate::support::{TestContext, create, email, workspace};
@@ -145,9 +145,14 @@ async fn seed(ctx: &TestContext) -> (String, Vec<String>) {
     for user in [ada, bob, cyd] {
         let stored = create(&ctx.service, &workspace_id, user).await;
         let at = stored.meta.unwrap().created.unwrap();
-        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.seconds) * 1_000_000_000 + i128::from(at.nanos))
-            .unwrap();
-        created.push(at.format(&time::format_description::well_known::Rfc3339).unwrap());
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(at.seconds) * 1_000_000_000 + i128::from(at.nanos),
+        )
+        .unwrap();
+        created.push(
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap(),
+        );
         // Distinct creation times make the meta.created cases exact.
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
@@ -189,7 +194,12 @@ async fn rejected_field(ctx: &TestContext, workspace_id: &str, filter: Filter) -
 async fn eq_user_name_ignores_case(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let found = matching(&ctx, &workspace_id, compare(core("userName"), Eq, text("BOB@EXAMPLE.COM"))).await;
+    let found = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("userName"), Eq, text("BOB@EXAMPLE.COM")),
+    )
+    .await;
 
     assert_eq!(found, ["bob"]);
 }
@@ -197,8 +207,18 @@ async fn eq_user_name_ignores_case(ctx: TestContext) {
 async fn eq_external_id_is_case_exact(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let exact = matching(&ctx, &workspace_id, compare(core("externalId"), Eq, text("EXT-Ada"))).await;
-    let other_case = matching(&ctx, &workspace_id, compare(core("externalId"), Eq, text("ext-ada"))).await;
+    let exact = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("externalId"), Eq, text("EXT-Ada")),
+    )
+    .await;
+    let other_case = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("externalId"), Eq, text("ext-ada")),
+    )
+    .await;
 
     assert_eq!(exact, ["ada"]);
     assert!(other_case.is_empty());
@@ -207,7 +227,12 @@ async fn eq_external_id_is_case_exact(ctx: TestContext) {
 async fn eq_non_ascii_ignores_case(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let found = matching(&ctx, &workspace_id, compare(core("displayName"), Eq, text("ÉMILE ZOLA"))).await;
+    let found = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Eq, text("ÉMILE ZOLA")),
+    )
+    .await;
 
     assert_eq!(found, ["bob"]);
 }
@@ -215,7 +240,12 @@ async fn eq_non_ascii_ignores_case(ctx: TestContext) {
 async fn ne_matches_missing_and_empty(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let found = matching(&ctx, &workspace_id, compare(core("title"), Ne, text("counsel"))).await;
+    let found = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("title"), Ne, text("counsel")),
+    )
+    .await;
 
     assert_eq!(found, ["bob", "cyd"]);
 }
@@ -223,9 +253,24 @@ async fn ne_matches_missing_and_empty(ctx: TestContext) {
 async fn co_sw_ew_match_substrings(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let contains = matching(&ctx, &workspace_id, compare(core("displayName"), Co, text("ZOL"))).await;
-    let starts = matching(&ctx, &workspace_id, compare(core("displayName"), Sw, text("ada "))).await;
-    let ends = matching(&ctx, &workspace_id, compare(core("displayName"), Ew, text("LACE"))).await;
+    let contains = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Co, text("ZOL")),
+    )
+    .await;
+    let starts = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Sw, text("ada ")),
+    )
+    .await;
+    let ends = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Ew, text("LACE")),
+    )
+    .await;
 
     assert_eq!(contains, ["bob"]);
     assert_eq!(starts, ["ada"]);
@@ -235,9 +280,24 @@ async fn co_sw_ew_match_substrings(ctx: TestContext) {
 async fn like_wildcards_match_literally(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let underscore = matching(&ctx, &workspace_id, compare(core("userName"), Co, text("_"))).await;
-    let percent = matching(&ctx, &workspace_id, compare(core("userName"), Ew, text("100%"))).await;
-    let bare_percent = matching(&ctx, &workspace_id, compare(core("userName"), Sw, text("%"))).await;
+    let underscore = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("userName"), Co, text("_")),
+    )
+    .await;
+    let percent = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("userName"), Ew, text("100%")),
+    )
+    .await;
+    let bare_percent = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("userName"), Sw, text("%")),
+    )
+    .await;
 
     assert_eq!(underscore, ["cyd"]);
     assert_eq!(percent, ["cyd"]);
@@ -247,10 +307,30 @@ async fn like_wildcards_match_literally(ctx: TestContext) {
 async fn ordering_compares_code_points(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let greater = matching(&ctx, &workspace_id, compare(core("displayName"), Gt, text("b"))).await;
-    let greater_equal = matching(&ctx, &workspace_id, compare(core("displayName"), Ge, text("cyd"))).await;
-    let less = matching(&ctx, &workspace_id, compare(core("displayName"), Lt, text("b"))).await;
-    let less_equal = matching(&ctx, &workspace_id, compare(core("displayName"), Le, text("ada lovelace"))).await;
+    let greater = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Gt, text("b")),
+    )
+    .await;
+    let greater_equal = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Ge, text("cyd")),
+    )
+    .await;
+    let less = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Lt, text("b")),
+    )
+    .await;
+    let less_equal = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("displayName"), Le, text("ada lovelace")),
+    )
+    .await;
 
     assert_eq!(greater, ["bob", "cyd"]);
     assert_eq!(greater_equal, ["bob", "cyd"]);
@@ -261,9 +341,24 @@ async fn ordering_compares_code_points(ctx: TestContext) {
 async fn meta_timestamps_compare_chronologically(ctx: TestContext) {
     let (workspace_id, created) = seed(&ctx).await;
 
-    let after_first = matching(&ctx, &workspace_id, compare(core_sub("meta", "created"), Gt, text(&created[0]))).await;
-    let up_to_first = matching(&ctx, &workspace_id, compare(core_sub("meta", "created"), Le, text(&created[0]))).await;
-    let modified = matching(&ctx, &workspace_id, compare(core_sub("meta", "lastModified"), Ge, text(&created[1]))).await;
+    let after_first = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("meta", "created"), Gt, text(&created[0])),
+    )
+    .await;
+    let up_to_first = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("meta", "created"), Le, text(&created[0])),
+    )
+    .await;
+    let modified = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("meta", "lastModified"), Ge, text(&created[1])),
+    )
+    .await;
 
     assert_eq!(after_first, ["bob", "cyd"]);
     assert_eq!(up_to_first, ["ada"]);
@@ -287,7 +382,12 @@ async fn pr_needs_non_empty_value(ctx: TestContext) {
 async fn eq_null_means_absent(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let found = matching(&ctx, &workspace_id, compare(core("title"), Eq, Kind::NullValue(true))).await;
+    let found = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("title"), Eq, Kind::NullValue(true)),
+    )
+    .await;
 
     assert_eq!(found, ["bob", "cyd"]);
 }
@@ -295,8 +395,18 @@ async fn eq_null_means_absent(ctx: TestContext) {
 async fn active_compares_as_boolean(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let active = matching(&ctx, &workspace_id, compare(core("active"), Eq, Kind::BoolValue(true))).await;
-    let inactive = matching(&ctx, &workspace_id, compare(core("active"), Ne, Kind::BoolValue(true))).await;
+    let active = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("active"), Eq, Kind::BoolValue(true)),
+    )
+    .await;
+    let inactive = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("active"), Ne, Kind::BoolValue(true)),
+    )
+    .await;
 
     assert_eq!(active, ["ada", "cyd"]);
     assert_eq!(inactive, ["bob"]);
@@ -305,8 +415,18 @@ async fn active_compares_as_boolean(ctx: TestContext) {
 async fn multi_valued_without_sub_means_value(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let equal = matching(&ctx, &workspace_id, compare(core("emails"), Eq, text("BOB@example.com"))).await;
-    let not_equal = matching(&ctx, &workspace_id, compare(core("emails"), Ne, text("bob@example.com"))).await;
+    let equal = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("emails"), Eq, text("BOB@example.com")),
+    )
+    .await;
+    let not_equal = matching(
+        &ctx,
+        &workspace_id,
+        compare(core("emails"), Ne, text("bob@example.com")),
+    )
+    .await;
 
     assert_eq!(equal, ["bob"]);
     assert_eq!(not_equal, ["ada", "cyd"]);
@@ -315,9 +435,24 @@ async fn multi_valued_without_sub_means_value(ctx: TestContext) {
 async fn multi_valued_sub_attributes_match_any_element(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let email_type = matching(&ctx, &workspace_id, compare(core_sub("emails", "type"), Eq, text("WORK"))).await;
-    let phone = matching(&ctx, &workspace_id, compare(core_sub("phoneNumbers", "value"), Sw, text("+1"))).await;
-    let primary = matching(&ctx, &workspace_id, compare(core_sub("addresses", "primary"), Eq, Kind::BoolValue(true))).await;
+    let email_type = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("emails", "type"), Eq, text("WORK")),
+    )
+    .await;
+    let phone = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("phoneNumbers", "value"), Sw, text("+1")),
+    )
+    .await;
+    let primary = matching(
+        &ctx,
+        &workspace_id,
+        compare(core_sub("addresses", "primary"), Eq, Kind::BoolValue(true)),
+    )
+    .await;
 
     assert_eq!(email_type, ["ada", "bob"]);
     assert_eq!(phone, ["bob"]);
@@ -344,8 +479,24 @@ async fn value_path_tests_one_element(ctx: TestContext) {
 
     let work = matching(&ctx, &workspace_id, work_at_example).await;
     let home = matching(&ctx, &workspace_id, home_at_example).await;
-    let primary = matching(&ctx, &workspace_id, value_path(core("emails"), compare(core("primary"), Eq, Kind::BoolValue(true)))).await;
-    let address = matching(&ctx, &workspace_id, value_path(core("addresses"), compare(core("locality"), Eq, text("berlin")))).await;
+    let primary = matching(
+        &ctx,
+        &workspace_id,
+        value_path(
+            core("emails"),
+            compare(core("primary"), Eq, Kind::BoolValue(true)),
+        ),
+    )
+    .await;
+    let address = matching(
+        &ctx,
+        &workspace_id,
+        value_path(
+            core("addresses"),
+            compare(core("locality"), Eq, text("berlin")),
+        ),
+    )
+    .await;
 
     assert_eq!(work, ["ada", "bob"]);
     assert!(home.is_empty());
@@ -356,8 +507,18 @@ async fn value_path_tests_one_element(ctx: TestContext) {
 async fn enterprise_attributes_match(ctx: TestContext) {
     let (workspace_id, _) = seed(&ctx).await;
 
-    let department = matching(&ctx, &workspace_id, compare(enterprise("department", ""), Eq, text("litigation"))).await;
-    let manager = matching(&ctx, &workspace_id, compare(enterprise("manager", "value"), Eq, text("MGR-1"))).await;
+    let department = matching(
+        &ctx,
+        &workspace_id,
+        compare(enterprise("department", ""), Eq, text("litigation")),
+    )
+    .await;
+    let manager = matching(
+        &ctx,
+        &workspace_id,
+        compare(enterprise("manager", "value"), Eq, text("MGR-1")),
+    )
+    .await;
     let manager_present = matching(&ctx, &workspace_id, present(enterprise("manager", ""))).await;
 
     assert_eq!(department, ["ada"]);
@@ -371,20 +532,29 @@ async fn logical_operators_combine(ctx: TestContext) {
     let both = matching(
         &ctx,
         &workspace_id,
-        and(vec![compare(core("active"), Eq, Kind::BoolValue(true)), present(core("title"))]),
+        and(vec![
+            compare(core("active"), Eq, Kind::BoolValue(true)),
+            present(core("title")),
+        ]),
     )
     .await;
     let either = matching(
         &ctx,
         &workspace_id,
-        or(vec![compare(core("userName"), Sw, text("bob")), compare(core("displayName"), Eq, text("cyd"))]),
+        or(vec![
+            compare(core("userName"), Sw, text("bob")),
+            compare(core("displayName"), Eq, text("cyd")),
+        ]),
     )
     .await;
     let negated = matching(&ctx, &workspace_id, not(present(core("emails")))).await;
     let nested = matching(
         &ctx,
         &workspace_id,
-        not(or(vec![compare(core("userName"), Sw, text("ada")), compare(enterprise("department", ""), Eq, text("tax"))])),
+        not(or(vec![
+            compare(core("userName"), Sw, text("ada")),
+            compare(enterprise("department", ""), Eq, text("tax")),
+        ])),
     )
     .await;
 
@@ -411,7 +581,11 @@ async fn unsupported_filters_rejected(ctx: TestContext) {
 
     for filter in cases {
         let description = format!("{filter:?}");
-        assert_eq!(rejected_field(&ctx, &workspace_id, filter).await, "filter", "{description}");
+        assert_eq!(
+            rejected_field(&ctx, &workspace_id, filter).await,
+            "filter",
+            "{description}"
+        );
     }
 }
 

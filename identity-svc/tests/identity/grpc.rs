@@ -3,11 +3,11 @@
 
 use identity_svc::IdentityService;
 use proto::identity::v1::{
-    AttributePath, AttributeSchema, AuthenticateScimTokenRequest, Comparison, ComparisonOperator, CreateUserRequest,
-    CreateWorkspaceRequest, DeleteUserRequest, Filter, FilterValue, GetUserRequest, IssueScimTokenRequest,
-    ListUsersRequest, ReplaceUserRequest, User, filter::Expr, filter_value::Kind,
-    token_service_client::TokenServiceClient, user_service_client::UserServiceClient,
-    workspace_service_client::WorkspaceServiceClient,
+    AttributePath, AttributeSchema, AuthenticateScimTokenRequest, Comparison, ComparisonOperator,
+    CreateUserRequest, CreateWorkspaceRequest, DeleteUserRequest, Filter, FilterValue,
+    GetUserRequest, IssueScimTokenRequest, ListUsersRequest, ReplaceUserRequest, User,
+    filter::Expr, filter_value::Kind, token_service_client::TokenServiceClient,
+    user_service_client::UserServiceClient, workspace_service_client::WorkspaceServiceClient,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -38,10 +38,17 @@ async fn serve(service: &IdentityService) -> Clients {
         .add_service(service.token_server())
         .add_service(service.user_server());
     let server = tokio::spawn(async move {
-        router.serve_with_incoming(TcpListenerStream::new(listener)).await.unwrap();
+        router
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+            .unwrap();
     });
 
-    let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     Clients {
         workspaces: WorkspaceServiceClient::new(channel.clone()),
         tokens: TokenServiceClient::new(channel.clone()),
@@ -58,34 +65,61 @@ async fn create_workspace(clients: &mut Clients, scim_enabled: bool) -> String {
         scim_enabled,
         scim_entitled: false,
     };
-    let response = clients.workspaces.create_workspace(request).await.unwrap().into_inner();
+    let response = clients
+        .workspaces
+        .create_workspace(request)
+        .await
+        .unwrap()
+        .into_inner();
     response.workspace.unwrap().id
 }
 
-async fn create_user(clients: &mut Clients, workspace_id: &str, user: User) -> Result<User, Status> {
+async fn create_user(
+    clients: &mut Clients,
+    workspace_id: &str,
+    user: User,
+) -> Result<User, Status> {
     let request = CreateUserRequest {
         workspace_id: workspace_id.to_owned(),
         user: Some(user),
     };
-    Ok(clients.users.create_user(request).await?.into_inner().user.unwrap())
+    Ok(clients
+        .users
+        .create_user(request)
+        .await?
+        .into_inner()
+        .user
+        .unwrap())
 }
 
 fn reason(status: &Status) -> String {
-    status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
 }
 
 fn violation_fields(status: &Status) -> Vec<String> {
     status
         .get_error_details()
         .bad_request()
-        .map(|bad_request| bad_request.field_violations.iter().map(|violation| violation.field.clone()).collect())
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .iter()
+                .map(|violation| violation.field.clone())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 async fn create_then_get_and_list(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = create_workspace(&mut clients, true).await;
-    let created = create_user(&mut clients, &workspace_id, user("ada@example.com")).await.unwrap();
+    let created = create_user(&mut clients, &workspace_id, user("ada@example.com"))
+        .await
+        .unwrap();
 
     let fetched = clients
         .users
@@ -119,7 +153,9 @@ async fn foreign_domain_names_emails_field(ctx: TestContext) {
         ..user("ada")
     };
 
-    let status = create_user(&mut clients, &workspace_id, outsider).await.unwrap_err();
+    let status = create_user(&mut clients, &workspace_id, outsider)
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violation_fields(&status), ["emails"]);
@@ -128,9 +164,13 @@ async fn foreign_domain_names_emails_field(ctx: TestContext) {
 async fn duplicate_user_name_already_exists(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = create_workspace(&mut clients, true).await;
-    create_user(&mut clients, &workspace_id, user("Straße")).await.unwrap();
+    create_user(&mut clients, &workspace_id, user("Straße"))
+        .await
+        .unwrap();
 
-    let status = create_user(&mut clients, &workspace_id, user("STRASSE")).await.unwrap_err();
+    let status = create_user(&mut clients, &workspace_id, user("STRASSE"))
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), Code::AlreadyExists);
     assert_eq!(reason(&status), "USER_NAME_TAKEN");
@@ -139,7 +179,9 @@ async fn duplicate_user_name_already_exists(ctx: TestContext) {
 async fn stale_version_aborted(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
     let workspace_id = create_workspace(&mut clients, true).await;
-    let created = create_user(&mut clients, &workspace_id, user("ada")).await.unwrap();
+    let created = create_user(&mut clients, &workspace_id, user("ada"))
+        .await
+        .unwrap();
 
     let status = clients
         .users
@@ -175,7 +217,9 @@ async fn missing_user_not_found(ctx: TestContext) {
 async fn unknown_workspace_not_found(ctx: TestContext) {
     let mut clients = serve(&ctx.service).await;
 
-    let status = create_user(&mut clients, "no-such-workspace", user("ada")).await.unwrap_err();
+    let status = create_user(&mut clients, "no-such-workspace", user("ada"))
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), Code::NotFound);
 }
@@ -242,7 +286,9 @@ async fn disabled_scim_failed_precondition(ctx: TestContext) {
 
     let status = clients
         .tokens
-        .authenticate_scim_token(AuthenticateScimTokenRequest { secret: issued.secret })
+        .authenticate_scim_token(AuthenticateScimTokenRequest {
+            secret: issued.secret,
+        })
         .await
         .unwrap_err();
 

@@ -12,9 +12,13 @@ use tonic_types::StatusExt;
 use crate::support::{TestContext, event_types, workspace_with};
 
 /// Returns the violation types of a precondition failure, or panics.
-fn violation_types(result: Result<proto::identity::v1::IdentitySettings, ServiceError>) -> Vec<&'static str> {
+fn violation_types(
+    result: Result<proto::identity::v1::IdentitySettings, ServiceError>,
+) -> Vec<&'static str> {
     match result {
-        Err(ServiceError::PreconditionFailed { violations, .. }) => violations.iter().map(|(kind, _)| *kind).collect(),
+        Err(ServiceError::PreconditionFailed { violations, .. }) => {
+            violations.iter().map(|(kind, _)| *kind).collect()
+        }
         other => panic!("expected a precondition failure, got {other:?}"),
     }
 }
@@ -42,7 +46,10 @@ async fn enable_lists_every_missing_prerequisite(ctx: TestContext) {
 
     let result = ctx.service.enable_scim(&workspace_id).await;
 
-    assert_eq!(violation_types(result), vec![REASON_SSO_NOT_ENABLED, REASON_SCIM_NOT_ENTITLED]);
+    assert_eq!(
+        violation_types(result),
+        vec![REASON_SSO_NOT_ENABLED, REASON_SCIM_NOT_ENTITLED]
+    );
 }
 
 async fn precondition_status_carries_details(ctx: TestContext) {
@@ -69,13 +76,19 @@ async fn enable_with_prerequisites_succeeds(ctx: TestContext) {
     assert!(again.scim_enabled);
     assert_eq!(settings.scim_path, format!("/scim/v2/{workspace_id}"));
     // Enabling twice records one event.
-    assert_eq!(event_types(&ctx.service, &workspace_id).await, vec!["scim_enabled"]);
+    assert_eq!(
+        event_types(&ctx.service, &workspace_id).await,
+        vec!["scim_enabled"]
+    );
 }
 
 async fn disable_keeps_tokens_and_setup(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
     ctx.service.enable_scim(&workspace_id).await.unwrap();
-    ctx.service.setup_scim(&workspace_id, IdentityProvider::Okta).await.unwrap();
+    ctx.service
+        .setup_scim(&workspace_id, IdentityProvider::Okta)
+        .await
+        .unwrap();
     let issued = ctx
         .service
         .issue_scim_token(IssueScimTokenRequest {
@@ -96,21 +109,34 @@ async fn disable_keeps_tokens_and_setup(ctx: TestContext) {
     ctx.service.enable_scim(&workspace_id).await.unwrap();
     let accepted = ctx
         .service
-        .authenticate_scim_token(AuthenticateScimTokenRequest { secret: issued.secret })
+        .authenticate_scim_token(AuthenticateScimTokenRequest {
+            secret: issued.secret,
+        })
         .await;
 
     assert!(!disabled.scim_enabled);
     assert_eq!(disabled.tokens.len(), 1);
     assert_eq!(disabled.identity_provider(), IdentityProvider::Okta);
-    assert!(matches!(rejected, Err(ServiceError::ScimDisabled(_))), "{rejected:?}");
+    assert!(
+        matches!(rejected, Err(ServiceError::ScimDisabled(_))),
+        "{rejected:?}"
+    );
     assert!(accepted.is_ok(), "{accepted:?}");
 }
 
 async fn setup_entra_adds_query_flag(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
 
-    let entra = ctx.service.setup_scim(&workspace_id, IdentityProvider::Entra).await.unwrap();
-    let okta = ctx.service.setup_scim(&workspace_id, IdentityProvider::Okta).await.unwrap();
+    let entra = ctx
+        .service
+        .setup_scim(&workspace_id, IdentityProvider::Entra)
+        .await
+        .unwrap();
+    let okta = ctx
+        .service
+        .setup_scim(&workspace_id, IdentityProvider::Okta)
+        .await
+        .unwrap();
 
     assert_eq!(entra.identity_provider(), IdentityProvider::Entra);
     assert_eq!(entra.scim_query, "aadOptscim062020");
@@ -121,7 +147,10 @@ async fn setup_entra_adds_query_flag(ctx: TestContext) {
 async fn setup_without_provider_rejected(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
 
-    let result = ctx.service.setup_scim(&workspace_id, IdentityProvider::Unspecified).await;
+    let result = ctx
+        .service
+        .setup_scim(&workspace_id, IdentityProvider::Unspecified)
+        .await;
 
     assert!(
         matches!(&result, Err(ServiceError::InvalidArgument { field, .. }) if field == "identity_provider"),
@@ -133,7 +162,11 @@ async fn sso_off_turns_scim_off(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
     ctx.service.enable_scim(&workspace_id).await.unwrap();
 
-    let settings = ctx.service.set_sso_enabled(&workspace_id, false).await.unwrap();
+    let settings = ctx
+        .service
+        .set_sso_enabled(&workspace_id, false)
+        .await
+        .unwrap();
 
     assert!(!settings.sso_enabled);
     assert!(!settings.scim_enabled);
@@ -147,7 +180,11 @@ async fn withdrawn_entitlement_turns_scim_off(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
     ctx.service.enable_scim(&workspace_id).await.unwrap();
 
-    let settings = ctx.service.set_scim_entitlement(&workspace_id, false).await.unwrap();
+    let settings = ctx
+        .service
+        .set_scim_entitlement(&workspace_id, false)
+        .await
+        .unwrap();
     let enable = ctx.service.enable_scim(&workspace_id).await;
 
     assert!(!settings.scim_entitled);
@@ -158,8 +195,14 @@ async fn withdrawn_entitlement_turns_scim_off(ctx: TestContext) {
 async fn granted_entitlement_allows_enable(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, false, false).await;
 
-    ctx.service.set_sso_enabled(&workspace_id, true).await.unwrap();
-    ctx.service.set_scim_entitlement(&workspace_id, true).await.unwrap();
+    ctx.service
+        .set_sso_enabled(&workspace_id, true)
+        .await
+        .unwrap();
+    ctx.service
+        .set_scim_entitlement(&workspace_id, true)
+        .await
+        .unwrap();
     let settings = ctx.service.enable_scim(&workspace_id).await.unwrap();
 
     assert!(settings.scim_enabled);
@@ -176,14 +219,20 @@ async fn concurrent_sso_off_and_enable_never_both_win(ctx: TestContext) {
         let settings = ctx.service.identity_settings(&workspace_id).await.unwrap();
 
         assert!(!settings.sso_enabled);
-        assert!(!settings.scim_enabled, "SCIM must not stay on after SSO went off");
+        assert!(
+            !settings.scim_enabled,
+            "SCIM must not stay on after SSO went off"
+        );
     }
 }
 
 async fn unknown_workspace_not_found(ctx: TestContext) {
     let result = ctx.service.enable_scim("no-such-workspace").await;
 
-    assert!(matches!(result, Err(ServiceError::WorkspaceNotFound(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::WorkspaceNotFound(_))),
+        "{result:?}"
+    );
 }
 
 crate::engine_tests!(

@@ -2,7 +2,6 @@
 //! databases, and over gRPC on a loopback port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
 mod domains;
 mod filters;
 mod grpc;
@@ -12,6 +11,7 @@ mod paging;
 mod relay;
 mod reset;
 mod sink;
+mod support;
 mod token_admin;
 mod tokens;
 mod users;

@@ -28,7 +28,11 @@ async fn seed(ctx: &TestContext) -> String {
 
 async fn page(ctx: &TestContext, request: ListUsersRequest) -> (Vec<String>, i64) {
     let response = ctx.service.list_users(request).await.unwrap();
-    let names = response.users.into_iter().map(|user: User| user.user_name).collect();
+    let names = response
+        .users
+        .into_iter()
+        .map(|user: User| user.user_name)
+        .collect();
     (names, response.total_results)
 }
 
@@ -111,8 +115,16 @@ async fn sort_by_user_name_descending(ctx: TestContext) {
 
 async fn sort_ties_break_by_id(ctx: TestContext) {
     let workspace_id = seed(&ctx).await;
-    let all = ctx.service.list_users(request(&workspace_id, 1, 10)).await.unwrap().users;
-    let mut by_id: Vec<(String, String)> = all.into_iter().map(|user| (user.id, user.user_name)).collect();
+    let all = ctx
+        .service
+        .list_users(request(&workspace_id, 1, 10))
+        .await
+        .unwrap()
+        .users;
+    let mut by_id: Vec<(String, String)> = all
+        .into_iter()
+        .map(|user| (user.id, user.user_name))
+        .collect();
     by_id.sort();
     let expected: Vec<String> = by_id.into_iter().map(|(_, name)| name).collect();
 

@@ -35,7 +35,9 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn grpc_consumer(name: &str, endpoint: &str) -> Consumer {
-    Consumer::grpc(name, endpoint, Duration::from_secs(2)).await.unwrap()
+    Consumer::grpc(name, endpoint, Duration::from_secs(2))
+        .await
+        .unwrap()
 }
 
 struct RunningRelay {
@@ -65,7 +67,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {WAIT:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -88,7 +93,10 @@ async fn delete_users(ctx: &TestContext, workspace_id: &str, names: &[&str]) -> 
 }
 
 fn delivered_user_ids(sink: &TestSink) -> Vec<String> {
-    sink.received().into_iter().map(|event| event.aggregate_id).collect()
+    sink.received()
+        .into_iter()
+        .map(|event| event.aggregate_id)
+        .collect()
 }
 
 async fn pending(ctx: &TestContext, consumer: &str) -> u64 {
@@ -96,7 +104,12 @@ async fn pending(ctx: &TestContext, consumer: &str) -> u64 {
 }
 
 async fn stored_attempts(ctx: &TestContext, consumer: &str) -> u32 {
-    ctx.service.store().register_consumer(consumer).await.unwrap().attempts
+    ctx.service
+        .store()
+        .register_consumer(consumer)
+        .await
+        .unwrap()
+        .attempts
 }
 
 /// Returns the value of the series of `metric` labelled with `consumer`.
@@ -116,11 +129,21 @@ async fn relay_delivers_deletions_in_order(ctx: TestContext) {
     let name = unique("groups");
     let mut expected = delete_users(&ctx, &workspace_id, &["ada", "grace", "edsger"]).await;
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &sink.endpoint()).await], test_config());
-    wait_for("the first three events", || async { sink.received().len() >= 3 }).await;
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &sink.endpoint()).await],
+        test_config(),
+    );
+    wait_for("the first three events", || async {
+        sink.received().len() >= 3
+    })
+    .await;
     expected.extend(delete_users(&ctx, &workspace_id, &["barbara", "donald"]).await);
     wait_for("all five events", || async { sink.received().len() >= 5 }).await;
-    wait_for("an empty backlog", || async { pending(&ctx, &name).await == 0 }).await;
+    wait_for("an empty backlog", || async {
+        pending(&ctx, &name).await == 0
+    })
+    .await;
     relay.stop().await;
 
     assert_eq!(delivered_user_ids(&sink), expected);
@@ -136,11 +159,21 @@ async fn relay_delivers_after_sink_starts(ctx: TestContext) {
     let name = unique("groups");
     let expected = delete_users(&ctx, &workspace_id, &["ada", "grace", "edsger"]).await;
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &format!("http://{addr}")).await], test_config());
-    wait_for("two failed attempts", || async { stored_attempts(&ctx, &name).await >= 2 }).await;
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &format!("http://{addr}")).await],
+        test_config(),
+    );
+    wait_for("two failed attempts", || async {
+        stored_attempts(&ctx, &name).await >= 2
+    })
+    .await;
     assert_eq!(pending(&ctx, &name).await, 3);
     let sink = TestSink::start_at(addr).await;
-    wait_for("an empty backlog", || async { pending(&ctx, &name).await == 0 }).await;
+    wait_for("an empty backlog", || async {
+        pending(&ctx, &name).await == 0
+    })
+    .await;
     relay.stop().await;
 
     assert_eq!(delivered_user_ids(&sink), expected);
@@ -154,15 +187,25 @@ async fn relay_retries_failing_sink(ctx: TestContext) {
     let name = unique("groups");
     let expected = delete_users(&ctx, &workspace_id, &["ada", "grace"]).await;
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &sink.endpoint()).await], test_config());
-    wait_for("an empty backlog", || async { pending(&ctx, &name).await == 0 }).await;
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &sink.endpoint()).await],
+        test_config(),
+    );
+    wait_for("an empty backlog", || async {
+        pending(&ctx, &name).await == 0
+    })
+    .await;
     relay.stop().await;
 
     // The rejected calls applied nothing, so each event arrived exactly once.
     assert_eq!(delivered_user_ids(&sink), expected);
     assert_eq!(sink.calls(), 4);
     plumbing::metrics::install_recorder().unwrap();
-    assert_eq!(metric_value("outbox_delivery_failures_total", &name), Some(3.0));
+    assert_eq!(
+        metric_value("outbox_delivery_failures_total", &name),
+        Some(3.0)
+    );
     assert_eq!(metric_value("outbox_delivered_total", &name), Some(2.0));
     assert_eq!(stored_attempts(&ctx, &name).await, 0);
 }
@@ -174,8 +217,15 @@ async fn lost_ack_delivers_event_twice(ctx: TestContext) {
     let name = unique("groups");
     let expected = delete_users(&ctx, &workspace_id, &["ada"]).await;
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &sink.endpoint()).await], test_config());
-    wait_for("an empty backlog", || async { pending(&ctx, &name).await == 0 }).await;
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &sink.endpoint()).await],
+        test_config(),
+    );
+    wait_for("an empty backlog", || async {
+        pending(&ctx, &name).await == 0
+    })
+    .await;
     relay.stop().await;
 
     // At-least-once: the consumer applied the batch but the relay never saw
@@ -198,7 +248,10 @@ async fn down_consumer_does_not_delay_other(ctx: TestContext) {
     ];
 
     let relay = RunningRelay::start(&ctx, consumers, test_config());
-    wait_for("delivery to the consumer that is up", || async { pending(&ctx, &up).await == 0 }).await;
+    wait_for("delivery to the consumer that is up", || async {
+        pending(&ctx, &up).await == 0
+    })
+    .await;
     wait_for("a failed attempt of the consumer that is down", || async {
         stored_attempts(&ctx, &down).await >= 1
     })
@@ -216,7 +269,11 @@ async fn lag_gauge_exported(ctx: TestContext) {
     let name = unique("lagging");
     delete_users(&ctx, &workspace_id, &["ada", "grace"]).await;
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &format!("http://{addr}")).await], test_config());
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &format!("http://{addr}")).await],
+        test_config(),
+    );
     wait_for("the pending gauge", || async {
         metric_value("outbox_pending_events", &name) == Some(2.0)
     })
@@ -243,9 +300,18 @@ async fn relay_prunes_delivered_events(ctx: TestContext) {
         ..test_config()
     };
 
-    let relay = RunningRelay::start(&ctx, vec![grpc_consumer(&name, &sink.endpoint()).await], config);
+    let relay = RunningRelay::start(
+        &ctx,
+        vec![grpc_consumer(&name, &sink.endpoint()).await],
+        config,
+    );
     wait_for("the outbox to empty", || async {
-        ctx.service.store().fetch_pending("test-inspector", 10).await.unwrap().is_empty()
+        ctx.service
+            .store()
+            .fetch_pending("test-inspector", 10)
+            .await
+            .unwrap()
+            .is_empty()
     })
     .await;
     relay.stop().await;

@@ -52,7 +52,10 @@ impl ResetParticipant for FlakyParticipant {
     }
 }
 
-async fn issue(service: &identity_svc::IdentityService, workspace_id: &str) -> Result<String, ServiceError> {
+async fn issue(
+    service: &identity_svc::IdentityService,
+    workspace_id: &str,
+) -> Result<String, ServiceError> {
     let response = service
         .issue_scim_token(IssueScimTokenRequest {
             workspace_id: workspace_id.to_owned(),
@@ -73,9 +76,15 @@ async fn user_count(service: &identity_svc::IdentityService, workspace_id: &str)
 
 async fn reset_removes_tokens_and_keeps_users(ctx: TestContext) {
     let participant = FlakyParticipant::new(0, tonic::Code::Ok);
-    let service = ctx.service.clone().with_reset_participant(participant.clone());
+    let service = ctx
+        .service
+        .clone()
+        .with_reset_participant(participant.clone());
     let workspace_id = workspace(&service, &["example.com"]).await;
-    service.setup_scim(&workspace_id, IdentityProvider::Entra).await.unwrap();
+    service
+        .setup_scim(&workspace_id, IdentityProvider::Entra)
+        .await
+        .unwrap();
     let secret = issue(&service, &workspace_id).await.unwrap();
     create(&service, &workspace_id, user("ada@example.com")).await;
 
@@ -90,26 +99,39 @@ async fn reset_removes_tokens_and_keeps_users(ctx: TestContext) {
     assert!(!settings.scim_enabled);
     assert!(settings.tokens.is_empty());
     assert_eq!(settings.identity_provider(), IdentityProvider::Unspecified);
-    assert!(matches!(authenticated, Err(ServiceError::Unauthenticated)), "{authenticated:?}");
+    assert!(
+        matches!(authenticated, Err(ServiceError::Unauthenticated)),
+        "{authenticated:?}"
+    );
     assert_eq!(user_count(&service, &workspace_id).await, 1);
     assert_eq!(*participant.reset.lock().unwrap(), vec![workspace_id]);
 }
 
 async fn reset_records_events(ctx: TestContext) {
-    let service = ctx.service.clone().with_reset_participant(FlakyParticipant::new(0, tonic::Code::Ok));
+    let service = ctx
+        .service
+        .clone()
+        .with_reset_participant(FlakyParticipant::new(0, tonic::Code::Ok));
     let workspace_id = workspace(&service, &["example.com"]).await;
 
     service.reset_scim(&workspace_id).await.unwrap();
 
     assert_eq!(
         event_types(&service, &workspace_id).await,
-        vec!["scim_disabled", "scim_reset_started", "scim_reset_completed"]
+        vec![
+            "scim_disabled",
+            "scim_reset_started",
+            "scim_reset_completed"
+        ]
     );
 }
 
 async fn unavailable_step_stays_pending(ctx: TestContext) {
     let participant = FlakyParticipant::new(1, tonic::Code::Unavailable);
-    let service = ctx.service.clone().with_reset_participant(participant.clone());
+    let service = ctx
+        .service
+        .clone()
+        .with_reset_participant(participant.clone());
     let workspace_id = workspace(&service, &["example.com"]).await;
     issue(&service, &workspace_id).await.unwrap();
 
@@ -119,7 +141,11 @@ async fn unavailable_step_stays_pending(ctx: TestContext) {
 
     assert!(!first.completed);
     assert_eq!(first.pending_steps, vec!["groups"]);
-    assert!(first.pending_reason.contains("unavailable"), "{}", first.pending_reason);
+    assert!(
+        first.pending_reason.contains("unavailable"),
+        "{}",
+        first.pending_reason
+    );
     let settings = first.settings.unwrap();
     assert_eq!(settings.pending_reset_steps, vec!["groups"]);
     assert!(settings.tokens.is_empty());
@@ -136,7 +162,10 @@ async fn unavailable_step_stays_pending(ctx: TestContext) {
 
 async fn second_reset_finishes_pending_step(ctx: TestContext) {
     let participant = FlakyParticipant::new(1, tonic::Code::Unimplemented);
-    let service = ctx.service.clone().with_reset_participant(participant.clone());
+    let service = ctx
+        .service
+        .clone()
+        .with_reset_participant(participant.clone());
     let workspace_id = workspace(&service, &["example.com"]).await;
 
     let first = service.reset_scim(&workspace_id).await.unwrap();
@@ -145,19 +174,32 @@ async fn second_reset_finishes_pending_step(ctx: TestContext) {
     let secret = issue(&service, &workspace_id).await;
 
     assert!(!first.completed);
-    assert!(first.pending_reason.contains("does not support"), "{}", first.pending_reason);
+    assert!(
+        first.pending_reason.contains("does not support"),
+        "{}",
+        first.pending_reason
+    );
     assert!(second.completed);
     assert!(second.pending_steps.is_empty());
     assert!(enabled.scim_enabled);
     assert!(secret.is_ok(), "{secret:?}");
     assert_eq!(
         event_types(&service, &workspace_id).await,
-        vec!["scim_disabled", "scim_reset_started", "scim_reset_completed", "scim_enabled", "token_issued"]
+        vec![
+            "scim_disabled",
+            "scim_reset_started",
+            "scim_reset_completed",
+            "scim_enabled",
+            "token_issued"
+        ]
     );
 }
 
 async fn pending_step_without_client_stays_pending(ctx: TestContext) {
-    let with_groups = ctx.service.clone().with_reset_participant(FlakyParticipant::new(1, tonic::Code::Unavailable));
+    let with_groups = ctx
+        .service
+        .clone()
+        .with_reset_participant(FlakyParticipant::new(1, tonic::Code::Unavailable));
     let workspace_id = workspace(&with_groups, &["example.com"]).await;
     with_groups.reset_scim(&workspace_id).await.unwrap();
 
@@ -166,7 +208,11 @@ async fn pending_step_without_client_stays_pending(ctx: TestContext) {
 
     assert!(!response.completed);
     assert_eq!(response.pending_steps, vec!["groups"]);
-    assert!(response.pending_reason.contains("no client"), "{}", response.pending_reason);
+    assert!(
+        response.pending_reason.contains("no client"),
+        "{}",
+        response.pending_reason
+    );
 }
 
 async fn reset_without_participants_completes(ctx: TestContext) {

@@ -35,7 +35,10 @@ struct Service(Arc<SinkState>);
 
 #[tonic::async_trait]
 impl EventSink for Service {
-    async fn deliver(&self, request: Request<DeliverRequest>) -> Result<Response<DeliverResponse>, Status> {
+    async fn deliver(
+        &self,
+        request: Request<DeliverRequest>,
+    ) -> Result<Response<DeliverResponse>, Status> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
         if take_one(&self.0.failures) {
             return Err(Status::unavailable("test sink rejects this call"));
@@ -54,7 +57,9 @@ impl EventSink for Service {
 /// Decrements `counter` when it is above zero and returns whether it did.
 fn take_one(counter: &AtomicU32) -> bool {
     counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |value| value.checked_sub(1))
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |value| {
+            value.checked_sub(1)
+        })
         .is_ok()
 }
 
@@ -80,9 +85,16 @@ impl TestSink {
 
         let server = tonic::transport::Server::builder()
             .add_service(EventSinkServer::new(Service(state.clone())))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), cancel.clone().cancelled_owned());
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                cancel.clone().cancelled_owned(),
+            );
         tokio::spawn(server);
-        Self { addr, state, cancel }
+        Self {
+            addr,
+            state,
+            cancel,
+        }
     }
 
     pub fn endpoint(&self) -> String {

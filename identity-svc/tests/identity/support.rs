@@ -65,9 +65,13 @@ where
     F: FnOnce(TestContext) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let directory: PathBuf = std::env::temp_dir().join(format!("identity-svc-test-{}", Uuid::new_v4().simple()));
+    let directory: PathBuf =
+        std::env::temp_dir().join(format!("identity-svc-test-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&directory).unwrap();
-    let database_url = format!("sqlite://{}?mode=rwc", directory.join("identity.db").display());
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        directory.join("identity.db").display()
+    );
     let service = connect(&database_url).await;
 
     let context = TestContext {
@@ -102,7 +106,10 @@ where
     };
 
     let database = format!("test_{}", Uuid::new_v4().simple());
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"))).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .await
+        .unwrap();
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&database);
     let database_url = url.to_string();
@@ -117,7 +124,9 @@ where
 
     service.close().await;
     admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
         .await
         .unwrap();
     let _ = admin.close().await;
@@ -178,7 +187,11 @@ pub async fn create(service: &IdentityService, workspace_id: &str, user: User) -
 
 /// Creates a workspace with the given SSO and entitlement switches and SCIM
 /// off, and returns its id.
-pub async fn workspace_with(service: &IdentityService, sso_enabled: bool, scim_entitled: bool) -> String {
+pub async fn workspace_with(
+    service: &IdentityService,
+    sso_enabled: bool,
+    scim_entitled: bool,
+) -> String {
     let request = CreateWorkspaceRequest {
         name: "Lifecycle firm".to_owned(),
         domains: vec!["example.com".to_owned()],
@@ -200,9 +213,16 @@ pub async fn event_types(service: &IdentityService, workspace_id: &str) -> Vec<S
 }
 
 /// Returns every outbox event of `workspace_id`, in outbox order.
-pub async fn events(service: &IdentityService, workspace_id: &str) -> Vec<proto::events::v1::Event> {
+pub async fn events(
+    service: &IdentityService,
+    workspace_id: &str,
+) -> Vec<proto::events::v1::Event> {
     // A consumer that never acknowledges has every stored event pending.
-    let records = service.store().fetch_pending("test-inspector", 10_000).await.unwrap();
+    let records = service
+        .store()
+        .fetch_pending("test-inspector", 10_000)
+        .await
+        .unwrap();
     records
         .into_iter()
         .map(|record| record.event)

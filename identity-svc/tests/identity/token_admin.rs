@@ -6,8 +6,8 @@ use std::time::Duration;
 use identity_svc::{ServiceError, error::REASON_TOKEN_INACTIVE};
 use proto::events::v1::event::Payload;
 use proto::identity::v1::{
-    AuthenticateScimTokenRequest, IssueScimTokenRequest, ListScimTokensRequest, RevokeScimTokenRequest,
-    RotateScimTokenRequest,
+    AuthenticateScimTokenRequest, IssueScimTokenRequest, ListScimTokensRequest,
+    RevokeScimTokenRequest, RotateScimTokenRequest,
 };
 
 use crate::support::{TestContext, event_types, events, workspace};
@@ -34,7 +34,11 @@ async fn works(ctx: &TestContext, secret: &str) -> bool {
         .is_ok()
 }
 
-fn rotate_request(workspace_id: &str, token_id: &str, overlap_seconds: i64) -> RotateScimTokenRequest {
+fn rotate_request(
+    workspace_id: &str,
+    token_id: &str,
+    overlap_seconds: i64,
+) -> RotateScimTokenRequest {
     RotateScimTokenRequest {
         workspace_id: workspace_id.to_owned(),
         token_id: token_id.to_owned(),
@@ -103,9 +107,15 @@ async fn rotation_ends_old_after_overlap(ctx: TestContext) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    assert!(!old_works, "the old token still works long after its overlap");
+    assert!(
+        !old_works,
+        "the old token still works long after its overlap"
+    );
     assert!(works(&ctx, &rotated.secret).await);
-    assert_eq!(list(&ctx, &workspace_id, false).await, vec![rotated.token.unwrap().id]);
+    assert_eq!(
+        list(&ctx, &workspace_id, false).await,
+        vec![rotated.token.unwrap().id]
+    );
 }
 
 async fn rotation_without_overlap_ends_old_now(ctx: TestContext) {
@@ -131,10 +141,15 @@ async fn rotating_revoked_token_fails(ctx: TestContext) {
         .await
         .unwrap();
 
-    let result = ctx.service.rotate_scim_token(rotate_request(&workspace_id, &token_id, 60)).await;
+    let result = ctx
+        .service
+        .rotate_scim_token(rotate_request(&workspace_id, &token_id, 60))
+        .await;
 
     match result {
-        Err(ServiceError::PreconditionFailed { violations, .. }) => assert_eq!(violations[0].0, REASON_TOKEN_INACTIVE),
+        Err(ServiceError::PreconditionFailed { violations, .. }) => {
+            assert_eq!(violations[0].0, REASON_TOKEN_INACTIVE)
+        }
         other => panic!("expected TOKEN_INACTIVE, got {other:?}"),
     }
     assert!(list(&ctx, &workspace_id, false).await.is_empty());
@@ -145,11 +160,23 @@ async fn rotating_unknown_token_not_found(ctx: TestContext) {
     let other_workspace = workspace(&ctx.service, &["example.com"]).await;
     let (foreign_id, _) = issue(&ctx, &other_workspace, "okta").await;
 
-    let unknown = ctx.service.rotate_scim_token(rotate_request(&workspace_id, "nope", 60)).await;
-    let foreign = ctx.service.rotate_scim_token(rotate_request(&workspace_id, &foreign_id, 60)).await;
+    let unknown = ctx
+        .service
+        .rotate_scim_token(rotate_request(&workspace_id, "nope", 60))
+        .await;
+    let foreign = ctx
+        .service
+        .rotate_scim_token(rotate_request(&workspace_id, &foreign_id, 60))
+        .await;
 
-    assert!(matches!(unknown, Err(ServiceError::TokenNotFound(_))), "{unknown:?}");
-    assert!(matches!(foreign, Err(ServiceError::TokenNotFound(_))), "{foreign:?}");
+    assert!(
+        matches!(unknown, Err(ServiceError::TokenNotFound(_))),
+        "{unknown:?}"
+    );
+    assert!(
+        matches!(foreign, Err(ServiceError::TokenNotFound(_))),
+        "{foreign:?}"
+    );
 }
 
 async fn revoked_token_fails_next_call(ctx: TestContext) {
@@ -161,7 +188,11 @@ async fn revoked_token_fails_next_call(ctx: TestContext) {
         token_id: token_id.clone(),
     };
 
-    let revoked = ctx.service.revoke_scim_token(request.clone()).await.unwrap();
+    let revoked = ctx
+        .service
+        .revoke_scim_token(request.clone())
+        .await
+        .unwrap();
     let again = ctx.service.revoke_scim_token(request).await.unwrap();
 
     assert!(!works(&ctx, &secret).await);
@@ -169,7 +200,10 @@ async fn revoked_token_fails_next_call(ctx: TestContext) {
     assert!(again.token.unwrap().revoked.is_some());
     assert_eq!(list(&ctx, &workspace_id, true).await, vec![token_id]);
     // Revoking twice records one event.
-    assert_eq!(event_types(&ctx.service, &workspace_id).await, vec!["token_issued", "token_revoked"]);
+    assert_eq!(
+        event_types(&ctx.service, &workspace_id).await,
+        vec!["token_issued", "token_revoked"]
+    );
 }
 
 async fn revoking_unknown_token_not_found(ctx: TestContext) {
@@ -183,7 +217,10 @@ async fn revoking_unknown_token_not_found(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(result, Err(ServiceError::TokenNotFound(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::TokenNotFound(_))),
+        "{result:?}"
+    );
     assert!(event_types(&ctx.service, &workspace_id).await.is_empty());
 }
 
@@ -201,8 +238,14 @@ async fn token_events_never_carry_secret(ctx: TestContext) {
     assert_eq!(recorded.len(), 2);
     for event in &recorded {
         let text = format!("{event:?}");
-        assert!(!text.contains(&secret[5..]), "an event carries the secret: {text}");
-        assert!(!text.contains(&rotated.secret[5..]), "an event carries the secret: {text}");
+        assert!(
+            !text.contains(&secret[5..]),
+            "an event carries the secret: {text}"
+        );
+        assert!(
+            !text.contains(&rotated.secret[5..]),
+            "an event carries the secret: {text}"
+        );
     }
     let Some(Payload::TokenRotated(payload)) = &recorded[1].payload else {
         panic!("expected TokenRotated, got {:?}", recorded[1].payload);

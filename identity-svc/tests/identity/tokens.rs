@@ -6,7 +6,9 @@ use identity_svc::{
     store::TokenRecord,
     tokens::{generate_secret, secret_digest},
 };
-use proto::identity::v1::{AuthenticateScimTokenRequest, CreateWorkspaceRequest, IssueScimTokenRequest};
+use proto::identity::v1::{
+    AuthenticateScimTokenRequest, CreateWorkspaceRequest, IssueScimTokenRequest,
+};
 use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 use time::{Duration, OffsetDateTime};
 
@@ -105,7 +107,10 @@ async fn unknown_secret_unauthenticated(ctx: TestContext) {
 
     let result = authenticate(&ctx, &generate_secret()).await;
 
-    assert!(matches!(result, Err(ServiceError::Unauthenticated)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::Unauthenticated)),
+        "{result:?}"
+    );
 }
 
 async fn revoked_token_unauthenticated(ctx: TestContext) {
@@ -121,7 +126,10 @@ async fn revoked_token_unauthenticated(ctx: TestContext) {
     let result = authenticate(&ctx, &secret).await;
 
     assert!(revoked);
-    assert!(matches!(result, Err(ServiceError::Unauthenticated)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::Unauthenticated)),
+        "{result:?}"
+    );
 }
 
 async fn expired_token_unauthenticated(ctx: TestContext) {
@@ -143,7 +151,10 @@ async fn expired_token_unauthenticated(ctx: TestContext) {
 
     let result = authenticate(&ctx, &secret).await;
 
-    assert!(matches!(result, Err(ServiceError::Unauthenticated)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::Unauthenticated)),
+        "{result:?}"
+    );
 }
 
 async fn scim_disabled_fails_precondition(ctx: TestContext) {
@@ -163,7 +174,10 @@ async fn scim_disabled_fails_precondition(ctx: TestContext) {
 
     let result = authenticate(&ctx, &secret).await;
 
-    assert!(matches!(result, Err(ServiceError::ScimDisabled(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::ScimDisabled(_))),
+        "{result:?}"
+    );
 }
 
 async fn last_used_written_once_per_minute(ctx: TestContext) {
@@ -172,9 +186,25 @@ async fn last_used_written_once_per_minute(ctx: TestContext) {
     let digest = secret_digest(&secret);
 
     authenticate(&ctx, &secret).await.unwrap();
-    let first = ctx.service.store().find_token(&digest).await.unwrap().unwrap().token.last_used;
+    let first = ctx
+        .service
+        .store()
+        .find_token(&digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .token
+        .last_used;
     authenticate(&ctx, &secret).await.unwrap();
-    let second = ctx.service.store().find_token(&digest).await.unwrap().unwrap().token.last_used;
+    let second = ctx
+        .service
+        .store()
+        .find_token(&digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .token
+        .last_used;
 
     assert!(first.is_some());
     assert_eq!(second, first);
@@ -192,7 +222,10 @@ async fn negative_ttl_rejected(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(result, Err(ServiceError::InvalidArgument { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::InvalidArgument { .. })),
+        "{result:?}"
+    );
 }
 
 crate::engine_tests!(

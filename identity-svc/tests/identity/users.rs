@@ -3,8 +3,8 @@
 
 use identity_svc::{ServiceError, store::UserRecord};
 use proto::identity::v1::{
-    BatchGetUsersRequest, CreateUserRequest, DeleteUserRequest, EnterpriseUser, GetUserRequest, ListUsersRequest,
-    Manager, MultiValue, Name, ReplaceUserRequest, User,
+    BatchGetUsersRequest, CreateUserRequest, DeleteUserRequest, EnterpriseUser, GetUserRequest,
+    ListUsersRequest, Manager, MultiValue, Name, ReplaceUserRequest, User,
 };
 
 use crate::support::{TestContext, create, email, user, workspace};
@@ -23,7 +23,11 @@ fn get_request(workspace_id: &str, user_id: &str) -> GetUserRequest {
     }
 }
 
-fn replace_request(workspace_id: &str, user: User, expected_version: Option<i64>) -> ReplaceUserRequest {
+fn replace_request(
+    workspace_id: &str,
+    user: User,
+    expected_version: Option<i64>,
+) -> ReplaceUserRequest {
     ReplaceUserRequest {
         workspace_id: workspace_id.to_owned(),
         user: Some(user),
@@ -31,7 +35,11 @@ fn replace_request(workspace_id: &str, user: User, expected_version: Option<i64>
     }
 }
 
-fn delete_request(workspace_id: &str, user_id: &str, expected_version: Option<i64>) -> DeleteUserRequest {
+fn delete_request(
+    workspace_id: &str,
+    user_id: &str,
+    expected_version: Option<i64>,
+) -> DeleteUserRequest {
     DeleteUserRequest {
         workspace_id: workspace_id.to_owned(),
         user_id: user_id.to_owned(),
@@ -94,7 +102,11 @@ async fn get_round_trips_attributes(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let created = create(&ctx.service, &workspace_id, full_user()).await;
 
-    let mut fetched = ctx.service.get_user(get_request(&workspace_id, &created.id)).await.unwrap();
+    let mut fetched = ctx
+        .service
+        .get_user(get_request(&workspace_id, &created.id))
+        .await
+        .unwrap();
 
     assert_eq!(fetched, created);
     assert!(fetched.scim_managed);
@@ -109,27 +121,45 @@ async fn user_name_unique_ignoring_ascii_case(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     create(&ctx.service, &workspace_id, user("Ada@Example.com")).await;
 
-    let result = ctx.service.create_user(create_request(&workspace_id, user("ada@EXAMPLE.COM"))).await;
+    let result = ctx
+        .service
+        .create_user(create_request(&workspace_id, user("ada@EXAMPLE.COM")))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNameTaken)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNameTaken)),
+        "{result:?}"
+    );
 }
 
 async fn user_name_unique_folding_sharp_s(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     create(&ctx.service, &workspace_id, user("Straße")).await;
 
-    let result = ctx.service.create_user(create_request(&workspace_id, user("STRASSE"))).await;
+    let result = ctx
+        .service
+        .create_user(create_request(&workspace_id, user("STRASSE")))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNameTaken)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNameTaken)),
+        "{result:?}"
+    );
 }
 
 async fn user_name_unique_folding_accents(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     create(&ctx.service, &workspace_id, user("ÉMILE")).await;
 
-    let result = ctx.service.create_user(create_request(&workspace_id, user("émile"))).await;
+    let result = ctx
+        .service
+        .create_user(create_request(&workspace_id, user("émile")))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNameTaken)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNameTaken)),
+        "{result:?}"
+    );
 }
 
 async fn user_name_reusable_across_workspaces(ctx: TestContext) {
@@ -137,7 +167,10 @@ async fn user_name_reusable_across_workspaces(ctx: TestContext) {
     let second = workspace(&ctx.service, &["example.com"]).await;
     create(&ctx.service, &first, user("ada")).await;
 
-    let result = ctx.service.create_user(create_request(&second, user("ADA"))).await;
+    let result = ctx
+        .service
+        .create_user(create_request(&second, user("ADA")))
+        .await;
 
     assert!(result.is_ok(), "{result:?}");
 }
@@ -159,15 +192,26 @@ async fn concurrent_creates_one_wins(ctx: TestContext) {
     }
 
     assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
-    assert_eq!(results.iter().filter(|result| matches!(result, Err(ServiceError::UserNameTaken))).count(), 3);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|result| matches!(result, Err(ServiceError::UserNameTaken)))
+            .count(),
+        3
+    );
 }
 
 async fn empty_user_name_rejected(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let result = ctx.service.create_user(create_request(&workspace_id, user("  "))).await;
+    let result = ctx
+        .service
+        .create_user(create_request(&workspace_id, user("  ")))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::InvalidArgument { field, .. }) if field == "userName"));
+    assert!(
+        matches!(result, Err(ServiceError::InvalidArgument { field, .. }) if field == "userName")
+    );
 }
 
 async fn roles_and_entitlements_kept(ctx: TestContext) {
@@ -185,7 +229,12 @@ async fn batch_get_lists_missing_ids(ctx: TestContext) {
     let bob = create(&ctx.service, &workspace_id, user("bob")).await;
     let request = BatchGetUsersRequest {
         workspace_id: workspace_id.clone(),
-        user_ids: vec![bob.id.clone(), "missing".to_owned(), ada.id.clone(), bob.id.clone()],
+        user_ids: vec![
+            bob.id.clone(),
+            "missing".to_owned(),
+            ada.id.clone(),
+            bob.id.clone(),
+        ],
     };
 
     let response = ctx.service.batch_get_users(request).await.unwrap();
@@ -201,11 +250,18 @@ async fn replace_increments_version(ctx: TestContext) {
     let mut changed = created.clone();
     changed.title = Some("Partner".to_owned());
 
-    let replaced = ctx.service.replace_user(replace_request(&workspace_id, changed, Some(1))).await.unwrap();
+    let replaced = ctx
+        .service
+        .replace_user(replace_request(&workspace_id, changed, Some(1)))
+        .await
+        .unwrap();
 
     assert_eq!(replaced.meta.as_ref().unwrap().version, 2);
     assert_eq!(replaced.title.as_deref(), Some("Partner"));
-    assert_eq!(replaced.meta.unwrap().created, created.meta.unwrap().created);
+    assert_eq!(
+        replaced.meta.unwrap().created,
+        created.meta.unwrap().created
+    );
 }
 
 async fn replace_with_stale_version_aborts(ctx: TestContext) {
@@ -216,9 +272,15 @@ async fn replace_with_stale_version_aborts(ctx: TestContext) {
         .await
         .unwrap();
 
-    let result = ctx.service.replace_user(replace_request(&workspace_id, created, Some(1))).await;
+    let result = ctx
+        .service
+        .replace_user(replace_request(&workspace_id, created, Some(1)))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::VersionMismatch { expected: 1 })), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::VersionMismatch { expected: 1 })),
+        "{result:?}"
+    );
 }
 
 async fn concurrent_replaces_one_wins(ctx: TestContext) {
@@ -242,7 +304,10 @@ async fn concurrent_replaces_one_wins(ctx: TestContext) {
 
     assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1);
     assert_eq!(
-        results.iter().filter(|result| matches!(result, Err(ServiceError::VersionMismatch { .. }))).count(),
+        results
+            .iter()
+            .filter(|result| matches!(result, Err(ServiceError::VersionMismatch { .. })))
+            .count(),
         1
     );
 }
@@ -250,7 +315,13 @@ async fn concurrent_replaces_one_wins(ctx: TestContext) {
 async fn conditional_update_rejects_same_base_twice(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let created = create(&ctx.service, &workspace_id, user("ada")).await;
-    let stored = ctx.service.store().get_user(&workspace_id, &created.id).await.unwrap().unwrap();
+    let stored = ctx
+        .service
+        .store()
+        .get_user(&workspace_id, &created.id)
+        .await
+        .unwrap()
+        .unwrap();
     let next = UserRecord {
         version: 2,
         ..stored
@@ -271,7 +342,11 @@ async fn replace_without_version_uses_current(ctx: TestContext) {
         .await
         .unwrap();
 
-    let replaced = ctx.service.replace_user(replace_request(&workspace_id, created, None)).await.unwrap();
+    let replaced = ctx
+        .service
+        .replace_user(replace_request(&workspace_id, created, None))
+        .await
+        .unwrap();
 
     assert_eq!(replaced.meta.unwrap().version, 3);
 }
@@ -282,9 +357,15 @@ async fn replace_to_taken_user_name_conflicts(ctx: TestContext) {
     let mut bob = create(&ctx.service, &workspace_id, user("bob")).await;
     bob.user_name = "ADA".to_owned();
 
-    let result = ctx.service.replace_user(replace_request(&workspace_id, bob, None)).await;
+    let result = ctx
+        .service
+        .replace_user(replace_request(&workspace_id, bob, None))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNameTaken)), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNameTaken)),
+        "{result:?}"
+    );
 }
 
 async fn replace_missing_user_not_found(ctx: TestContext) {
@@ -292,29 +373,53 @@ async fn replace_missing_user_not_found(ctx: TestContext) {
     let mut ghost = user("ghost");
     ghost.id = uuid::Uuid::now_v7().to_string();
 
-    let result = ctx.service.replace_user(replace_request(&workspace_id, ghost, None)).await;
+    let result = ctx
+        .service
+        .replace_user(replace_request(&workspace_id, ghost, None))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNotFound(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNotFound(_))),
+        "{result:?}"
+    );
 }
 
 async fn delete_removes_user(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let created = create(&ctx.service, &workspace_id, user("ada")).await;
 
-    ctx.service.delete_user(delete_request(&workspace_id, &created.id, None)).await.unwrap();
+    ctx.service
+        .delete_user(delete_request(&workspace_id, &created.id, None))
+        .await
+        .unwrap();
 
-    let result = ctx.service.get_user(get_request(&workspace_id, &created.id)).await;
-    assert!(matches!(result, Err(ServiceError::UserNotFound(_))), "{result:?}");
+    let result = ctx
+        .service
+        .get_user(get_request(&workspace_id, &created.id))
+        .await;
+    assert!(
+        matches!(result, Err(ServiceError::UserNotFound(_))),
+        "{result:?}"
+    );
 }
 
 async fn delete_twice_not_found(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let created = create(&ctx.service, &workspace_id, user("ada")).await;
-    ctx.service.delete_user(delete_request(&workspace_id, &created.id, None)).await.unwrap();
+    ctx.service
+        .delete_user(delete_request(&workspace_id, &created.id, None))
+        .await
+        .unwrap();
 
-    let result = ctx.service.delete_user(delete_request(&workspace_id, &created.id, None)).await;
+    let result = ctx
+        .service
+        .delete_user(delete_request(&workspace_id, &created.id, None))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::UserNotFound(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::UserNotFound(_))),
+        "{result:?}"
+    );
 }
 
 async fn delete_with_stale_version_aborts(ctx: TestContext) {
@@ -325,16 +430,25 @@ async fn delete_with_stale_version_aborts(ctx: TestContext) {
         .await
         .unwrap();
 
-    let result = ctx.service.delete_user(delete_request(&workspace_id, &created.id, Some(1))).await;
+    let result = ctx
+        .service
+        .delete_user(delete_request(&workspace_id, &created.id, Some(1)))
+        .await;
 
-    assert!(matches!(result, Err(ServiceError::VersionMismatch { expected: 1 })), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::VersionMismatch { expected: 1 })),
+        "{result:?}"
+    );
     assert_eq!(user_count(&ctx, &workspace_id).await, 1);
 }
 
 async fn unknown_workspace_not_found(ctx: TestContext) {
     let missing = uuid::Uuid::now_v7().to_string();
 
-    let create_result = ctx.service.create_user(create_request(&missing, user("ada"))).await;
+    let create_result = ctx
+        .service
+        .create_user(create_request(&missing, user("ada")))
+        .await;
     let list_result = ctx
         .service
         .list_users(ListUsersRequest {
@@ -343,8 +457,14 @@ async fn unknown_workspace_not_found(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(create_result, Err(ServiceError::WorkspaceNotFound(_))), "{create_result:?}");
-    assert!(matches!(list_result, Err(ServiceError::WorkspaceNotFound(_))), "{list_result:?}");
+    assert!(
+        matches!(create_result, Err(ServiceError::WorkspaceNotFound(_))),
+        "{create_result:?}"
+    );
+    assert!(
+        matches!(list_result, Err(ServiceError::WorkspaceNotFound(_))),
+        "{list_result:?}"
+    );
 }
 
 async fn other_workspace_user_not_found(ctx: TestContext) {
@@ -353,8 +473,16 @@ async fn other_workspace_user_not_found(ctx: TestContext) {
     let created = create(&ctx.service, &home, user("ada")).await;
     let random_id = uuid::Uuid::now_v7().to_string();
 
-    let foreign = ctx.service.get_user(get_request(&other, &created.id)).await.unwrap_err();
-    let random = ctx.service.get_user(get_request(&other, &random_id)).await.unwrap_err();
+    let foreign = ctx
+        .service
+        .get_user(get_request(&other, &created.id))
+        .await
+        .unwrap_err();
+    let random = ctx
+        .service
+        .get_user(get_request(&other, &random_id))
+        .await
+        .unwrap_err();
 
     assert_eq!(
         foreign.to_string().replace(&created.id, "ID"),
@@ -368,8 +496,14 @@ async fn other_workspace_cannot_change_user(ctx: TestContext) {
     let other = workspace(&ctx.service, &["example.com"]).await;
     let created = create(&ctx.service, &home, user("ada")).await;
 
-    let replaced = ctx.service.replace_user(replace_request(&other, created.clone(), None)).await;
-    let deleted = ctx.service.delete_user(delete_request(&other, &created.id, None)).await;
+    let replaced = ctx
+        .service
+        .replace_user(replace_request(&other, created.clone(), None))
+        .await;
+    let deleted = ctx
+        .service
+        .delete_user(delete_request(&other, &created.id, None))
+        .await;
     let batch = ctx
         .service
         .batch_get_users(BatchGetUsersRequest {
@@ -379,8 +513,14 @@ async fn other_workspace_cannot_change_user(ctx: TestContext) {
         .await
         .unwrap();
 
-    assert!(matches!(replaced, Err(ServiceError::UserNotFound(_))), "{replaced:?}");
-    assert!(matches!(deleted, Err(ServiceError::UserNotFound(_))), "{deleted:?}");
+    assert!(
+        matches!(replaced, Err(ServiceError::UserNotFound(_))),
+        "{replaced:?}"
+    );
+    assert!(
+        matches!(deleted, Err(ServiceError::UserNotFound(_))),
+        "{deleted:?}"
+    );
     assert_eq!(batch.missing_ids, vec![created.id.clone()]);
     assert_eq!(user_count(&ctx, &other).await, 0);
     assert_eq!(user_count(&ctx, &home).await, 1);

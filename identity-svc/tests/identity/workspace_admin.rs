@@ -4,14 +4,21 @@
 use identity_svc::ServiceError;
 use proto::events::v1::event::Payload;
 use proto::identity::v1::{
-    AttributePath, AttributeSchema, CheckLoginRequest, Comparison, ComparisonOperator, CreateUnmanagedUserRequest,
-    Filter, FilterValue, ListUsersRequest, LoginDecision, ReplaceUserRequest, User, ValuePathFilter,
-    check_login_request::Subject, filter::Expr, filter_value::Kind,
+    AttributePath, AttributeSchema, CheckLoginRequest, Comparison, ComparisonOperator,
+    CreateUnmanagedUserRequest, Filter, FilterValue, ListUsersRequest, LoginDecision,
+    ReplaceUserRequest, User, ValuePathFilter, check_login_request::Subject, filter::Expr,
+    filter_value::Kind,
 };
 
-use crate::support::{TestContext, create, email, event_types, events, user, workspace, workspace_with};
+use crate::support::{
+    TestContext, create, email, event_types, events, user, workspace, workspace_with,
+};
 
-async fn create_with_email(ctx: &TestContext, workspace_id: &str, address: &str) -> Result<User, ServiceError> {
+async fn create_with_email(
+    ctx: &TestContext,
+    workspace_id: &str,
+    address: &str,
+) -> Result<User, ServiceError> {
     let user = User {
         emails: vec![email(address, "work", true)],
         ..user(address)
@@ -77,35 +84,66 @@ async fn added_domain_admits_users(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let before = create_with_email(&ctx, &workspace_id, "ada@Example.ORG").await;
 
-    let domains = ctx.service.add_workspace_domain(&workspace_id, "EXAMPLE.org").await.unwrap();
-    let again = ctx.service.add_workspace_domain(&workspace_id, "example.org").await.unwrap();
+    let domains = ctx
+        .service
+        .add_workspace_domain(&workspace_id, "EXAMPLE.org")
+        .await
+        .unwrap();
+    let again = ctx
+        .service
+        .add_workspace_domain(&workspace_id, "example.org")
+        .await
+        .unwrap();
     let after = create_with_email(&ctx, &workspace_id, "ada@Example.ORG").await;
 
-    assert!(matches!(before, Err(ServiceError::InvalidArgument { .. })), "{before:?}");
+    assert!(
+        matches!(before, Err(ServiceError::InvalidArgument { .. })),
+        "{before:?}"
+    );
     assert_eq!(domains, vec!["example.com", "example.org"]);
     assert_eq!(again, domains);
     assert!(after.is_ok(), "{after:?}");
-    assert_eq!(event_types(&ctx.service, &workspace_id).await, vec!["domain_added"]);
+    assert_eq!(
+        event_types(&ctx.service, &workspace_id).await,
+        vec!["domain_added"]
+    );
 }
 
 async fn wildcard_domain_admits_only_subdomains(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
-    ctx.service.add_workspace_domain(&workspace_id, "*.Example.NET").await.unwrap();
+    ctx.service
+        .add_workspace_domain(&workspace_id, "*.Example.NET")
+        .await
+        .unwrap();
 
     let subdomain = create_with_email(&ctx, &workspace_id, "ada@eu.example.net").await;
     let apex = create_with_email(&ctx, &workspace_id, "bob@example.net").await;
     let lookalike = create_with_email(&ctx, &workspace_id, "eve@evilexample.net").await;
 
     assert!(subdomain.is_ok(), "{subdomain:?}");
-    assert!(matches!(apex, Err(ServiceError::InvalidArgument { .. })), "{apex:?}");
-    assert!(matches!(lookalike, Err(ServiceError::InvalidArgument { .. })), "{lookalike:?}");
+    assert!(
+        matches!(apex, Err(ServiceError::InvalidArgument { .. })),
+        "{apex:?}"
+    );
+    assert!(
+        matches!(lookalike, Err(ServiceError::InvalidArgument { .. })),
+        "{lookalike:?}"
+    );
 }
 
 async fn idn_domain_stored_as_punycode(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let domains = ctx.service.add_workspace_domain(&workspace_id, "Bücher.example").await.unwrap();
-    let removed = ctx.service.remove_workspace_domain(&workspace_id, "xn--bcher-kva.EXAMPLE").await.unwrap();
+    let domains = ctx
+        .service
+        .add_workspace_domain(&workspace_id, "Bücher.example")
+        .await
+        .unwrap();
+    let removed = ctx
+        .service
+        .remove_workspace_domain(&workspace_id, "xn--bcher-kva.EXAMPLE")
+        .await
+        .unwrap();
 
     assert_eq!(domains, vec!["example.com", "xn--bcher-kva.example"]);
     assert_eq!(removed, vec!["example.com"]);
@@ -113,11 +151,20 @@ async fn idn_domain_stored_as_punycode(ctx: TestContext) {
 
 async fn removed_domain_rejects_new_users(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com", "example.org"]).await;
-    let existing = create_with_email(&ctx, &workspace_id, "ada@example.org").await.unwrap();
+    let existing = create_with_email(&ctx, &workspace_id, "ada@example.org")
+        .await
+        .unwrap();
 
-    let domains = ctx.service.remove_workspace_domain(&workspace_id, "Example.org").await.unwrap();
+    let domains = ctx
+        .service
+        .remove_workspace_domain(&workspace_id, "Example.org")
+        .await
+        .unwrap();
     let rejected = create_with_email(&ctx, &workspace_id, "bob@example.org").await;
-    let missing = ctx.service.remove_workspace_domain(&workspace_id, "example.org").await;
+    let missing = ctx
+        .service
+        .remove_workspace_domain(&workspace_id, "example.org")
+        .await;
     let still_stored = ctx
         .service
         .get_user(proto::identity::v1::GetUserRequest {
@@ -127,8 +174,14 @@ async fn removed_domain_rejects_new_users(ctx: TestContext) {
         .await;
 
     assert_eq!(domains, vec!["example.com"]);
-    assert!(matches!(rejected, Err(ServiceError::InvalidArgument { .. })), "{rejected:?}");
-    assert!(matches!(missing, Err(ServiceError::DomainNotFound(_))), "{missing:?}");
+    assert!(
+        matches!(rejected, Err(ServiceError::InvalidArgument { .. })),
+        "{rejected:?}"
+    );
+    assert!(
+        matches!(missing, Err(ServiceError::DomainNotFound(_))),
+        "{missing:?}"
+    );
     assert!(still_stored.is_ok(), "{still_stored:?}");
 }
 
@@ -148,9 +201,23 @@ async fn invalid_domain_entry_rejected(ctx: TestContext) {
 async fn unmanaged_user_found_by_idp_filters(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let created = ctx.service.create_unmanaged_user(unmanaged(&workspace_id, "Ada@Example.com")).await.unwrap();
-    let by_user_name = found(&ctx, &workspace_id, equals("userName", "", "ada@example.com")).await;
-    let by_email_value = found(&ctx, &workspace_id, equals("emails", "value", "ADA@example.com")).await;
+    let created = ctx
+        .service
+        .create_unmanaged_user(unmanaged(&workspace_id, "Ada@Example.com"))
+        .await
+        .unwrap();
+    let by_user_name = found(
+        &ctx,
+        &workspace_id,
+        equals("userName", "", "ada@example.com"),
+    )
+    .await;
+    let by_email_value = found(
+        &ctx,
+        &workspace_id,
+        equals("emails", "value", "ADA@example.com"),
+    )
+    .await;
     let value_path = Filter {
         expr: Some(Expr::ValuePath(Box::new(ValuePathFilter {
             attribute: Some(AttributePath {
@@ -174,18 +241,40 @@ async fn unmanaged_user_found_by_idp_filters(ctx: TestContext) {
 async fn unmanaged_user_outside_domains_rejected(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let lookalike = ctx.service.create_unmanaged_user(unmanaged(&workspace_id, "ada@evilexample.com")).await;
-    let double_at = ctx.service.create_unmanaged_user(unmanaged(&workspace_id, "a@evil.com@example.com")).await;
-    let empty = ctx.service.create_unmanaged_user(unmanaged(&workspace_id, " ")).await;
+    let lookalike = ctx
+        .service
+        .create_unmanaged_user(unmanaged(&workspace_id, "ada@evilexample.com"))
+        .await;
+    let double_at = ctx
+        .service
+        .create_unmanaged_user(unmanaged(&workspace_id, "a@evil.com@example.com"))
+        .await;
+    let empty = ctx
+        .service
+        .create_unmanaged_user(unmanaged(&workspace_id, " "))
+        .await;
 
-    assert!(matches!(lookalike, Err(ServiceError::InvalidArgument { .. })), "{lookalike:?}");
-    assert!(matches!(double_at, Err(ServiceError::InvalidArgument { .. })), "{double_at:?}");
-    assert!(matches!(empty, Err(ServiceError::InvalidArgument { .. })), "{empty:?}");
+    assert!(
+        matches!(lookalike, Err(ServiceError::InvalidArgument { .. })),
+        "{lookalike:?}"
+    );
+    assert!(
+        matches!(double_at, Err(ServiceError::InvalidArgument { .. })),
+        "{double_at:?}"
+    );
+    assert!(
+        matches!(empty, Err(ServiceError::InvalidArgument { .. })),
+        "{empty:?}"
+    );
 }
 
 async fn first_scim_write_adopts_user(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
-    let created = ctx.service.create_unmanaged_user(unmanaged(&workspace_id, "ada@example.com")).await.unwrap();
+    let created = ctx
+        .service
+        .create_unmanaged_user(unmanaged(&workspace_id, "ada@example.com"))
+        .await
+        .unwrap();
     let replace = |user: User| ReplaceUserRequest {
         workspace_id: workspace_id.clone(),
         user: Some(User {
@@ -195,13 +284,25 @@ async fn first_scim_write_adopts_user(ctx: TestContext) {
         expected_version: None,
     };
 
-    let adopted = ctx.service.replace_user(replace(created.clone())).await.unwrap();
-    let replaced_again = ctx.service.replace_user(replace(adopted.clone())).await.unwrap();
+    let adopted = ctx
+        .service
+        .replace_user(replace(created.clone()))
+        .await
+        .unwrap();
+    let replaced_again = ctx
+        .service
+        .replace_user(replace(adopted.clone()))
+        .await
+        .unwrap();
 
     assert!(adopted.scim_managed);
     assert!(replaced_again.scim_managed);
     let recorded = events(&ctx.service, &workspace_id).await;
-    assert_eq!(recorded.len(), 1, "only the first write adopts: {recorded:?}");
+    assert_eq!(
+        recorded.len(),
+        1,
+        "only the first write adopts: {recorded:?}"
+    );
     assert_eq!(recorded[0].aggregate_type, "user");
     let Some(Payload::UserAdopted(payload)) = &recorded[0].payload else {
         panic!("expected UserAdopted, got {:?}", recorded[0].payload);
@@ -211,10 +312,17 @@ async fn first_scim_write_adopts_user(ctx: TestContext) {
 
 async fn login_allows_active_provisioned_user(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
-    let ada = create_with_email(&ctx, &workspace_id, "ada@example.com").await.unwrap();
+    let ada = create_with_email(&ctx, &workspace_id, "ada@example.com")
+        .await
+        .unwrap();
 
     let by_id = check(&ctx, &workspace_id, Subject::UserId(ada.id.clone())).await;
-    let by_email = check(&ctx, &workspace_id, Subject::Email("ADA@example.com".to_owned())).await;
+    let by_email = check(
+        &ctx,
+        &workspace_id,
+        Subject::Email("ADA@example.com".to_owned()),
+    )
+    .await;
 
     assert_eq!(by_id, (LoginDecision::Allowed, ada.id.clone()));
     assert_eq!(by_email, (LoginDecision::Allowed, ada.id));
@@ -223,8 +331,18 @@ async fn login_allows_active_provisioned_user(ctx: TestContext) {
 async fn login_denies_unprovisioned_user(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
 
-    let by_email = check(&ctx, &workspace_id, Subject::Email("nobody@example.com".to_owned())).await;
-    let by_id = check(&ctx, &workspace_id, Subject::UserId("no-such-user".to_owned())).await;
+    let by_email = check(
+        &ctx,
+        &workspace_id,
+        Subject::Email("nobody@example.com".to_owned()),
+    )
+    .await;
+    let by_id = check(
+        &ctx,
+        &workspace_id,
+        Subject::UserId("no-such-user".to_owned()),
+    )
+    .await;
 
     assert_eq!(by_email.0, LoginDecision::DeniedNotProvisioned);
     assert_eq!(by_id.0, LoginDecision::DeniedNotProvisioned);
@@ -232,7 +350,9 @@ async fn login_denies_unprovisioned_user(ctx: TestContext) {
 
 async fn login_denies_deactivated_user(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
-    let ada = create_with_email(&ctx, &workspace_id, "ada@example.com").await.unwrap();
+    let ada = create_with_email(&ctx, &workspace_id, "ada@example.com")
+        .await
+        .unwrap();
     ctx.service
         .replace_user(ReplaceUserRequest {
             workspace_id: workspace_id.clone(),
@@ -245,7 +365,12 @@ async fn login_denies_deactivated_user(ctx: TestContext) {
         .await
         .unwrap();
 
-    let decision = check(&ctx, &workspace_id, Subject::Email("ada@example.com".to_owned())).await;
+    let decision = check(
+        &ctx,
+        &workspace_id,
+        Subject::Email("ada@example.com".to_owned()),
+    )
+    .await;
 
     assert_eq!(decision, (LoginDecision::DeniedInactive, ada.id));
 }
@@ -253,12 +378,20 @@ async fn login_denies_deactivated_user(ctx: TestContext) {
 async fn login_matches_secondary_email(ctx: TestContext) {
     let workspace_id = workspace(&ctx.service, &["example.com"]).await;
     let grace = User {
-        emails: vec![email("grace@example.com", "work", true), email("g.hopper@example.com", "other", false)],
+        emails: vec![
+            email("grace@example.com", "work", true),
+            email("g.hopper@example.com", "other", false),
+        ],
         ..user("grace")
     };
     let created = create(&ctx.service, &workspace_id, grace).await;
 
-    let decision = check(&ctx, &workspace_id, Subject::Email("G.Hopper@example.com".to_owned())).await;
+    let decision = check(
+        &ctx,
+        &workspace_id,
+        Subject::Email("G.Hopper@example.com".to_owned()),
+    )
+    .await;
 
     assert_eq!(decision, (LoginDecision::Allowed, created.id));
 }
@@ -266,7 +399,12 @@ async fn login_matches_secondary_email(ctx: TestContext) {
 async fn login_with_scim_off_not_managed(ctx: TestContext) {
     let workspace_id = workspace_with(&ctx.service, true, true).await;
 
-    let decision = check(&ctx, &workspace_id, Subject::Email("nobody@example.com".to_owned())).await;
+    let decision = check(
+        &ctx,
+        &workspace_id,
+        Subject::Email("nobody@example.com".to_owned()),
+    )
+    .await;
 
     assert_eq!(decision.0, LoginDecision::NotScimManaged);
 }
@@ -282,7 +420,10 @@ async fn login_without_subject_rejected(ctx: TestContext) {
         })
         .await;
 
-    assert!(matches!(result, Err(ServiceError::InvalidArgument { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(ServiceError::InvalidArgument { .. })),
+        "{result:?}"
+    );
 }
 
 crate::engine_tests!(

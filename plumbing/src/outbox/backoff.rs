@@ -11,7 +11,12 @@ use rand::Rng;
 /// is drawn uniformly from the upper half of the base delay ("equal
 /// jitter"), so relays that failed together spread out, and until the cap
 /// each wait is at least as long as the one before.
-pub fn backoff_delay(attempts: u32, initial: Duration, max: Duration, rng: &mut impl Rng) -> Duration {
+pub fn backoff_delay(
+    attempts: u32,
+    initial: Duration,
+    max: Duration,
+    rng: &mut impl Rng,
+) -> Duration {
     let exponent = attempts.saturating_sub(1).min(31);
     let base = initial.saturating_mul(1 << exponent).min(max);
 

@@ -131,14 +131,19 @@ pub trait OutboxSource: Send + Sync {
 
     /// Returns up to `limit` events above the consumer's stored cursor, in
     /// sequence order.
-    async fn fetch_pending(&self, consumer: &str, limit: usize) -> anyhow::Result<Vec<OutboxRecord>>;
+    async fn fetch_pending(
+        &self,
+        consumer: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<OutboxRecord>>;
 
     /// Moves the consumer's cursor up to `through_sequence` (never down) and
     /// clears its failure state.
     async fn mark_delivered(&self, consumer: &str, through_sequence: i64) -> anyhow::Result<()>;
 
     /// Stores a failed attempt in the consumer's state row.
-    async fn record_failure(&self, consumer: &str, failure: &DeliveryFailure) -> anyhow::Result<()>;
+    async fn record_failure(&self, consumer: &str, failure: &DeliveryFailure)
+    -> anyhow::Result<()>;
 
     /// Counts the consumer's pending events and finds the oldest one.
     async fn backlog(&self, consumer: &str) -> anyhow::Result<Backlog>;
@@ -156,14 +161,23 @@ impl std::fmt::Debug for dyn OutboxSource {
 
 /// Describes the outbox metrics to the installed recorder.
 fn describe_metrics() {
-    metrics::describe_gauge!(OUTBOX_PENDING_EVENTS, "Outbox events a consumer has not acknowledged.");
+    metrics::describe_gauge!(
+        OUTBOX_PENDING_EVENTS,
+        "Outbox events a consumer has not acknowledged."
+    );
     metrics::describe_gauge!(
         OUTBOX_LAG_SECONDS,
         metrics::Unit::Seconds,
         "Age of the oldest outbox event a consumer has not acknowledged."
     );
-    metrics::describe_counter!(OUTBOX_DELIVERED_TOTAL, "Outbox events a consumer acknowledged.");
-    metrics::describe_counter!(OUTBOX_DELIVERY_FAILURES_TOTAL, "Failed outbox delivery calls.");
+    metrics::describe_counter!(
+        OUTBOX_DELIVERED_TOTAL,
+        "Outbox events a consumer acknowledged."
+    );
+    metrics::describe_counter!(
+        OUTBOX_DELIVERY_FAILURES_TOTAL,
+        "Failed outbox delivery calls."
+    );
 }
 
 #[cfg(test)]

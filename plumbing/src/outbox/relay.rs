@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{
-    Backlog, Consumer, DeliveryFailure, OUTBOX_DELIVERED_TOTAL, OUTBOX_DELIVERY_FAILURES_TOTAL, OUTBOX_LAG_SECONDS,
-    OUTBOX_PENDING_EVENTS, OutboxRecord, OutboxSource, RelayConfig, Sink, backoff_delay, describe_metrics,
+    Backlog, Consumer, DeliveryFailure, OUTBOX_DELIVERED_TOTAL, OUTBOX_DELIVERY_FAILURES_TOTAL,
+    OUTBOX_LAG_SECONDS, OUTBOX_PENDING_EVENTS, OutboxRecord, OutboxSource, RelayConfig, Sink,
+    backoff_delay, describe_metrics,
 };
 
 /// Minimum time between two logged failures of one consumer. Failures in
@@ -96,7 +97,10 @@ impl Relay {
 
     /// Returns the names of the configured consumers.
     pub fn consumer_names(&self) -> Vec<String> {
-        self.consumers.iter().map(|consumer| consumer.name.clone()).collect()
+        self.consumers
+            .iter()
+            .map(|consumer| consumer.name.clone())
+            .collect()
     }
 
     /// Runs until `cancel` fires, then returns once every task stopped.
@@ -112,11 +116,23 @@ impl Relay {
         let mut tasks = JoinSet::new();
         for consumer in self.consumers {
             let span = tracing::info_span!("outbox_relay", service = %self.service, consumer = %consumer.name);
-            let worker = Worker::new(&self.service, consumer, self.source.clone(), &self.config, &self.signal);
+            let worker = Worker::new(
+                &self.service,
+                consumer,
+                self.source.clone(),
+                &self.config,
+                &self.signal,
+            );
             tasks.spawn(worker.run(cancel.clone()).instrument(span));
         }
-        let pruner = prune(self.source.clone(), names, self.config.clone(), cancel.clone());
-        tasks.spawn(pruner.instrument(tracing::info_span!("outbox_prune", service = %self.service)));
+        let pruner = prune(
+            self.source.clone(),
+            names,
+            self.config.clone(),
+            cancel.clone(),
+        );
+        tasks
+            .spawn(pruner.instrument(tracing::info_span!("outbox_prune", service = %self.service)));
 
         while let Some(finished) = tasks.join_next().await {
             if let Err(error) = finished {
@@ -144,9 +160,18 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(service: &str, consumer: Consumer, source: Arc<dyn OutboxSource>, config: &RelayConfig, signal: &OutboxSignal) -> Self {
+    fn new(
+        service: &str,
+        consumer: Consumer,
+        source: Arc<dyn OutboxSource>,
+        config: &RelayConfig,
+        signal: &OutboxSignal,
+    ) -> Self {
         Self {
-            labels: [("service", service.to_owned()), ("consumer", consumer.name.clone())],
+            labels: [
+                ("service", service.to_owned()),
+                ("consumer", consumer.name.clone()),
+            ],
             name: consumer.name,
             sink: consumer.sink,
             source,
@@ -206,7 +231,12 @@ impl Worker {
                     if let Some(suppressed) = self.storage_log.allow() {
                         tracing::warn!(error = %format!("{error:#}"), suppressed, "outbox consumer registration failed; retrying");
                     }
-                    let delay = backoff_delay(failures, self.config.initial_backoff, self.config.max_backoff, &mut rand::rng());
+                    let delay = backoff_delay(
+                        failures,
+                        self.config.initial_backoff,
+                        self.config.max_backoff,
+                        &mut rand::rng(),
+                    );
                     tokio::select! {
                         () = cancel.cancelled() => return false,
                         () = tokio::time::sleep(delay) => {}
@@ -227,7 +257,11 @@ impl Worker {
             return (at - now).min(BACKLOG_REFRESH_INTERVAL);
         }
 
-        let batch = match self.source.fetch_pending(&self.name, self.config.batch_size).await {
+        let batch = match self
+            .source
+            .fetch_pending(&self.name, self.config.batch_size)
+            .await
+        {
             Ok(batch) => batch,
             Err(error) => {
                 if let Some(suppressed) = self.storage_log.allow() {
@@ -296,7 +330,12 @@ impl Worker {
     async fn on_failed(&mut self, first: &OutboxRecord, error: &str) -> Duration {
         metrics::counter!(OUTBOX_DELIVERY_FAILURES_TOTAL, &self.labels).increment(1);
         self.attempts = self.attempts.saturating_add(1);
-        let delay = backoff_delay(self.attempts, self.config.initial_backoff, self.config.max_backoff, &mut rand::rng());
+        let delay = backoff_delay(
+            self.attempts,
+            self.config.initial_backoff,
+            self.config.max_backoff,
+            &mut rand::rng(),
+        );
         self.next_attempt = Some(Instant::now() + delay);
 
         if let Some(suppressed) = self.delivery_log.allow() {
@@ -346,7 +385,12 @@ impl Worker {
 }
 
 /// Deletes acknowledged events older than the retention, every prune interval.
-async fn prune(source: Arc<dyn OutboxSource>, consumers: Vec<String>, config: RelayConfig, cancel: CancellationToken) {
+async fn prune(
+    source: Arc<dyn OutboxSource>,
+    consumers: Vec<String>,
+    config: RelayConfig,
+    cancel: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
@@ -358,7 +402,9 @@ async fn prune(source: Arc<dyn OutboxSource>, consumers: Vec<String>, config: Re
         match source.prune(&consumers, cutoff).await {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "pruned delivered outbox events"),
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "outbox prune failed; retrying next interval"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "outbox prune failed; retrying next interval")
+            }
         }
     }
 }
@@ -375,7 +421,10 @@ impl RateLimitedLog {
     /// this one may be logged, or `None` when it must be suppressed.
     fn allow(&mut self) -> Option<u64> {
         let now = Instant::now();
-        if self.last.is_some_and(|last| now.duration_since(last) < FAILURE_LOG_INTERVAL) {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < FAILURE_LOG_INTERVAL)
+        {
             self.suppressed += 1;
             return None;
         }

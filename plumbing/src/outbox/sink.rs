@@ -81,7 +81,11 @@ impl Consumer {
 
     /// Builds a consumer reached over gRPC at `endpoint`, as
     /// [`GrpcSink::connect`] does.
-    pub async fn grpc(name: impl Into<String>, endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub async fn grpc(
+        name: impl Into<String>,
+        endpoint: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         Ok(Self::new(name, GrpcSink::connect(endpoint, timeout).await?))
     }
 
@@ -92,6 +96,9 @@ impl Consumer {
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Consumer").field("name", &self.name).finish_non_exhaustive()
+        formatter
+            .debug_struct("Consumer")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }

@@ -53,7 +53,10 @@ impl MemorySource {
 
     fn cursor(&self, consumer: &str) -> i64 {
         let state = self.state.lock().unwrap();
-        state.consumers.get(consumer).map_or(0, |c| c.delivered_sequence)
+        state
+            .consumers
+            .get(consumer)
+            .map_or(0, |c| c.delivered_sequence)
     }
 
     fn failures(&self, consumer: &str) -> Vec<DeliveryFailure> {
@@ -66,20 +69,33 @@ impl MemorySource {
 impl OutboxSource for MemorySource {
     async fn register_consumer(&self, consumer: &str) -> anyhow::Result<ConsumerState> {
         let mut state = self.state.lock().unwrap();
-        let entry = state.consumers.entry(consumer.to_owned()).or_insert(ConsumerState {
-            delivered_sequence: 0,
-            attempts: 0,
-            next_attempt_at: None,
-            last_error: None,
-            failed_event_id: None,
-        });
+        let entry = state
+            .consumers
+            .entry(consumer.to_owned())
+            .or_insert(ConsumerState {
+                delivered_sequence: 0,
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+                failed_event_id: None,
+            });
         Ok(entry.clone())
     }
 
-    async fn fetch_pending(&self, consumer: &str, limit: usize) -> anyhow::Result<Vec<OutboxRecord>> {
+    async fn fetch_pending(
+        &self,
+        consumer: &str,
+        limit: usize,
+    ) -> anyhow::Result<Vec<OutboxRecord>> {
         let cursor = self.cursor(consumer);
         let state = self.state.lock().unwrap();
-        Ok(state.events.iter().filter(|r| r.sequence > cursor).take(limit).cloned().collect())
+        Ok(state
+            .events
+            .iter()
+            .filter(|r| r.sequence > cursor)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn mark_delivered(&self, consumer: &str, through_sequence: i64) -> anyhow::Result<()> {
@@ -91,9 +107,17 @@ impl OutboxSource for MemorySource {
         Ok(())
     }
 
-    async fn record_failure(&self, consumer: &str, failure: &DeliveryFailure) -> anyhow::Result<()> {
+    async fn record_failure(
+        &self,
+        consumer: &str,
+        failure: &DeliveryFailure,
+    ) -> anyhow::Result<()> {
         let mut state = self.state.lock().unwrap();
-        state.failures.entry(consumer.to_owned()).or_default().push(failure.clone());
+        state
+            .failures
+            .entry(consumer.to_owned())
+            .or_default()
+            .push(failure.clone());
         Ok(())
     }
 
@@ -105,7 +129,11 @@ impl OutboxSource for MemorySource {
         })
     }
 
-    async fn prune(&self, _consumers: &[String], _created_before: SystemTime) -> anyhow::Result<u64> {
+    async fn prune(
+        &self,
+        _consumers: &[String],
+        _created_before: SystemTime,
+    ) -> anyhow::Result<u64> {
         Ok(0)
     }
 }
@@ -128,7 +156,13 @@ impl RecordingSink {
     }
 
     fn received(&self) -> Vec<String> {
-        self.batches.lock().unwrap().iter().flatten().cloned().collect()
+        self.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 }
 
@@ -163,7 +197,10 @@ fn fast_config() -> RelayConfig {
 async fn wait_until(what: &str, condition: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -184,8 +221,15 @@ fn backoff_doubles_within_jitter_bounds() {
         let base = initial * 2u32.pow(attempts - 1);
         let delay = backoff_delay(attempts, initial, max, &mut rng);
 
-        assert!(delay >= base / 2, "attempt {attempts}: {delay:?} below {:?}", base / 2);
-        assert!(delay <= base, "attempt {attempts}: {delay:?} above {base:?}");
+        assert!(
+            delay >= base / 2,
+            "attempt {attempts}: {delay:?} below {:?}",
+            base / 2
+        );
+        assert!(
+            delay <= base,
+            "attempt {attempts}: {delay:?} above {base:?}"
+        );
     }
 }
 
@@ -211,9 +255,15 @@ fn config_defaults_match_constants() {
     }
 
     let parsed = Cli::try_parse_from(["test"]).unwrap().outbox;
-    let overridden = Cli::try_parse_from(["test", "--outbox-batch-size", "7", "--outbox-max-backoff", "5s"])
-        .unwrap()
-        .outbox;
+    let overridden = Cli::try_parse_from([
+        "test",
+        "--outbox-batch-size",
+        "7",
+        "--outbox-max-backoff",
+        "5s",
+    ])
+    .unwrap()
+    .outbox;
 
     assert_eq!(parsed, RelayConfig::default());
     assert_eq!(overridden.batch_size, 7);
@@ -225,7 +275,10 @@ fn config_defaults_match_constants() {
 fn relay_rejects_duplicate_consumer() {
     let source: Arc<dyn OutboxSource> = Arc::new(MemorySource::default());
     let sink = Arc::new(RecordingSink::default());
-    let consumers = vec![Consumer::new("groups-svc", sink.clone()), Consumer::new("groups-svc", sink)];
+    let consumers = vec![
+        Consumer::new("groups-svc", sink.clone()),
+        Consumer::new("groups-svc", sink),
+    ];
 
     let result = Relay::new("test", source.clone(), consumers, fast_config());
     let empty = Relay::new("test", source, Vec::new(), fast_config());
@@ -237,9 +290,17 @@ fn relay_rejects_duplicate_consumer() {
 #[tokio::test]
 async fn relay_delivers_in_sequence_order() {
     let source = Arc::new(MemorySource::default());
-    let expected: Vec<String> = (0..5).map(|i| source.push(&format!("user-{}", i % 2))).collect();
+    let expected: Vec<String> = (0..5)
+        .map(|i| source.push(&format!("user-{}", i % 2)))
+        .collect();
     let sink = Arc::new(RecordingSink::default());
-    let relay = Relay::new("test", source.clone(), vec![Consumer::new("a", sink.clone())], fast_config()).unwrap();
+    let relay = Relay::new(
+        "test",
+        source.clone(),
+        vec![Consumer::new("a", sink.clone())],
+        fast_config(),
+    )
+    .unwrap();
 
     let (cancel, handle) = start(relay);
     wait_until("five events", || sink.received().len() >= 5).await;
@@ -248,7 +309,13 @@ async fn relay_delivers_in_sequence_order() {
     handle.await.unwrap();
 
     assert_eq!(sink.received(), expected);
-    assert!(sink.batches.lock().unwrap().iter().all(|batch| batch.len() <= 2));
+    assert!(
+        sink.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|batch| batch.len() <= 2)
+    );
 }
 
 #[tokio::test]
@@ -256,7 +323,13 @@ async fn relay_retries_failed_batch_with_growing_attempts() {
     let source = Arc::new(MemorySource::default());
     let first = source.push("user-1");
     let sink = Arc::new(RecordingSink::failing(3));
-    let relay = Relay::new("test", source.clone(), vec![Consumer::new("a", sink.clone())], fast_config()).unwrap();
+    let relay = Relay::new(
+        "test",
+        source.clone(),
+        vec![Consumer::new("a", sink.clone())],
+        fast_config(),
+    )
+    .unwrap();
 
     let (cancel, handle) = start(relay);
     wait_until("the event after three failures", || source.cursor("a") == 1).await;
@@ -277,12 +350,18 @@ async fn down_consumer_does_not_delay_other() {
     let down = Arc::new(RecordingSink::default());
     down.down.store(true, Ordering::SeqCst);
     let up = Arc::new(RecordingSink::default());
-    let consumers = vec![Consumer::new("down", down.clone()), Consumer::new("up", up.clone())];
+    let consumers = vec![
+        Consumer::new("down", down.clone()),
+        Consumer::new("up", up.clone()),
+    ];
     let relay = Relay::new("test", source.clone(), consumers, fast_config()).unwrap();
 
     let (cancel, handle) = start(relay);
     wait_until("delivery to the up consumer", || source.cursor("up") == 1).await;
-    wait_until("a failure of the down consumer", || !source.failures("down").is_empty()).await;
+    wait_until("a failure of the down consumer", || {
+        !source.failures("down").is_empty()
+    })
+    .await;
     assert_eq!(source.cursor("down"), 0);
 
     down.down.store(false, Ordering::SeqCst);
@@ -305,17 +384,28 @@ async fn signal_wakes_idle_relay() {
         ..fast_config()
     };
     let signal = OutboxSignal::new();
-    let relay = Relay::new("test", source.clone(), vec![Consumer::new("a", sink.clone())], config)
-        .unwrap()
-        .with_signal(signal.clone());
+    let relay = Relay::new(
+        "test",
+        source.clone(),
+        vec![Consumer::new("a", sink.clone())],
+        config,
+    )
+    .unwrap()
+    .with_signal(signal.clone());
 
     let (cancel, handle) = start(relay);
-    wait_until("registration", || source.state.lock().unwrap().consumers.contains_key("a")).await;
+    wait_until("registration", || {
+        source.state.lock().unwrap().consumers.contains_key("a")
+    })
+    .await;
     // The first cycle may still be reading; poke until the event arrives.
     let id = source.push("user-1");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while sink.received().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "signal did not wake the relay");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "signal did not wake the relay"
+        );
         signal.notify();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -21,6 +21,11 @@ use crate::schema::{PATCH_OP, ResourceSchema};
 /// Maximum number of operations in one PATCH request; more is rejected with 413.
 pub const MAX_OPERATIONS: usize = 1000;
 
+/// Most values a PATCH may leave in one multi-valued User attribute such as
+/// `emails`. It bounds the work of duplicate detection, which compares each
+/// added value with the stored ones.
+pub const MAX_VALUES_PER_ATTRIBUTE: usize = 100;
+
 /// PATCH operation kind. Parsed in any case, so Entra's `Replace` is `replace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PatchOp {

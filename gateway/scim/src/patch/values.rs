@@ -81,6 +81,13 @@ fn whole_attribute(
             (PatchOp::Add, existing) => existing,
             _ => Vec::new(),
         };
+        if items.len().saturating_add(new_items.len()) > super::MAX_VALUES_PER_ATTRIBUTE {
+            return Err(ScimError::invalid_value(format!(
+                "{} can hold at most {} values.",
+                target.label,
+                super::MAX_VALUES_PER_ATTRIBUTE
+            )));
+        }
         let first_new = items.len();
         for item in new_items {
             if !items.iter().any(|existing| is_duplicate(existing, &item)) {

@@ -13,7 +13,8 @@ use sqlx::{
 };
 
 use super::{
-    GroupEpoch, GroupPage, GroupQuery, GroupRecord, MemberRecord, MembershipSnapshot, Store, UserGroups, WriteTx,
+    GroupEpoch, GroupPage, GroupQuery, GroupRecord, MemberRecord, MembershipSnapshot, Store,
+    UserGroups, WriteTx,
     render::{Dialect, GROUP_COLUMNS, SqlValue, render_group_query},
 };
 use crate::error::StoreError;
@@ -66,7 +67,11 @@ impl Store for PostgresStore {
         Ok(Box::new(write::PostgresWrite::new(transaction)))
     }
 
-    async fn get_group(&self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    async fn get_group(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
         let mut connection = self.pool.acquire().await?;
         select_group(&mut connection, workspace_id, group_id, "").await
     }
@@ -95,11 +100,17 @@ impl Store for PostgresStore {
 
         // One snapshot for the count and the page, so the total matches the rows.
         let mut transaction = self.begin_snapshot().await?;
-        let count_query = bind_values(sqlx::query(AssertSqlSafe(rendered.count_sql)), &rendered.count_binds);
+        let count_query = bind_values(
+            sqlx::query(AssertSqlSafe(rendered.count_sql)),
+            &rendered.count_binds,
+        );
         let total: i64 = count_query.fetch_one(&mut *transaction).await?.try_get(0)?;
         let mut groups = Vec::new();
         if query.limit > 0 {
-            let select_query = bind_values(sqlx::query(AssertSqlSafe(rendered.select_sql)), &rendered.select_binds);
+            let select_query = bind_values(
+                sqlx::query(AssertSqlSafe(rendered.select_sql)),
+                &rendered.select_binds,
+            );
             let rows = select_query.fetch_all(&mut *transaction).await?;
             for row in &rows {
                 let group = group_from_row(row)?;
@@ -140,18 +151,24 @@ impl Store for PostgresStore {
         workspace_id: &str,
         pairs: &[(String, String)],
     ) -> Result<MembershipSnapshot, StoreError> {
-        let group_ids: Vec<&str> = pairs.iter().map(|(group_id, _)| group_id.as_str()).collect();
+        let group_ids: Vec<&str> = pairs
+            .iter()
+            .map(|(group_id, _)| group_id.as_str())
+            .collect();
         let user_ids: Vec<&str> = pairs.iter().map(|(_, user_id)| user_id.as_str()).collect();
         let mut snapshot = MembershipSnapshot::default();
 
         let mut transaction = self.begin_snapshot().await?;
-        let groups = sqlx::query("SELECT id, version FROM groups WHERE workspace_id = $1 AND id = ANY($2)")
-            .bind(workspace_id)
-            .bind(&group_ids)
-            .fetch_all(&mut *transaction)
-            .await?;
+        let groups =
+            sqlx::query("SELECT id, version FROM groups WHERE workspace_id = $1 AND id = ANY($2)")
+                .bind(workspace_id)
+                .bind(&group_ids)
+                .fetch_all(&mut *transaction)
+                .await?;
         for row in groups {
-            snapshot.epochs.insert(row.try_get("id")?, row.try_get("version")?);
+            snapshot
+                .epochs
+                .insert(row.try_get("id")?, row.try_get("version")?);
         }
         let members = sqlx::query(
             "SELECT m.group_id, m.user_id FROM group_members AS m \
@@ -164,20 +181,27 @@ impl Store for PostgresStore {
         .fetch_all(&mut *transaction)
         .await?;
         for row in members {
-            snapshot.members.insert((row.try_get("group_id")?, row.try_get("user_id")?));
+            snapshot
+                .members
+                .insert((row.try_get("group_id")?, row.try_get("user_id")?));
         }
         transaction.commit().await?;
         Ok(snapshot)
     }
 
-    async fn groups_for_user(&self, workspace_id: &str, user_id: &str) -> Result<UserGroups, StoreError> {
+    async fn groups_for_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<UserGroups, StoreError> {
         let mut transaction = self.begin_snapshot().await?;
-        let epoch: Option<i64> =
-            sqlx::query_scalar("SELECT epoch FROM user_membership_epochs WHERE workspace_id = $1 AND user_id = $2")
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "SELECT epoch FROM user_membership_epochs WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
         let rows = sqlx::query(
             "SELECT g.id, g.display_name FROM group_members AS m JOIN groups AS g ON g.id = m.group_id \
              WHERE m.workspace_id = $1 AND m.user_id = $2 ORDER BY g.id",
@@ -206,11 +230,12 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> Result<Option<Vec<MemberRecord>>, StoreError> {
         let mut transaction = self.begin_snapshot().await?;
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM groups WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace_id)
-            .bind(group_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM groups WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace_id)
+                .bind(group_id)
+                .fetch_optional(&mut *transaction)
+                .await?;
         if exists.is_none() {
             return Ok(None);
         }
@@ -225,7 +250,9 @@ impl Store for PostgresStore {
         .fetch_all(&mut *transaction)
         .await?;
         transaction.commit().await?;
-        Ok(Some(rows.iter().map(member_from_row).collect::<Result<_, _>>()?))
+        Ok(Some(
+            rows.iter().map(member_from_row).collect::<Result<_, _>>()?,
+        ))
     }
 }
 
@@ -236,7 +263,9 @@ async fn select_group(
     group_id: &str,
     suffix: &'static str,
 ) -> Result<Option<GroupRecord>, StoreError> {
-    let sql = format!("SELECT {GROUP_COLUMNS} FROM groups AS g WHERE g.workspace_id = $1 AND g.id = $2{suffix}");
+    let sql = format!(
+        "SELECT {GROUP_COLUMNS} FROM groups AS g WHERE g.workspace_id = $1 AND g.id = $2{suffix}"
+    );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(workspace_id)
         .bind(group_id)
@@ -245,11 +274,16 @@ async fn select_group(
     row.as_ref().map(group_from_row).transpose()
 }
 
-async fn select_members(connection: &mut PgConnection, group_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
-    let rows = sqlx::query("SELECT user_id, display, type FROM group_members WHERE group_id = $1 ORDER BY user_id")
-        .bind(group_id)
-        .fetch_all(&mut *connection)
-        .await?;
+async fn select_members(
+    connection: &mut PgConnection,
+    group_id: &str,
+) -> Result<Vec<MemberRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT user_id, display, type FROM group_members WHERE group_id = $1 ORDER BY user_id",
+    )
+    .bind(group_id)
+    .fetch_all(&mut *connection)
+    .await?;
     rows.iter().map(member_from_row).collect()
 }
 

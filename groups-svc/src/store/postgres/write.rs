@@ -47,7 +47,11 @@ impl WriteTx for PostgresWrite {
         Ok(())
     }
 
-    async fn lock_group(&mut self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    async fn lock_group(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
         select_group(&mut self.transaction, workspace_id, group_id, " FOR UPDATE").await
     }
 
@@ -100,9 +104,18 @@ impl WriteTx for PostgresWrite {
         if members.is_empty() {
             return Ok(Vec::new());
         }
-        let user_ids: Vec<&str> = members.iter().map(|member| member.user_id.as_str()).collect();
-        let displays: Vec<Option<&str>> = members.iter().map(|member| member.display.as_deref()).collect();
-        let kinds: Vec<Option<&str>> = members.iter().map(|member| member.kind.as_deref()).collect();
+        let user_ids: Vec<&str> = members
+            .iter()
+            .map(|member| member.user_id.as_str())
+            .collect();
+        let displays: Vec<Option<&str>> = members
+            .iter()
+            .map(|member| member.display.as_deref())
+            .collect();
+        let kinds: Vec<Option<&str>> = members
+            .iter()
+            .map(|member| member.kind.as_deref())
+            .collect();
         let ids = sqlx::query_scalar(
             "INSERT INTO group_members (workspace_id, group_id, user_id, display, type, added) \
              SELECT $1, $2, u.user_id, u.display, u.type, $6 \
@@ -120,7 +133,11 @@ impl WriteTx for PostgresWrite {
         Ok(ids)
     }
 
-    async fn delete_members(&mut self, group_id: &str, user_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn delete_members(
+        &mut self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -135,14 +152,19 @@ impl WriteTx for PostgresWrite {
     }
 
     async fn delete_all_members(&mut self, group_id: &str) -> Result<Vec<String>, StoreError> {
-        let ids = sqlx::query_scalar("DELETE FROM group_members WHERE group_id = $1 RETURNING user_id")
-            .bind(group_id)
-            .fetch_all(&mut *self.transaction)
-            .await?;
+        let ids =
+            sqlx::query_scalar("DELETE FROM group_members WHERE group_id = $1 RETURNING user_id")
+                .bind(group_id)
+                .fetch_all(&mut *self.transaction)
+                .await?;
         Ok(ids)
     }
 
-    async fn bump_user_epochs(&mut self, workspace_id: &str, user_ids: &[String]) -> Result<(), StoreError> {
+    async fn bump_user_epochs(
+        &mut self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), StoreError> {
         if user_ids.is_empty() {
             return Ok(());
         }
@@ -158,7 +180,11 @@ impl WriteTx for PostgresWrite {
         Ok(())
     }
 
-    async fn bump_member_epochs(&mut self, workspace_id: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn bump_member_epochs(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let ids = sqlx::query_scalar(
             "UPDATE user_membership_epochs SET epoch = epoch + 1 WHERE workspace_id = $1 \
              AND user_id IN (SELECT user_id FROM group_members WHERE group_id = $2) RETURNING user_id",
@@ -170,16 +196,20 @@ impl WriteTx for PostgresWrite {
         Ok(ids)
     }
 
-    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+    async fn delete_workspace_groups(
+        &mut self,
+        workspace_id: &str,
+    ) -> Result<DeletedGroups, StoreError> {
         // Locking in id order, as lock_groups_of_user does, keeps this from
         // deadlocking with a concurrent removal of a user. Once locked, no
         // other transaction can change these groups' members, so the next
         // statements see exactly the members that are deleted.
-        let group_ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = $1 ORDER BY id FOR UPDATE")
-                .bind(workspace_id)
-                .fetch_all(&mut *self.transaction)
-                .await?;
+        let group_ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM groups WHERE workspace_id = $1 ORDER BY id FOR UPDATE",
+        )
+        .bind(workspace_id)
+        .fetch_all(&mut *self.transaction)
+        .await?;
         if group_ids.is_empty() {
             return Ok(DeletedGroups::default());
         }
@@ -206,10 +236,17 @@ impl WriteTx for PostgresWrite {
             .bind(&group_ids)
             .execute(&mut *self.transaction)
             .await?;
-        Ok(DeletedGroups { group_ids, member_ids })
+        Ok(DeletedGroups {
+            group_ids,
+            member_ids,
+        })
     }
 
-    async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn lock_groups_of_user(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         // Locking in id order keeps two removals from deadlocking each other.
         let ids = sqlx::query_scalar(
             "SELECT g.id FROM groups AS g WHERE g.workspace_id = $1 AND g.id IN \
@@ -245,12 +282,19 @@ impl WriteTx for PostgresWrite {
         .bind(at)
         .fetch_all(&mut *self.transaction)
         .await?;
-        let mut removed: Vec<String> = rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
+        let mut removed: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
         removed.sort_unstable();
         Ok(removed)
     }
 
-    async fn claim_event(&mut self, event_id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn claim_event(
+        &mut self,
+        event_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
         )

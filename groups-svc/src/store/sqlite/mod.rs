@@ -15,14 +15,15 @@ use sqlx::{
     AssertSqlSafe, Row, Sqlite, SqliteConnection,
     query::Query,
     sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteRow, SqliteSynchronous,
     },
 };
 use time::OffsetDateTime;
 
 use super::{
-    GroupEpoch, GroupPage, GroupQuery, GroupRecord, MemberRecord, MembershipSnapshot, Store, UserGroups, WriteTx,
+    GroupEpoch, GroupPage, GroupQuery, GroupRecord, MemberRecord, MembershipSnapshot, Store,
+    UserGroups, WriteTx,
     render::{Dialect, GROUP_COLUMNS, SqlValue, render_group_query},
 };
 use crate::error::StoreError;
@@ -61,8 +62,16 @@ impl SqliteStore {
             .min_connections(u32::from(in_memory))
             // Each in-memory connection is its own database, so the only
             // connection must never be closed for being idle or old.
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
             .connect_with(options.clone())
             .await?;
         let reader = if in_memory {
@@ -100,7 +109,11 @@ impl Store for SqliteStore {
         Ok(Box::new(write::SqliteWrite::new(transaction)))
     }
 
-    async fn get_group(&self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    async fn get_group(
+        &self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
         let mut connection = self.reader.acquire().await?;
         select_group(&mut connection, workspace_id, group_id).await
     }
@@ -129,11 +142,17 @@ impl Store for SqliteStore {
         let rendered = render_group_query(Dialect::Sqlite, workspace_id, query);
 
         let mut transaction = self.reader.begin().await?;
-        let count_query = bind_values(sqlx::query(AssertSqlSafe(rendered.count_sql)), &rendered.count_binds);
+        let count_query = bind_values(
+            sqlx::query(AssertSqlSafe(rendered.count_sql)),
+            &rendered.count_binds,
+        );
         let total: i64 = count_query.fetch_one(&mut *transaction).await?.try_get(0)?;
         let mut groups = Vec::new();
         if query.limit > 0 {
-            let select_query = bind_values(sqlx::query(AssertSqlSafe(rendered.select_sql)), &rendered.select_binds);
+            let select_query = bind_values(
+                sqlx::query(AssertSqlSafe(rendered.select_sql)),
+                &rendered.select_binds,
+            );
             let rows = select_query.fetch_all(&mut *transaction).await?;
             for row in &rows {
                 let group = group_from_row(row)?;
@@ -188,7 +207,9 @@ impl Store for SqliteStore {
                 query = query.bind(*group_id);
             }
             for row in query.fetch_all(&mut *transaction).await? {
-                snapshot.epochs.insert(row.try_get("id")?, row.try_get("version")?);
+                snapshot
+                    .epochs
+                    .insert(row.try_get("id")?, row.try_get("version")?);
             }
         }
         for chunk in pairs.chunks(PAIRS_PER_STATEMENT) {
@@ -202,21 +223,28 @@ impl Store for SqliteStore {
                 query = query.bind(group_id).bind(user_id);
             }
             for row in query.fetch_all(&mut *transaction).await? {
-                snapshot.members.insert((row.try_get("group_id")?, row.try_get("user_id")?));
+                snapshot
+                    .members
+                    .insert((row.try_get("group_id")?, row.try_get("user_id")?));
             }
         }
         transaction.commit().await?;
         Ok(snapshot)
     }
 
-    async fn groups_for_user(&self, workspace_id: &str, user_id: &str) -> Result<UserGroups, StoreError> {
+    async fn groups_for_user(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<UserGroups, StoreError> {
         let mut transaction = self.reader.begin().await?;
-        let epoch: Option<i64> =
-            sqlx::query_scalar("SELECT epoch FROM user_membership_epochs WHERE workspace_id = ? AND user_id = ?")
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "SELECT epoch FROM user_membership_epochs WHERE workspace_id = ? AND user_id = ?",
+        )
+        .bind(workspace_id)
+        .bind(user_id)
+        .fetch_optional(&mut *transaction)
+        .await?;
         let rows = sqlx::query(
             "SELECT g.id, g.display_name FROM group_members AS m JOIN groups AS g ON g.id = m.group_id \
              WHERE m.workspace_id = ? AND m.user_id = ? ORDER BY g.id",
@@ -245,11 +273,12 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> Result<Option<Vec<MemberRecord>>, StoreError> {
         let mut transaction = self.reader.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE workspace_id = ? AND id = ?")
-            .bind(workspace_id)
-            .bind(group_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM groups WHERE workspace_id = ? AND id = ?")
+                .bind(workspace_id)
+                .bind(group_id)
+                .fetch_optional(&mut *transaction)
+                .await?;
         if exists.is_none() {
             return Ok(None);
         }
@@ -264,7 +293,9 @@ impl Store for SqliteStore {
         .fetch_all(&mut *transaction)
         .await?;
         transaction.commit().await?;
-        Ok(Some(rows.iter().map(member_from_row).collect::<Result<_, _>>()?))
+        Ok(Some(
+            rows.iter().map(member_from_row).collect::<Result<_, _>>()?,
+        ))
     }
 }
 
@@ -273,7 +304,8 @@ async fn select_group(
     workspace_id: &str,
     group_id: &str,
 ) -> Result<Option<GroupRecord>, StoreError> {
-    let sql = format!("SELECT {GROUP_COLUMNS} FROM groups AS g WHERE g.workspace_id = ? AND g.id = ?");
+    let sql =
+        format!("SELECT {GROUP_COLUMNS} FROM groups AS g WHERE g.workspace_id = ? AND g.id = ?");
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(workspace_id)
         .bind(group_id)
@@ -282,11 +314,16 @@ async fn select_group(
     row.as_ref().map(group_from_row).transpose()
 }
 
-async fn select_members(connection: &mut SqliteConnection, group_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
-    let rows = sqlx::query("SELECT user_id, display, type FROM group_members WHERE group_id = ? ORDER BY user_id")
-        .bind(group_id)
-        .fetch_all(&mut *connection)
-        .await?;
+async fn select_members(
+    connection: &mut SqliteConnection,
+    group_id: &str,
+) -> Result<Vec<MemberRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT user_id, display, type FROM group_members WHERE group_id = ? ORDER BY user_id",
+    )
+    .bind(group_id)
+    .fetch_all(&mut *connection)
+    .await?;
     rows.iter().map(member_from_row).collect()
 }
 

@@ -53,7 +53,11 @@ impl WriteTx for SqliteWrite {
         Ok(())
     }
 
-    async fn lock_group(&mut self, workspace_id: &str, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+    async fn lock_group(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
         select_group(&mut self.transaction, workspace_id, group_id).await
     }
 
@@ -122,7 +126,10 @@ impl WriteTx for SqliteWrite {
                 .bind(group_id)
                 .bind(to_micros(added));
             for member in chunk {
-                query = query.bind(&member.user_id).bind(&member.display).bind(&member.kind);
+                query = query
+                    .bind(&member.user_id)
+                    .bind(&member.display)
+                    .bind(&member.kind);
             }
             for row in query.fetch_all(&mut *self.transaction).await? {
                 inserted.push(row.try_get("user_id")?);
@@ -131,7 +138,11 @@ impl WriteTx for SqliteWrite {
         Ok(inserted)
     }
 
-    async fn delete_members(&mut self, group_id: &str, user_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn delete_members(
+        &mut self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         let mut deleted = Vec::new();
         for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
@@ -150,16 +161,23 @@ impl WriteTx for SqliteWrite {
     }
 
     async fn delete_all_members(&mut self, group_id: &str) -> Result<Vec<String>, StoreError> {
-        let ids = sqlx::query_scalar("DELETE FROM group_members WHERE group_id = ? RETURNING user_id")
-            .bind(group_id)
-            .fetch_all(&mut *self.transaction)
-            .await?;
+        let ids =
+            sqlx::query_scalar("DELETE FROM group_members WHERE group_id = ? RETURNING user_id")
+                .bind(group_id)
+                .fetch_all(&mut *self.transaction)
+                .await?;
         Ok(ids)
     }
 
-    async fn bump_user_epochs(&mut self, workspace_id: &str, user_ids: &[String]) -> Result<(), StoreError> {
+    async fn bump_user_epochs(
+        &mut self,
+        workspace_id: &str,
+        user_ids: &[String],
+    ) -> Result<(), StoreError> {
         for chunk in user_ids.chunks(EPOCHS_PER_UPSERT) {
-            let rows: Vec<String> = (0..chunk.len()).map(|index| format!("(?1, ?{}, 1)", index + 2)).collect();
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|index| format!("(?1, ?{}, 1)", index + 2))
+                .collect();
             let sql = format!(
                 "INSERT INTO user_membership_epochs (workspace_id, user_id, epoch) VALUES {} \
                  ON CONFLICT (workspace_id, user_id) DO UPDATE SET epoch = user_membership_epochs.epoch + 1",
@@ -174,7 +192,11 @@ impl WriteTx for SqliteWrite {
         Ok(())
     }
 
-    async fn bump_member_epochs(&mut self, workspace_id: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn bump_member_epochs(
+        &mut self,
+        workspace_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let ids = sqlx::query_scalar(
             "UPDATE user_membership_epochs SET epoch = epoch + 1 WHERE workspace_id = ? \
              AND user_id IN (SELECT user_id FROM group_members WHERE group_id = ?) RETURNING user_id",
@@ -186,13 +208,17 @@ impl WriteTx for SqliteWrite {
         Ok(ids)
     }
 
-    async fn delete_workspace_groups(&mut self, workspace_id: &str) -> Result<DeletedGroups, StoreError> {
+    async fn delete_workspace_groups(
+        &mut self,
+        workspace_id: &str,
+    ) -> Result<DeletedGroups, StoreError> {
         // This transaction holds the database's write lock, so every
         // statement below reads the same groups and members.
-        let group_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ? ORDER BY id")
-            .bind(workspace_id)
-            .fetch_all(&mut *self.transaction)
-            .await?;
+        let group_ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ? ORDER BY id")
+                .bind(workspace_id)
+                .fetch_all(&mut *self.transaction)
+                .await?;
         if group_ids.is_empty() {
             return Ok(DeletedGroups::default());
         }
@@ -218,10 +244,17 @@ impl WriteTx for SqliteWrite {
             .bind(workspace_id)
             .execute(&mut *self.transaction)
             .await?;
-        Ok(DeletedGroups { group_ids, member_ids })
+        Ok(DeletedGroups {
+            group_ids,
+            member_ids,
+        })
     }
 
-    async fn lock_groups_of_user(&mut self, workspace_id: &str, user_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn lock_groups_of_user(
+        &mut self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let ids = sqlx::query_scalar(
             "SELECT group_id FROM group_members WHERE workspace_id = ? AND user_id = ? ORDER BY group_id",
         )
@@ -246,12 +279,17 @@ impl WriteTx for SqliteWrite {
                 "DELETE FROM group_members WHERE workspace_id = ? AND user_id = ? AND group_id IN ({placeholders}) \
                  RETURNING group_id"
             );
-            let mut delete = sqlx::query(AssertSqlSafe(delete_sql)).bind(workspace_id).bind(user_id);
+            let mut delete = sqlx::query(AssertSqlSafe(delete_sql))
+                .bind(workspace_id)
+                .bind(user_id);
             for group_id in chunk {
                 delete = delete.bind(group_id);
             }
             let rows = delete.fetch_all(&mut *self.transaction).await?;
-            let deleted: Vec<String> = rows.iter().map(|row| row.try_get("group_id")).collect::<Result<_, _>>()?;
+            let deleted: Vec<String> = rows
+                .iter()
+                .map(|row| row.try_get("group_id"))
+                .collect::<Result<_, _>>()?;
             if deleted.is_empty() {
                 continue;
             }
@@ -261,7 +299,9 @@ impl WriteTx for SqliteWrite {
                  WHERE workspace_id = ? AND id IN ({})",
                 vec!["?"; deleted.len()].join(", ")
             );
-            let mut update = sqlx::query(AssertSqlSafe(update_sql)).bind(to_micros(at)).bind(workspace_id);
+            let mut update = sqlx::query(AssertSqlSafe(update_sql))
+                .bind(to_micros(at))
+                .bind(workspace_id);
             for group_id in &deleted {
                 update = update.bind(group_id);
             }
@@ -272,7 +312,11 @@ impl WriteTx for SqliteWrite {
         Ok(removed)
     }
 
-    async fn claim_event(&mut self, event_id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn claim_event(
+        &mut self,
+        event_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
         )
@@ -288,4 +332,3 @@ impl WriteTx for SqliteWrite {
         Ok(())
     }
 }
-

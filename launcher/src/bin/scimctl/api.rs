@@ -71,20 +71,31 @@ impl AdminApi {
             .context("failed to build the HTTP client")?;
         Ok(Self {
             http,
-            workspace_url: format!("{origin}/admin/v1/workspaces/{}", encode_segment(&workspace_id)),
+            workspace_url: format!(
+                "{origin}/admin/v1/workspaces/{}",
+                encode_segment(&workspace_id)
+            ),
             admin_token,
         })
     }
 
     /// Sends a request to `path` under the workspace (empty for the
     /// workspace itself) and returns the response JSON.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
         let url = if path.is_empty() {
             self.workspace_url.clone()
         } else {
             format!("{}/{path}", self.workspace_url)
         };
-        let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.admin_token);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(&self.admin_token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -134,7 +145,8 @@ fn read_demo(path: &Path) -> anyhow::Result<DemoWorkspace> {
             path.display()
         )
     })?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a demo workspace file", path.display()))
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a demo workspace file", path.display()))
 }
 
 /// Returns `scheme://host[:port]` of a URL.
@@ -183,6 +195,9 @@ mod tests {
 
         let message = error_message(StatusCode::SERVICE_UNAVAILABLE, &json, "");
 
-        assert_eq!(message, "The reset is unfinished. (RESET_IN_PROGRESS) Pending steps: groups.");
+        assert_eq!(
+            message,
+            "The reset is unfinished. (RESET_IN_PROGRESS) Pending steps: groups."
+        );
     }
 }

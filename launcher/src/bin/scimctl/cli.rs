@@ -38,11 +38,21 @@ pub struct ConnectionArgs {
 
     /// Admin token (a JWT). Defaults to `admin_token` in the demo workspace
     /// file.
-    #[arg(long, env = "SCIMCTL_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "SCIMCTL_ADMIN_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
     pub admin_token: Option<String>,
 
     /// Demo workspace file written by `scim-server` on first start.
-    #[arg(long, env = "SCIMCTL_DEMO_FILE", default_value = "data/demo-workspace.json", global = true)]
+    #[arg(
+        long,
+        env = "SCIMCTL_DEMO_FILE",
+        default_value = "data/demo-workspace.json",
+        global = true
+    )]
     pub demo_file: PathBuf,
 
     /// Deadline of each request, in seconds.
@@ -172,17 +182,25 @@ pub enum UsersCommand {
 /// Parses `90d`, `12h`, `30m`, `45s` or a plain number of seconds.
 pub fn parse_duration_seconds(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let value: i64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: use a whole number with s, m, h or d, such as 90d or 2s"))?;
+    let value: i64 = digits.parse().map_err(|_| {
+        format!(
+            "invalid duration {text:?}: use a whole number with s, m, h or d, such as 90d or 2s"
+        )
+    })?;
     let seconds_per_unit = match unit {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
-        _ => return Err(format!("invalid duration unit in {text:?}: use s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?}: use s, m, h or d"
+            ));
+        }
     };
     value
         .checked_mul(seconds_per_unit)

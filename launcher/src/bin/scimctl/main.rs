@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{AdminApi, encode_segment},
-    cli::{Cli, Command, DomainsCommand, ScimCommand, TokenCommand, UsersCommand, WorkspaceCommand},
+    cli::{
+        Cli, Command, DomainsCommand, ScimCommand, TokenCommand, UsersCommand, WorkspaceCommand,
+    },
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -34,7 +36,9 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let api = AdminApi::connect(&cli.connection)?;
     let (response, print): (Value, fn(&Value)) = match cli.command {
-        Command::Workspace(WorkspaceCommand::Show) => (api.send(Method::GET, "", None).await?, output::workspace),
+        Command::Workspace(WorkspaceCommand::Show) => {
+            (api.send(Method::GET, "", None).await?, output::workspace)
+        }
         Command::Scim(command) => scim(&api, command).await?,
         Command::Token(command) => token(&api, command).await?,
         Command::Domains(command) => domains(&api, command).await?,
@@ -66,13 +70,26 @@ async fn token(api: &AdminApi, command: TokenCommand) -> anyhow::Result<(Value, 
     Ok(match command {
         TokenCommand::Issue { name, expires_in } => {
             let body = json!({ "name": name, "expires_in_seconds": expires_in.unwrap_or(0) });
-            (api.send(Method::POST, "scim/tokens", Some(body)).await?, output::issued_token)
+            (
+                api.send(Method::POST, "scim/tokens", Some(body)).await?,
+                output::issued_token,
+            )
         }
-        TokenCommand::List => (api.send(Method::GET, "scim/tokens", None).await?, output::token_list),
-        TokenCommand::Rotate { id, overlap, expires_in } => {
+        TokenCommand::List => (
+            api.send(Method::GET, "scim/tokens", None).await?,
+            output::token_list,
+        ),
+        TokenCommand::Rotate {
+            id,
+            overlap,
+            expires_in,
+        } => {
             let body = json!({ "overlap_seconds": overlap, "expires_in_seconds": expires_in.unwrap_or(0) });
             let path = format!("scim/tokens/{}/rotate", encode_segment(&id));
-            (api.send(Method::POST, &path, Some(body)).await?, output::issued_token)
+            (
+                api.send(Method::POST, &path, Some(body)).await?,
+                output::issued_token,
+            )
         }
         TokenCommand::Revoke { id } => {
             let path = format!("scim/tokens/{}", encode_segment(&id));
@@ -88,9 +105,17 @@ async fn token(api: &AdminApi, command: TokenCommand) -> anyhow::Result<(Value, 
 async fn domains(api: &AdminApi, command: DomainsCommand) -> anyhow::Result<(Value, fn(&Value))> {
     let response = match command {
         DomainsCommand::List => api.send(Method::GET, "domains", None).await?,
-        DomainsCommand::Add { domain } => api.send(Method::POST, "domains", Some(json!({ "domain": domain }))).await?,
+        DomainsCommand::Add { domain } => {
+            api.send(Method::POST, "domains", Some(json!({ "domain": domain })))
+                .await?
+        }
         DomainsCommand::Remove { domain } => {
-            api.send(Method::DELETE, &format!("domains/{}", encode_segment(&domain)), None).await?
+            api.send(
+                Method::DELETE,
+                &format!("domains/{}", encode_segment(&domain)),
+                None,
+            )
+            .await?
         }
     };
     Ok((response, output::domains))
@@ -112,7 +137,10 @@ async fn users(api: &AdminApi, command: UsersCommand) -> anyhow::Result<(Value, 
             });
             api.send(Method::POST, "users", Some(body)).await?
         }
-        UsersCommand::Show { id } => api.send(Method::GET, &format!("users/{}", encode_segment(&id)), None).await?,
+        UsersCommand::Show { id } => {
+            api.send(Method::GET, &format!("users/{}", encode_segment(&id)), None)
+                .await?
+        }
     };
     Ok((response, output::user))
 }

@@ -8,21 +8,33 @@ pub fn workspace(view: &Value) {
     let flag = |key: &str| view.get(key).and_then(Value::as_bool).unwrap_or(false);
 
     println!("Workspace   {} ({})", text("name"), text("workspace_id"));
-    println!("SSO         {}", if flag("sso_enabled") { "on" } else { "off" });
+    println!(
+        "SSO         {}",
+        if flag("sso_enabled") { "on" } else { "off" }
+    );
     let scim = match (flag("scim_enabled"), flag("scim_entitled")) {
         (true, _) => "enabled",
         (false, true) => "disabled",
         (false, false) => "disabled (not included in the workspace's plan)",
     };
     println!("SCIM        {scim}");
-    println!("IdP         {}", view.get("identity_provider").and_then(Value::as_str).unwrap_or("not set up"));
+    println!(
+        "IdP         {}",
+        view.get("identity_provider")
+            .and_then(Value::as_str)
+            .unwrap_or("not set up")
+    );
     println!("SCIM URL    {}", text("scim_url"));
     println!("Domains     {}", join(view.get("domains")));
     let pending = join(view.get("reset_pending"));
     if !pending.is_empty() {
         println!("Reset       unfinished, pending: {pending} (run `scimctl scim reset` again)");
     }
-    let tokens = view.get("tokens").and_then(Value::as_array).cloned().unwrap_or_default();
+    let tokens = view
+        .get("tokens")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     println!("Tokens      {} active", tokens.len());
     for token in &tokens {
         println!("  {}", token_line(token));
@@ -31,7 +43,11 @@ pub fn workspace(view: &Value) {
 
 /// Prints a token list.
 pub fn token_list(response: &Value) {
-    let tokens = response.get("tokens").and_then(Value::as_array).cloned().unwrap_or_default();
+    let tokens = response
+        .get("tokens")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if tokens.is_empty() {
         println!("No active tokens.");
     }
@@ -46,7 +62,10 @@ pub fn issued_token(response: &Value) {
     println!("Issued token {} ({}).", text("id"), text("name"));
     if let Some(previous) = response.get("previous") {
         let id = previous.get("id").and_then(Value::as_str).unwrap_or("");
-        let expires = previous.get("expires").and_then(Value::as_str).unwrap_or("now");
+        let expires = previous
+            .get("expires")
+            .and_then(Value::as_str)
+            .unwrap_or("now");
         println!("The old token {id} keeps working until {expires}.");
     }
     println!("Copy the secret now; it is not shown again:");
@@ -62,13 +81,21 @@ pub fn user(view: &Value) {
     println!("Active      {}", if flag("active") { "yes" } else { "no" });
     println!(
         "Managed by  {}",
-        if flag("scim_managed") { "SCIM" } else { "admin (until the identity provider writes it)" }
+        if flag("scim_managed") {
+            "SCIM"
+        } else {
+            "admin (until the identity provider writes it)"
+        }
     );
 }
 
 /// Prints a domain list.
 pub fn domains(response: &Value) {
-    let domains = response.get("domains").and_then(Value::as_array).cloned().unwrap_or_default();
+    let domains = response
+        .get("domains")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if domains.is_empty() {
         println!("No domains.");
     }
@@ -93,6 +120,12 @@ fn token_line(token: &Value) -> String {
 fn join(values: Option<&Value>) -> String {
     values
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default()
 }

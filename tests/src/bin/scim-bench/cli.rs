@@ -255,7 +255,9 @@ impl LoadArgs {
         if let Some(rate) = self.rate
             && !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE)
         {
-            bail!("invalid --rate {rate}: use a number of requests per second above 0 and at most 10000000");
+            bail!(
+                "invalid --rate {rate}: use a number of requests per second above 0 and at most 10000000"
+            );
         }
         Ok(())
     }
@@ -267,7 +269,10 @@ pub fn check_duration(flag: &str, value: Duration, max: Duration) -> Result<()> 
         bail!("invalid {flag} 0: use a positive duration such as 30s");
     }
     if value > max {
-        bail!("invalid {flag} {value:?}: the maximum is {}s", max.as_secs());
+        bail!(
+            "invalid {flag} {value:?}: the maximum is {}s",
+            max.as_secs()
+        );
     }
     Ok(())
 }

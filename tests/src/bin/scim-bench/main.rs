@@ -41,10 +41,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let Cli { target: target_args, command } = cli;
-    if let Command::Plot { samples, out, title } = &command {
+    let Cli {
+        target: target_args,
+        command,
+    } = cli;
+    if let Command::Plot {
+        samples,
+        out,
+        title,
+    } = &command
+    {
         let (latency, throughput) = plot::plot(samples, out, title.as_deref())?;
-        println!("scim-bench: wrote {} and {}", latency.display(), throughput.display());
+        println!(
+            "scim-bench: wrote {} and {}",
+            latency.display(),
+            throughput.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Report { runs, out } = &command {
@@ -69,7 +81,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::GetUser { pool_size, .. } => workloads::users::get_user(bench, pool_size).await?,
         Command::CreateUsers { .. } => workloads::users::create_users(bench).await?,
         Command::InitialSync { sync, .. } => workloads::sync::initial_sync(bench, sync).await?,
-        Command::PatchMembers { patch, .. } => workloads::members::patch_members(bench, patch).await?,
+        Command::PatchMembers { patch, .. } => {
+            workloads::members::patch_members(bench, patch).await?
+        }
         Command::Mixed { mixed, .. } => workloads::mixed::mixed(bench, mixed).await?,
         Command::MembershipChecks { checks, .. } => {
             workloads::checks::membership_checks(bench, &target_args, checks).await?

@@ -25,11 +25,16 @@ pub fn plot(samples: &Path, out: &Path, title: Option<&str>) -> Result<(PathBuf,
         bail!("the samples file {} has no rows to plot", samples.display());
     }
     let title = title.map_or_else(
-        || samples.file_stem().map_or_else(String::new, |stem| stem.to_string_lossy().into_owned()),
+        || {
+            samples
+                .file_stem()
+                .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned())
+        },
         str::to_owned,
     );
     if let Some(parent) = out.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
     }
 
     let latency_path = suffixed(out, "latency");
@@ -37,27 +42,47 @@ pub fn plot(samples: &Path, out: &Path, title: Option<&str>) -> Result<(PathBuf,
         series("p50", BLUE, &data, |sample| sample.p50_ms),
         series("p99", RED, &data, |sample| sample.p99_ms),
     ];
-    draw(&latency_path, &format!("{title}: latency of successful requests"), "ms", &latency)?;
+    draw(
+        &latency_path,
+        &format!("{title}: latency of successful requests"),
+        "ms",
+        &latency,
+    )?;
 
     let throughput_path = suffixed(out, "throughput");
     let throughput = [
         series("ok/s", GREEN, &data, |sample| sample.ok as f64),
         series("errors/s", RED, &data, |sample| sample.errors as f64),
     ];
-    draw(&throughput_path, &format!("{title}: requests per second"), "requests/s", &throughput)?;
+    draw(
+        &throughput_path,
+        &format!("{title}: requests per second"),
+        "requests/s",
+        &throughput,
+    )?;
     Ok((latency_path, throughput_path))
 }
 
 fn suffixed(out: &Path, kind: &str) -> PathBuf {
-    let name = out.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    let name = out
+        .file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
     out.with_file_name(format!("{name}-{kind}.svg"))
 }
 
-fn series(name: &'static str, color: RGBColor, data: &[Sample], value: impl Fn(&Sample) -> f64) -> Series {
+fn series(
+    name: &'static str,
+    color: RGBColor,
+    data: &[Sample],
+    value: impl Fn(&Sample) -> f64,
+) -> Series {
     Series {
         name,
         color,
-        points: data.iter().map(|sample| (sample.second as f64, value(sample))).collect(),
+        points: data
+            .iter()
+            .map(|sample| (sample.second as f64, value(sample)))
+            .collect(),
     }
 }
 
@@ -72,7 +97,8 @@ fn draw(path: &Path, caption: &str, unit: &str, lines: &[Series]) -> Result<()> 
         .fold(0.0, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
 
-    let failed = |error: &dyn std::fmt::Display| anyhow!("failed to draw {}: {error}", path.display());
+    let failed =
+        |error: &dyn std::fmt::Display| anyhow!("failed to draw {}: {error}", path.display());
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|error| failed(&error))?;
     let mut chart = ChartBuilder::on(&root)
@@ -92,10 +118,15 @@ fn draw(path: &Path, caption: &str, unit: &str, lines: &[Series]) -> Result<()> 
     for line in lines {
         let color = line.color;
         chart
-            .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                line.points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(|error| failed(&error))?
             .label(line.name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -134,7 +165,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
 
         assert!(latency_svg.contains("<svg"));
-        assert!(latency_svg.contains("p99"), "the legend is written as SVG text");
+        assert!(
+            latency_svg.contains("p99"),
+            "the legend is written as SVG text"
+        );
         assert!(throughput_svg.contains("requests per second"));
         Ok(())
     }

@@ -117,7 +117,9 @@ pub fn write_report(runs: &Path, out: &Path) -> Result<()> {
     for goal in GOALS {
         let _ = writeln!(page, "| {} | {} |", goal.row, goal.text);
     }
-    page.push_str("\nThe goals apply to the PostgreSQL rows of a full (not quick) run.\n\n## Runs\n");
+    page.push_str(
+        "\nThe goals apply to the PostgreSQL rows of a full (not quick) run.\n\n## Runs\n",
+    );
 
     let folders = run_folders(runs)?;
     if folders.is_empty() {
@@ -150,13 +152,22 @@ fn run_section(folder: &Path, page: &Path) -> Result<String> {
         .with_context(|| format!("invalid {}", info_path.display()))?;
     let mut out = String::new();
     let _ = writeln!(out, "### {} (commit {})\n", info.date, info.commit);
-    let _ = writeln!(out, "- cores: {} (`nproc`), shared by the stack, PostgreSQL, Redis and scim-bench", info.cores);
+    let _ = writeln!(
+        out,
+        "- cores: {} (`nproc`), shared by the stack, PostgreSQL, Redis and scim-bench",
+        info.cores
+    );
     let _ = writeln!(out, "- build profile: {}", info.profile);
     if info.quick {
-        let _ = writeln!(out, "- quick mode: small counts, not comparable with the goals");
+        let _ = writeln!(
+            out,
+            "- quick mode: small counts, not comparable with the goals"
+        );
     }
     out.push_str("\n| row | stack | result | ok | errors | req/s | p50 ms | p99 ms | max ms | goal | command | plots |\n");
-    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n");
+    out.push_str(
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n",
+    );
 
     let rows = std::fs::read_to_string(folder.join("rows.tsv")).unwrap_or_default();
     for line in rows.lines().filter(|line| !line.trim().is_empty()) {
@@ -171,35 +182,64 @@ fn run_section(folder: &Path, page: &Path) -> Result<String> {
     Ok(out)
 }
 
-fn row(folder: &Path, page: &Path, info: &RunInfo, name: &str, stack: &str, command: &str) -> String {
+fn row(
+    folder: &Path,
+    page: &Path,
+    info: &RunInfo,
+    name: &str,
+    stack: &str,
+    command: &str,
+) -> String {
     let command = format!("`{}`", command.replace('|', "\\|"));
     let summary: Option<Value> = std::fs::read_to_string(folder.join(format!("{name}.json")))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok());
     let Some(summary) = summary else {
-        let reason = std::fs::read_to_string(folder.join(format!("{name}.notrun"))).unwrap_or_else(|_| "no summary was written".to_owned());
-        let reason = reason.lines().next().unwrap_or_default().replace('|', "\\|");
+        let reason = std::fs::read_to_string(folder.join(format!("{name}.notrun")))
+            .unwrap_or_else(|_| "no summary was written".to_owned());
+        let reason = reason
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .replace('|', "\\|");
         return format!("| {name} | {stack} | not run: {reason} | | | | | | | | {command} | |\n");
     };
 
-    let goal = GOALS.iter().find(|goal| goal.row == name && stack == "postgres");
+    let goal = GOALS
+        .iter()
+        .find(|goal| goal.row == name && stack == "postgres");
     let verdict = match goal {
         Some(_) if info.quick => "not judged (quick)".to_owned(),
         Some(goal) if (goal.met)(&summary) => format!("met: {}", goal.text),
         Some(goal) => format!("missed: {}", goal.text),
         None => String::new(),
     };
-    let errors = summary.get("errors").and_then(Value::as_u64).unwrap_or_default();
-    let result = if errors > 0 { "completed with errors" } else { "completed" };
+    let errors = summary
+        .get("errors")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    let result = if errors > 0 {
+        "completed with errors"
+    } else {
+        "completed"
+    };
     let plots = ["latency", "throughput"]
         .iter()
         .filter(|kind| folder.join(format!("{name}-{kind}.svg")).is_file())
-        .map(|kind| format!("[{kind}]({})", relative(&folder.join(format!("{name}-{kind}.svg")), page)))
+        .map(|kind| {
+            format!(
+                "[{kind}]({})",
+                relative(&folder.join(format!("{name}-{kind}.svg")), page)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ");
     format!(
         "| {name} | {stack} | {result} | {} | {errors} | {:.1} | {:.2} | {:.2} | {:.2} | {verdict} | {command} | {plots} |\n",
-        summary.get("ok").and_then(Value::as_u64).unwrap_or_default(),
+        summary
+            .get("ok")
+            .and_then(Value::as_u64)
+            .unwrap_or_default(),
         number(&summary, "throughput_per_s"),
         number(&summary, "p50_ms"),
         number(&summary, "p99_ms"),
@@ -237,14 +277,23 @@ mod tests {
         std::fs::create_dir_all(&run)?;
         let info = json!({"date": "2026-01-01T00:00:00Z", "commit": "abc1234", "cores": 2, "profile": "release", "quick": false});
         std::fs::write(run.join("run.json"), info.to_string())?;
-        std::fs::write(run.join("rows.tsv"), "membership-checks-uncached\tpostgres\tscim-bench membership-checks --uncached\n")?;
-        std::fs::write(run.join("membership-checks-uncached.notrun"), "groups-svc is not built yet\n")?;
+        std::fs::write(
+            run.join("rows.tsv"),
+            "membership-checks-uncached\tpostgres\tscim-bench membership-checks --uncached\n",
+        )?;
+        std::fs::write(
+            run.join("membership-checks-uncached.notrun"),
+            "groups-svc is not built yet\n",
+        )?;
 
         write_report(&root.join("runs"), &root.join("benchmarks.md"))?;
         let page = std::fs::read_to_string(root.join("benchmarks.md"))?;
         let _ = std::fs::remove_dir_all(&root);
 
-        assert!(page.contains("not run: groups-svc is not built yet"), "{page}");
+        assert!(
+            page.contains("not run: groups-svc is not built yet"),
+            "{page}"
+        );
         assert!(page.contains("commit abc1234"), "{page}");
         Ok(())
     }

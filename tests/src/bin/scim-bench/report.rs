@@ -74,14 +74,23 @@ pub fn summary_line(summary: &Summary) -> String {
 /// Returns the summary as an aligned text table.
 pub fn summary_table(summary: &Summary) -> String {
     let mut out = String::new();
-    let rate = summary
-        .rate
-        .map_or_else(|| "closed loop".to_owned(), |rate| format!("{rate} req/s offered"));
+    let rate = summary.rate.map_or_else(
+        || "closed loop".to_owned(),
+        |rate| format!("{rate} req/s offered"),
+    );
     let _ = writeln!(out, "workload     {}", summary.workload);
-    let _ = writeln!(out, "pacing       {rate}, concurrency {}", summary.concurrency);
+    let _ = writeln!(
+        out,
+        "pacing       {rate}, concurrency {}",
+        summary.concurrency
+    );
     let _ = writeln!(out, "stopped by   {}", summary.stopped_by);
     let _ = writeln!(out, "elapsed      {:.2} s", summary.elapsed_s);
-    let _ = writeln!(out, "requests     {} ok, {} errors", summary.ok, summary.errors);
+    let _ = writeln!(
+        out,
+        "requests     {} ok, {} errors",
+        summary.ok, summary.errors
+    );
     let _ = writeln!(out, "throughput   {:.1} req/s", summary.throughput_per_s);
     let _ = writeln!(
         out,
@@ -123,12 +132,14 @@ pub fn write_samples(path: &Path, samples: &[Sample]) -> Result<()> {
             sample.second, sample.ok, sample.errors, sample.p50_ms, sample.p99_ms
         );
     }
-    std::fs::write(path, text).with_context(|| format!("failed to write samples to {}", path.display()))
+    std::fs::write(path, text)
+        .with_context(|| format!("failed to write samples to {}", path.display()))
 }
 
 /// Reads a samples CSV written by [`write_samples`].
 pub fn read_samples(path: &Path) -> Result<Vec<Sample>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read samples from {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read samples from {}", path.display()))?;
     parse_samples(&text).with_context(|| format!("invalid samples file {}", path.display()))
 }
 
@@ -139,10 +150,17 @@ fn parse_samples(text: &str) -> Result<Vec<Sample>> {
     }
 
     let mut samples = Vec::new();
-    for (number, line) in lines.enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+    for (number, line) in lines
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+    {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let [second, ok, errors, p50, p99] = fields.as_slice() else {
-            bail!("line {}: expected 5 fields, found {}", number + 2, fields.len());
+            bail!(
+                "line {}: expected 5 fields, found {}",
+                number + 2,
+                fields.len()
+            );
         };
         let parsed = (|| -> Result<Sample> {
             Ok(Sample {
@@ -207,7 +225,8 @@ mod tests {
                 ..Sample::default()
             },
         ];
-        let path = std::env::temp_dir().join(format!("scim-bench-samples-{}.csv", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("scim-bench-samples-{}.csv", std::process::id()));
 
         write_samples(&path, &samples)?;
         let read = read_samples(&path);

@@ -68,7 +68,11 @@ pub fn scheduled_offset(index: u64, rate: f64) -> Duration {
 
 /// Runs `operation` under `limits` and returns how the phase ended and how
 /// long it took. The operation records its own outcome.
-pub async fn drive<F, Fut>(limits: &Limits, progress: &ProgressBar, operation: F) -> (Stop, Duration)
+pub async fn drive<F, Fut>(
+    limits: &Limits,
+    progress: &ProgressBar,
+    operation: F,
+) -> (Stop, Duration)
 where
     F: Fn(Tick) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -109,14 +113,23 @@ where
     }
 
     let drain_limit = deadline + limits.request_timeout + DRAIN_GRACE;
-    let joined = tokio::time::timeout_at(drain_limit, async { while workers.join_next().await.is_some() {} }).await;
+    let joined = tokio::time::timeout_at(drain_limit, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
     if joined.is_err() {
         workers.abort_all();
     }
 
     let elapsed = start.elapsed();
-    let all_started = limits.count.is_some_and(|count| next.load(Ordering::Relaxed) >= count);
-    let stop = if all_started { Stop::Count } else { Stop::Duration };
+    let all_started = limits
+        .count
+        .is_some_and(|count| next.load(Ordering::Relaxed) >= count);
+    let stop = if all_started {
+        Stop::Count
+    } else {
+        Stop::Duration
+    };
     (stop, elapsed)
 }
 
@@ -157,7 +170,10 @@ mod tests {
             .map(|index| scheduled_offset(index + 1, 4.0) - scheduled_offset(index, 4.0))
             .collect();
 
-        assert!(gaps.iter().all(|gap| *gap == Duration::from_millis(250)), "{gaps:?}");
+        assert!(
+            gaps.iter().all(|gap| *gap == Duration::from_millis(250)),
+            "{gaps:?}"
+        );
     }
 
     fn limits(count: Option<u64>, duration: Duration, rate: Option<f64>) -> Limits {
@@ -175,13 +191,24 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
 
-        let (stop, _) = drive(&limits(Some(50), Duration::from_secs(10), None), &ProgressBar::hidden(), move |tick| {
-            let sink = Arc::clone(&sink);
-            async move { sink.lock().unwrap_or_else(|poison| poison.into_inner()).push(tick.index) }
-        })
+        let (stop, _) = drive(
+            &limits(Some(50), Duration::from_secs(10), None),
+            &ProgressBar::hidden(),
+            move |tick| {
+                let sink = Arc::clone(&sink);
+                async move {
+                    sink.lock()
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .push(tick.index)
+                }
+            },
+        )
         .await;
 
-        let mut seen = seen.lock().unwrap_or_else(|poison| poison.into_inner()).clone();
+        let mut seen = seen
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone();
         seen.sort_unstable();
         assert_eq!(stop, Stop::Count);
         assert_eq!(seen, (0..50).collect::<Vec<_>>());

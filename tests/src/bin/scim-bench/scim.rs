@@ -20,7 +20,8 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// Extension schema Entra ID lists in every group it creates.
-const ENTRA_GROUP_SCHEMA: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+const ENTRA_GROUP_SCHEMA: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Characters of an error body kept in the first-error message.
 const DETAIL_CHARS: usize = 300;
@@ -63,10 +64,18 @@ impl ScimClient {
 
     /// Sends one request to `path` (relative to the base URL, query
     /// included) and returns the body of a 2xx response.
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Bytes, Failure> {
-        let mut request = self.http.request(method, format!("{}/{path}", self.base_url));
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Bytes, Failure> {
+        let mut request = self
+            .http
+            .request(method, format!("{}/{path}", self.base_url));
         if let Some(body) = body {
-            let encoded = serde_json::to_vec(body).map_err(|error| Failure::InvalidBody(error.to_string()))?;
+            let encoded = serde_json::to_vec(body)
+                .map_err(|error| Failure::InvalidBody(error.to_string()))?;
             request = request.header(CONTENT_TYPE, SCIM_JSON).body(encoded);
         }
 
@@ -83,9 +92,15 @@ impl ScimClient {
     }
 
     /// Sends one request and parses the 2xx response body as JSON.
-    pub async fn send_json(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Failure> {
         let bytes = self.send(method, path, body).await?;
-        serde_json::from_slice(&bytes).map_err(|error| Failure::InvalidBody(format!("response is not JSON: {error}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|error| Failure::InvalidBody(format!("response is not JSON: {error}")))
     }
 }
 
@@ -93,7 +108,12 @@ impl ScimClient {
 fn error_detail(body: &[u8]) -> String {
     let detail = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|error| error.get("detail").and_then(Value::as_str).map(str::to_owned));
+        .and_then(|error| {
+            error
+                .get("detail")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
     let text = detail.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     text.chars().take(DETAIL_CHARS).collect()
 }
@@ -138,7 +158,10 @@ pub fn encode_query(value: &str) -> String {
 
 /// Returns Entra ID's existence check for a user: a filter on userName.
 pub fn user_filter_path(user_name: &str) -> String {
-    format!("Users?filter={}", encode_query(&format!("userName eq \"{user_name}\"")))
+    format!(
+        "Users?filter={}",
+        encode_query(&format!("userName eq \"{user_name}\""))
+    )
 }
 
 /// Returns Entra ID's existence check for a group, without members.
@@ -180,7 +203,10 @@ pub fn group_create_body(display_name: &str) -> Value {
 /// Returns a membership PATCH with one `Add` or `Remove` operation on
 /// `members` listing `user_ids`, as Entra ID sends it.
 pub fn members_patch_body(op: &str, user_ids: &[String]) -> Value {
-    let members: Vec<Value> = user_ids.iter().map(|id| json!({"$ref": null, "value": id})).collect();
+    let members: Vec<Value> = user_ids
+        .iter()
+        .map(|id| json!({"$ref": null, "value": id}))
+        .collect();
     json!({
         "schemas": [PATCH_SCHEMA],
         "Operations": [{"op": op, "path": "members", "value": members}]
@@ -255,6 +281,9 @@ mod tests {
 
     #[test]
     fn missing_id_is_invalid_body() {
-        assert!(matches!(resource_id(&json!({})), Err(Failure::InvalidBody(_))));
+        assert!(matches!(
+            resource_id(&json!({})),
+            Err(Failure::InvalidBody(_))
+        ));
     }
 }

@@ -68,12 +68,19 @@ async fn list_users(bench: &Arc<Bench>, limit: u64) -> Result<Vec<PoolUser>> {
     let mut users = Vec::new();
     while (users.len() as u64) < limit {
         let page = LIST_PAGE.min(limit - users.len() as u64);
-        let path = format!("Users?startIndex={}&count={page}&attributes=userName", users.len() + 1);
+        let path = format!(
+            "Users?startIndex={}&count={page}&attributes=userName",
+            users.len() + 1
+        );
         let body = match bench.scim.send_json(Method::GET, &path, None).await {
             Ok(body) => body,
             Err(failure) => bail!("failed to list existing users: {}", failure.describe()),
         };
-        let resources = body.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
+        let resources = body
+            .get("Resources")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if resources.is_empty() {
             break;
         }
@@ -94,9 +101,17 @@ pub async fn create_users(bench: &Arc<Bench>, count: u64, label: &str) -> Result
     let created = Arc::new(Mutex::new(Vec::new()));
     let progress = progress_bar(label, Some(count));
 
-    let (task_bench, task_recorder, task_created) = (Arc::clone(bench), Arc::clone(&recorder), Arc::clone(&created));
+    let (task_bench, task_recorder, task_created) = (
+        Arc::clone(bench),
+        Arc::clone(&recorder),
+        Arc::clone(&created),
+    );
     drive(&bench.setup_limits(count), &progress, move |tick| {
-        let (bench, recorder, created) = (Arc::clone(&task_bench), Arc::clone(&task_recorder), Arc::clone(&task_created));
+        let (bench, recorder, created) = (
+            Arc::clone(&task_bench),
+            Arc::clone(&task_recorder),
+            Arc::clone(&task_created),
+        );
         async move {
             let spec = UserSpec::generated(&format!("{}p", bench.run), tick.index, &bench.domain);
             let outcome = bench
@@ -110,7 +125,10 @@ pub async fn create_users(bench: &Arc<Bench>, count: u64, label: &str) -> Result
                     id,
                     user_name: spec.user_name,
                 };
-                created.lock().unwrap_or_else(PoisonError::into_inner).push(user);
+                created
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(user);
             }
         }
     })
@@ -130,20 +148,35 @@ pub async fn create_groups(bench: &Arc<Bench>, names: Vec<String>) -> Result<Vec
     let names = Arc::new(names);
     let progress = progress_bar("create groups", Some(count));
 
-    let (task_bench, task_recorder, task_created) = (Arc::clone(bench), Arc::clone(&recorder), Arc::clone(&created));
+    let (task_bench, task_recorder, task_created) = (
+        Arc::clone(bench),
+        Arc::clone(&recorder),
+        Arc::clone(&created),
+    );
     drive(&bench.setup_limits(count), &progress, move |tick| {
-        let (bench, recorder, created, names) =
-            (Arc::clone(&task_bench), Arc::clone(&task_recorder), Arc::clone(&task_created), Arc::clone(&names));
+        let (bench, recorder, created, names) = (
+            Arc::clone(&task_bench),
+            Arc::clone(&task_recorder),
+            Arc::clone(&task_created),
+            Arc::clone(&names),
+        );
         async move {
             let name = names.get(tick.index as usize).cloned().unwrap_or_default();
             let outcome = bench
                 .scim
-                .send_json(Method::POST, "Groups", Some(&scim::group_create_body(&name)))
+                .send_json(
+                    Method::POST,
+                    "Groups",
+                    Some(&scim::group_create_body(&name)),
+                )
                 .await
                 .and_then(|body| scim::resource_id(&body));
             recorder.record("POST /Groups", tick.started, outcome.as_ref().map(|_| ()));
             if let Ok(id) = outcome {
-                created.lock().unwrap_or_else(PoisonError::into_inner).push((tick.index, PoolGroup { id }));
+                created
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((tick.index, PoolGroup { id }));
             }
         }
     })
@@ -158,7 +191,11 @@ pub async fn create_groups(bench: &Arc<Bench>, names: Vec<String>) -> Result<Vec
 
 /// Adds members to groups with `Add members` PATCHes of at most `batch`
 /// members. Groups are filled in parallel, each group's PATCHes in order.
-pub async fn add_members(bench: &Arc<Bench>, assignments: Vec<(String, Vec<String>)>, batch: usize) -> Result<()> {
+pub async fn add_members(
+    bench: &Arc<Bench>,
+    assignments: Vec<(String, Vec<String>)>,
+    batch: usize,
+) -> Result<()> {
     let count = assignments.len() as u64;
     let recorder = Arc::new(Recorder::new()?);
     let assignments = Arc::new(assignments);
@@ -166,7 +203,11 @@ pub async fn add_members(bench: &Arc<Bench>, assignments: Vec<(String, Vec<Strin
 
     let (task_bench, task_recorder) = (Arc::clone(bench), Arc::clone(&recorder));
     drive(&bench.setup_limits(count), &progress, move |tick| {
-        let (bench, recorder, assignments) = (Arc::clone(&task_bench), Arc::clone(&task_recorder), Arc::clone(&assignments));
+        let (bench, recorder, assignments) = (
+            Arc::clone(&task_bench),
+            Arc::clone(&task_recorder),
+            Arc::clone(&assignments),
+        );
         async move {
             let Some((group_id, members)) = assignments.get(tick.index as usize) else {
                 return;
@@ -174,8 +215,15 @@ pub async fn add_members(bench: &Arc<Bench>, assignments: Vec<(String, Vec<Strin
             for chunk in members.chunks(batch.max(1)) {
                 let started = std::time::Instant::now();
                 let body = scim::members_patch_body("Add", chunk);
-                let outcome = bench.scim.send(Method::PATCH, &format!("Groups/{group_id}"), Some(&body)).await;
-                recorder.record("PATCH /Groups members", started, outcome.as_ref().map(|_| ()));
+                let outcome = bench
+                    .scim
+                    .send(Method::PATCH, &format!("Groups/{group_id}"), Some(&body))
+                    .await;
+                recorder.record(
+                    "PATCH /Groups members",
+                    started,
+                    outcome.as_ref().map(|_| ()),
+                );
                 if outcome.is_err() {
                     return;
                 }
@@ -187,7 +235,10 @@ pub async fn add_members(bench: &Arc<Bench>, assignments: Vec<(String, Vec<Strin
 
     let (_, errors) = recorder.totals();
     if errors > 0 {
-        bail!("setup failed to add members: {}", first_error_text(&recorder));
+        bail!(
+            "setup failed to add members: {}",
+            first_error_text(&recorder)
+        );
     }
     Ok(())
 }
@@ -204,5 +255,7 @@ fn check_complete(recorder: &Recorder, label: &str, done: u64, expected: u64) ->
 }
 
 fn first_error_text(recorder: &Recorder) -> String {
-    recorder.first_error().unwrap_or_else(|| "none recorded".to_owned())
+    recorder
+        .first_error()
+        .unwrap_or_else(|| "none recorded".to_owned())
 }

@@ -58,7 +58,8 @@ impl Failure {
 }
 
 fn new_histogram() -> Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).context("failed to create a latency histogram")
+    Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3)
+        .context("failed to create a latency histogram")
 }
 
 #[derive(Debug)]
@@ -128,7 +129,8 @@ impl Recorder {
     /// scheduled start under open-loop pacing).
     pub fn record(&self, operation: &'static str, started: Instant, outcome: Result<(), &Failure>) {
         let now = Instant::now();
-        let micros = u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
+        let micros =
+            u64::try_from(now.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
         let failure = outcome.err();
         let second = now.saturating_duration_since(self.started).as_secs();
 
@@ -159,7 +161,11 @@ impl Recorder {
 
     /// Returns the first error seen, with the operation and server message.
     pub fn first_error(&self) -> Option<String> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).first_error.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first_error
+            .clone()
     }
 
     /// Closes the last second and builds the summary of everything recorded.
@@ -275,7 +281,14 @@ mod tests {
 
         recorder.record("GET", start, Ok(()));
         recorder.record("GET", start, Err(&Failure::Timeout));
-        recorder.record("GET", start, Err(&Failure::Status { code: 503, detail: String::new() }));
+        recorder.record(
+            "GET",
+            start,
+            Err(&Failure::Status {
+                code: 503,
+                detail: String::new(),
+            }),
+        );
         let summary = recorder.finish("get-user", Duration::from_secs(1));
 
         assert_eq!(summary.ok, 1);

@@ -94,9 +94,14 @@ pub async fn scim_target(args: &TargetArgs) -> Result<Option<ScimTarget>> {
         (None, None) => return Ok(None),
     };
 
-    let base_url = Url::parse(base.trim_end_matches('/')).with_context(|| format!("invalid SCIM base URL {base:?}"))?;
+    let base_url = Url::parse(base.trim_end_matches('/'))
+        .with_context(|| format!("invalid SCIM base URL {base:?}"))?;
     let addrs = resolve_loopback(&base_url).await?;
-    Ok(Some(ScimTarget { base_url, token, addrs }))
+    Ok(Some(ScimTarget {
+        base_url,
+        token,
+        addrs,
+    }))
 }
 
 /// Returns the SCIM target or an error naming the flags that set one.
@@ -131,7 +136,8 @@ pub async fn grpc_target(raw: &str) -> Result<Url> {
 }
 
 fn read_demo_file(path: &Path) -> Result<DemoWorkspace> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the demo file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the demo file {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {
         format!(
             "invalid demo file {}: expected JSON with workspace_id, scim_url and token",
@@ -167,7 +173,11 @@ mod tests {
         assert!(!is_loopback(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0))));
         assert!(!is_loopback(IpAddr::V4(Ipv4Addr::new(128, 0, 0, 1))));
         assert!(!is_loopback(IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
-        assert!(!is_loopback("::ffff:127.0.0.1".parse().unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))));
+        assert!(!is_loopback(
+            "::ffff:127.0.0.1"
+                .parse()
+                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+        ));
     }
 
     #[test]
@@ -190,8 +200,16 @@ mod tests {
 
     #[tokio::test]
     async fn literal_public_address_rejected() {
-        assert!(resolve_loopback(&url("http://192.0.2.1:8080/scim/v2")).await.is_err());
-        assert!(resolve_loopback(&url("http://[2001:db8::1]:8080/")).await.is_err());
+        assert!(
+            resolve_loopback(&url("http://192.0.2.1:8080/scim/v2"))
+                .await
+                .is_err()
+        );
+        assert!(
+            resolve_loopback(&url("http://[2001:db8::1]:8080/"))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

@@ -18,17 +18,27 @@ e2e_tests::stack_tests!(
 async fn scim_token_rejected_on_admin_routes(stack: &TestStack) {
     let admin = AdminClient::new(stack, &stack.workspace_id, &stack.token);
 
-    for (method, path) in [(Method::GET, ""), (Method::POST, "scim/disable"), (Method::GET, "scim/tokens")] {
+    for (method, path) in [
+        (Method::GET, ""),
+        (Method::POST, "scim/disable"),
+        (Method::GET, "scim/tokens"),
+    ] {
         let response = admin.send(method, path, None).await;
 
         assert_eq!(response.status, 401, "{response}");
         assert_eq!(response.body["code"], "unauthenticated", "{response}");
     }
-    assert_eq!(stack.client().get("Users").await.status, 200, "SCIM stays enabled");
+    assert_eq!(
+        stack.client().get("Users").await.status,
+        200,
+        "SCIM stays enabled"
+    );
 }
 
 async fn admin_token_rejected_on_scim_routes(stack: &TestStack) {
-    let scim = stack.client().with_token(&admin_token(&stack.workspace_id, "admin"));
+    let scim = stack
+        .client()
+        .with_token(&admin_token(&stack.workspace_id, "admin"));
 
     let list = scim.get("Users").await;
     let config = scim.get("ServiceProviderConfig").await;
@@ -39,15 +49,27 @@ async fn admin_token_rejected_on_scim_routes(stack: &TestStack) {
 
 async fn other_workspace_or_role_forbidden(stack: &TestStack) {
     let other_workspace = create_workspace(stack, true, true).await;
-    let foreign = AdminClient::new(stack, &stack.workspace_id, &admin_token(&other_workspace, "admin"));
-    let member = AdminClient::new(stack, &stack.workspace_id, &admin_token(&stack.workspace_id, "member"));
+    let foreign = AdminClient::new(
+        stack,
+        &stack.workspace_id,
+        &admin_token(&other_workspace, "admin"),
+    );
+    let member = AdminClient::new(
+        stack,
+        &stack.workspace_id,
+        &admin_token(&stack.workspace_id, "member"),
+    );
 
     let foreign_response = foreign.send(Method::POST, "scim/disable", None).await;
     let member_response = member.send(Method::GET, "", None).await;
 
     assert_eq!(foreign_response.status, 403, "{foreign_response}");
     assert_eq!(member_response.status, 403, "{member_response}");
-    assert_eq!(stack.client().get("Users").await.status, 200, "SCIM stays enabled");
+    assert_eq!(
+        stack.client().get("Users").await.status,
+        200,
+        "SCIM stays enabled"
+    );
 }
 
 async fn invalid_admin_tokens_unauthenticated(stack: &TestStack) {
@@ -59,11 +81,21 @@ async fn invalid_admin_tokens_unauthenticated(stack: &TestStack) {
             role: "admin".to_owned(),
             exp: gateway::admin::jwt::unix_now() - 3600,
         };
-        encode(&Header::default(), &claims, &EncodingKey::from_secret(ADMIN_KEY.as_bytes())).unwrap()
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(ADMIN_KEY.as_bytes()),
+        )
+        .unwrap()
     };
-    let wrong_key =
-        gateway::admin::jwt::sign_hs256(b"another-key-0123456789-0123456789", "e2e", &stack.workspace_id, "admin", 600)
-            .unwrap();
+    let wrong_key = gateway::admin::jwt::sign_hs256(
+        b"another-key-0123456789-0123456789",
+        "e2e",
+        &stack.workspace_id,
+        "admin",
+        600,
+    )
+    .unwrap();
 
     for token in ["", "not-a-jwt", expired.as_str(), wrong_key.as_str()] {
         let response = AdminClient::new(stack, &stack.workspace_id, token)

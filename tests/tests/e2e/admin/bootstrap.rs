@@ -34,14 +34,26 @@ async fn demo_file_admin_token_drives_scimctl() {
     let admin_token = demo["admin_token"].as_str().unwrap();
 
     let response = e2e_tests::client::http_client()
-        .request(Method::GET, format!("http://{}/admin/v1/workspaces/{workspace_id}", stack.http_addr))
+        .request(
+            Method::GET,
+            format!(
+                "http://{}/admin/v1/workspaces/{workspace_id}",
+                stack.http_addr
+            ),
+        )
         .bearer_auth(admin_token)
         .send()
         .await
         .unwrap();
     let status = response.status().as_u16();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
-        .args(["--demo-file", &demo_file.display().to_string(), "--json", "workspace", "show"])
+        .args([
+            "--demo-file",
+            &demo_file.display().to_string(),
+            "--json",
+            "workspace",
+            "show",
+        ])
         .env_remove("SCIMCTL_URL")
         .env_remove("SCIMCTL_WORKSPACE")
         .env_remove("SCIMCTL_ADMIN_TOKEN")
@@ -50,11 +62,21 @@ async fn demo_file_admin_token_drives_scimctl() {
         .unwrap();
     stack.stop().await;
 
-    let mode = |name: &str| std::fs::metadata(data_dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+    let mode = |name: &str| {
+        std::fs::metadata(data_dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
     assert_eq!(status, 200);
     assert_eq!(mode("demo-workspace.json"), 0o600);
     assert_eq!(mode("admin-jwt.key"), 0o600);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(shown["workspace_id"], workspace_id);
     assert_eq!(shown["scim_url"], demo["scim_url"]);

@@ -27,7 +27,14 @@ async fn scimctl_with(stack: &TestStack, token: &str, args: &[&str]) -> Output {
     let url = format!("http://{}", stack.http_addr);
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_scimctl"));
     command
-        .args(["--url", &url, "--workspace", &stack.workspace_id, "--admin-token", token])
+        .args([
+            "--url",
+            &url,
+            "--workspace",
+            &stack.workspace_id,
+            "--admin-token",
+            token,
+        ])
         .args(args)
         .env_remove("SCIMCTL_URL")
         .env_remove("SCIMCTL_WORKSPACE")
@@ -54,7 +61,8 @@ async fn scimctl_json(stack: &TestStack, args: &[&str]) -> Value {
     let mut with_json = vec!["--json"];
     with_json.extend_from_slice(args);
     let stdout = scimctl(stack, &with_json).await;
-    serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("scimctl {args:?} printed no JSON ({error}): {stdout}"))
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|error| panic!("scimctl {args:?} printed no JSON ({error}): {stdout}"))
 }
 
 async fn cli_disable_and_enable_scim(stack: &TestStack) {
@@ -74,7 +82,11 @@ async fn cli_disable_and_enable_scim(stack: &TestStack) {
 }
 
 async fn cli_token_issue_rotate_revoke(stack: &TestStack) {
-    let issued = scimctl_json(stack, &["token", "issue", "--name", "cli", "--expires-in", "90d"]).await;
+    let issued = scimctl_json(
+        stack,
+        &["token", "issue", "--name", "cli", "--expires-in", "90d"],
+    )
+    .await;
     let secret = issued["token"].as_str().unwrap().to_owned();
     let token_id = issued["id"].as_str().unwrap().to_owned();
     let old = scim_client(stack, &stack.workspace_id, &secret);
@@ -91,10 +103,18 @@ async fn cli_token_issue_rotate_revoke(stack: &TestStack) {
 
     assert!(secret.starts_with("scim_"), "{issued}");
     assert!(issued["expires"].is_string(), "{issued}");
-    let ids: Vec<&str> = listed["tokens"].as_array().unwrap().iter().filter_map(|token| token["id"].as_str()).collect();
+    let ids: Vec<&str> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|token| token["id"].as_str())
+        .collect();
     assert!(ids.contains(&token_id.as_str()), "{listed}");
     assert!(human_list.contains(&token_id), "{human_list}");
-    assert!(!human_list.contains(&secret[12..]), "token list printed a secret");
+    assert!(
+        !human_list.contains(&secret[12..]),
+        "token list printed a secret"
+    );
     assert!(new_secret.starts_with("scim_"), "{rotated}");
     assert_eq!(new_during_overlap, 200);
     assert!(revoked.contains(&new_id), "{revoked}");
@@ -109,14 +129,23 @@ async fn cli_created_user_adopted_by_idp(stack: &TestStack) {
     let entra = stack.client().with_base_query("aadOptscim062020");
 
     let okta_filter = scim
-        .get(&format!("Users?filter={}&startIndex=1&count=100", encode_percent(&format!("userName eq \"{email}\""))))
+        .get(&format!(
+            "Users?filter={}&startIndex=1&count=100",
+            encode_percent(&format!("userName eq \"{email}\""))
+        ))
         .await;
-    let entra_filter = entra.filter_users(&format!("userName eq \"{email}\"")).await;
-    let email_filter = scim.filter_users(&format!("emails[type eq \"work\"].value eq \"{email}\"")).await;
+    let entra_filter = entra
+        .filter_users(&format!("userName eq \"{email}\""))
+        .await;
+    let email_filter = scim
+        .filter_users(&format!("emails[type eq \"work\"].value eq \"{email}\""))
+        .await;
     entra
         .patch_ok(
             &user_id,
-            &patch_body(json!([{"op": "Replace", "path": "externalId", "value": "entra-object-1"}])),
+            &patch_body(
+                json!([{"op": "Replace", "path": "externalId", "value": "entra-object-1"}]),
+            ),
         )
         .await;
     let shown = scimctl_json(stack, &["users", "show", &user_id]).await;
@@ -135,7 +164,10 @@ async fn cli_created_user_adopted_by_idp(stack: &TestStack) {
     let okta_user = scimctl_json(stack, &["users", "create", &okta_email]).await;
     let okta_id = okta_user["id"].as_str().unwrap().to_owned();
     let replaced = scim
-        .put(&format!("Users/{okta_id}"), &okta_user_body(&okta_email, "Okta", "Adopted", "S3cret!pass"))
+        .put(
+            &format!("Users/{okta_id}"),
+            &okta_user_body(&okta_email, "Okta", "Adopted", "S3cret!pass"),
+        )
         .await;
     let okta_shown = scimctl_json(stack, &["users", "show", &okta_id]).await;
 
@@ -150,17 +182,27 @@ async fn cli_manages_domains(stack: &TestStack) {
     let removed = scimctl_json(stack, &["domains", "remove", "*.example.com"]).await;
 
     assert_eq!(added["domains"], json!(["*.example.com", "example.com"]));
-    assert_eq!(listed.lines().collect::<Vec<_>>(), vec!["*.example.com", "example.com"]);
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        vec!["*.example.com", "example.com"]
+    );
     assert_eq!(removed["domains"], json!(["example.com"]));
 }
 
 async fn cli_errors_exit_nonzero(stack: &TestStack) {
     let admin = admin_token(&stack.workspace_id, "admin");
 
-    let missing_domain = scimctl_with(stack, &admin, &["domains", "remove", "not-listed.example"]).await;
-    let outside_domain = scimctl_with(stack, &admin, &["users", "create", "eve@evilexample.com"]).await;
+    let missing_domain =
+        scimctl_with(stack, &admin, &["domains", "remove", "not-listed.example"]).await;
+    let outside_domain =
+        scimctl_with(stack, &admin, &["users", "create", "eve@evilexample.com"]).await;
     let bad_token = scimctl_with(stack, "not-a-jwt", &["workspace", "show"]).await;
-    let member = scimctl_with(stack, &admin_token(&stack.workspace_id, "member"), &["scim", "disable"]).await;
+    let member = scimctl_with(
+        stack,
+        &admin_token(&stack.workspace_id, "member"),
+        &["scim", "disable"],
+    )
+    .await;
 
     for (output, expected) in [
         (&missing_domain, "not one of the workspace's domains"),
@@ -170,7 +212,14 @@ async fn cli_errors_exit_nonzero(stack: &TestStack) {
     ] {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains(expected), "expected {expected:?} in {stderr:?}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in {stderr:?}"
+        );
     }
-    assert_eq!(stack.client().get("Users").await.status, 200, "SCIM stays enabled");
+    assert_eq!(
+        stack.client().get("Users").await.status,
+        200,
+        "SCIM stays enabled"
+    );
 }

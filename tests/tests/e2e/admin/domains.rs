@@ -47,8 +47,12 @@ async fn case_variants_accepted(stack: &TestStack) {
     let scim = stack.client();
     let run = run_id();
 
-    let upper = scim.post("Users", &user_with(&format!("ADA.{run}@EXAMPLE.COM"))).await;
-    let mixed = scim.post("Users", &user_with(&format!("grace.{run}@Example.Com"))).await;
+    let upper = scim
+        .post("Users", &user_with(&format!("ADA.{run}@EXAMPLE.COM")))
+        .await;
+    let mixed = scim
+        .post("Users", &user_with(&format!("grace.{run}@Example.Com")))
+        .await;
 
     assert_eq!(upper.status, 201, "{upper}");
     assert_eq!(mixed.status, 201, "{mixed}");
@@ -60,10 +64,26 @@ async fn listed_wildcard_admits_subdomain(stack: &TestStack) {
     let address = format!("ada.{}@eu.example.com", run_id());
     let before = scim.post("Users", &user_with(&address)).await;
 
-    let domains = admin.ok(Method::POST, "domains", Some(json!({"domain": "*.Example.com"}))).await;
+    let domains = admin
+        .ok(
+            Method::POST,
+            "domains",
+            Some(json!({"domain": "*.Example.com"})),
+        )
+        .await;
     let after = scim.post("Users", &user_with(&address)).await;
-    let deeper = scim.post("Users", &user_with(&format!("bob.{}@a.b.example.com", run_id()))).await;
-    let lookalike = scim.post("Users", &user_with(&format!("eve.{}@evilexample.com", run_id()))).await;
+    let deeper = scim
+        .post(
+            "Users",
+            &user_with(&format!("bob.{}@a.b.example.com", run_id())),
+        )
+        .await;
+    let lookalike = scim
+        .post(
+            "Users",
+            &user_with(&format!("eve.{}@evilexample.com", run_id())),
+        )
+        .await;
 
     assert_error(&before, 400, Some("invalidValue"));
     assert_eq!(domains["domains"], json!(["*.example.com", "example.com"]));
@@ -75,17 +95,42 @@ async fn listed_wildcard_admits_subdomain(stack: &TestStack) {
 async fn removed_domain_rejects_new_users(stack: &TestStack) {
     let admin = AdminClient::for_demo(stack);
     let scim = stack.client();
-    admin.ok(Method::POST, "domains", Some(json!({"domain": "example.org"}))).await;
-    let kept = scim.create_user(&user_with(&format!("ada.{}@example.org", run_id()))).await;
+    admin
+        .ok(
+            Method::POST,
+            "domains",
+            Some(json!({"domain": "example.org"})),
+        )
+        .await;
+    let kept = scim
+        .create_user(&user_with(&format!("ada.{}@example.org", run_id())))
+        .await;
 
     let domains = admin.ok(Method::DELETE, "domains/example.org", None).await;
-    let rejected = scim.post("Users", &user_with(&format!("bob.{}@example.org", run_id()))).await;
-    let missing = admin.send(Method::DELETE, "domains/example.org", None).await;
-    let invalid = admin.send(Method::POST, "domains", Some(json!({"domain": "a@b.example"}))).await;
+    let rejected = scim
+        .post(
+            "Users",
+            &user_with(&format!("bob.{}@example.org", run_id())),
+        )
+        .await;
+    let missing = admin
+        .send(Method::DELETE, "domains/example.org", None)
+        .await;
+    let invalid = admin
+        .send(
+            Method::POST,
+            "domains",
+            Some(json!({"domain": "a@b.example"})),
+        )
+        .await;
 
     assert_eq!(domains["domains"], json!(["example.com"]));
     assert_error(&rejected, 400, Some("invalidValue"));
-    assert_eq!(scim.get(&format!("Users/{kept}")).await.status, 200, "existing users stay");
+    assert_eq!(
+        scim.get(&format!("Users/{kept}")).await.status,
+        200,
+        "existing users stay"
+    );
     assert_eq!(missing.status, 404, "{missing}");
     assert_eq!(invalid.status, 400, "{invalid}");
     assert_eq!(invalid.body["field"], "domain");

@@ -66,7 +66,10 @@ async fn enable_without_sso_names_sso(stack: &TestStack) {
 
     assert_eq!(response.status, 409, "{response}");
     assert_eq!(response.body["reason"], "SSO_NOT_ENABLED", "{response}");
-    assert!(response.body["message"].as_str().unwrap().contains("SSO"), "{response}");
+    assert!(
+        response.body["message"].as_str().unwrap().contains("SSO"),
+        "{response}"
+    );
     let shown = admin.ok(Method::GET, "", None).await;
     assert_eq!(shown["scim_enabled"], false);
 }
@@ -105,7 +108,11 @@ async fn disabled_workspace_rejects_every_route(stack: &TestStack) {
     let listed = scim.filter_users(&format!("userName eq \"{email}\"")).await;
 
     assert_eq!(disabled["scim_enabled"], false);
-    assert_eq!(disabled["tokens"].as_array().unwrap().len(), 1, "disable keeps tokens: {disabled}");
+    assert_eq!(
+        disabled["tokens"].as_array().unwrap().len(),
+        1,
+        "disable keeps tokens: {disabled}"
+    );
     assert_eq!(enabled["scim_enabled"], true);
     assert_eq!(listed["totalResults"], 1);
 }
@@ -114,13 +121,25 @@ async fn setup_entra_adds_url_flag(stack: &TestStack) {
     let admin = AdminClient::for_demo(stack);
 
     let entra = admin
-        .ok(Method::PUT, "scim/setup", Some(json!({"identity_provider": "entra"})))
+        .ok(
+            Method::PUT,
+            "scim/setup",
+            Some(json!({"identity_provider": "entra"})),
+        )
         .await;
     let okta = admin
-        .ok(Method::PUT, "scim/setup", Some(json!({"identity_provider": "okta"})))
+        .ok(
+            Method::PUT,
+            "scim/setup",
+            Some(json!({"identity_provider": "okta"})),
+        )
         .await;
     let invalid = admin
-        .send(Method::PUT, "scim/setup", Some(json!({"identity_provider": "ping"})))
+        .send(
+            Method::PUT,
+            "scim/setup",
+            Some(json!({"identity_provider": "ping"})),
+        )
         .await;
 
     let base = format!("http://{}/scim/v2/{}", stack.http_addr, stack.workspace_id);
@@ -135,10 +154,24 @@ async fn setup_entra_adds_url_flag(stack: &TestStack) {
 async fn reset_revokes_tokens_keeps_users(stack: &TestStack) {
     let admin = AdminClient::for_demo(stack);
     let scim = stack.client();
-    let member = scim.create_user(&user_body(&unique_email("before", DOMAIN), "Before", "Reset")).await;
+    let member = scim
+        .create_user(&user_body(
+            &unique_email("before", DOMAIN),
+            "Before",
+            "Reset",
+        ))
+        .await;
     let group_name = unique_group_name("Reset");
-    let group_id = scim.create_group(&group_body(&group_name, &[&member])).await;
-    admin.ok(Method::PUT, "scim/setup", Some(json!({"identity_provider": "okta"}))).await;
+    let group_id = scim
+        .create_group(&group_body(&group_name, &[&member]))
+        .await;
+    admin
+        .ok(
+            Method::PUT,
+            "scim/setup",
+            Some(json!({"identity_provider": "okta"})),
+        )
+        .await;
     let users_before = user_count(stack, &stack.workspace_id).await;
 
     let reset = admin.send(Method::POST, "scim/reset", None).await;
@@ -164,9 +197,19 @@ async fn reset_revokes_tokens_keeps_users(stack: &TestStack) {
     assert_eq!(groups.status, 200, "{groups}");
     assert_eq!(groups.body["totalResults"], 0, "{groups}");
 
-    fresh.create_user(&user_body(&unique_email("after", DOMAIN), "After", "Reset")).await;
-    let recreated = fresh.create_group(&group_body(&group_name, &[&member])).await;
-    assert_eq!(user_count(stack, &stack.workspace_id).await, users_before + 1);
+    fresh
+        .create_user(&user_body(&unique_email("after", DOMAIN), "After", "Reset"))
+        .await;
+    let recreated = fresh
+        .create_group(&group_body(&group_name, &[&member]))
+        .await;
+    assert_eq!(
+        user_count(stack, &stack.workspace_id).await,
+        users_before + 1
+    );
     assert_ne!(recreated, group_id);
-    assert_eq!(member_values(&fresh.get_group(&recreated).await), vec![member]);
+    assert_eq!(
+        member_values(&fresh.get_group(&recreated).await),
+        vec![member]
+    );
 }

@@ -6,7 +6,8 @@ use e2e_tests::{
     fixtures::{DOMAIN, patch_body, unique_email, user_body},
 };
 use proto::identity::v1::{
-    CheckLoginRequest, LoginDecision, check_login_request::Subject, user_service_client::UserServiceClient,
+    CheckLoginRequest, LoginDecision, check_login_request::Subject,
+    user_service_client::UserServiceClient,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -35,7 +36,10 @@ async fn check(stack: &TestStack, subject: Subject) -> (LoginDecision, String) {
 
 async fn login_allows_active_provisioned_user(stack: &TestStack) {
     let email = unique_email("ada", DOMAIN);
-    let user_id = stack.client().create_user(&user_body(&email, "Ada", "Lovelace")).await;
+    let user_id = stack
+        .client()
+        .create_user(&user_body(&email, "Ada", "Lovelace"))
+        .await;
 
     let by_email = check(stack, Subject::Email(email.to_uppercase())).await;
     let by_id = check(stack, Subject::UserId(user_id.clone())).await;
@@ -53,10 +57,15 @@ async fn login_denies_unprovisioned_user(stack: &TestStack) {
 async fn login_denies_deactivated_user(stack: &TestStack) {
     let scim = stack.client();
     let email = unique_email("grace", DOMAIN);
-    let user_id = scim.create_user(&user_body(&email, "Grace", "Hopper")).await;
-
-    scim.patch_ok(&user_id, &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])))
+    let user_id = scim
+        .create_user(&user_body(&email, "Grace", "Hopper"))
         .await;
+
+    scim.patch_ok(
+        &user_id,
+        &patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+    )
+    .await;
     let decision = check(stack, Subject::Email(email)).await;
 
     assert_eq!(decision, (LoginDecision::DeniedInactive, user_id));
@@ -64,8 +73,13 @@ async fn login_denies_deactivated_user(stack: &TestStack) {
 
 async fn login_with_scim_off_not_managed(stack: &TestStack) {
     let email = unique_email("edsger", DOMAIN);
-    stack.client().create_user(&user_body(&email, "Edsger", "Dijkstra")).await;
-    AdminClient::for_demo(stack).ok(Method::POST, "scim/disable", None).await;
+    stack
+        .client()
+        .create_user(&user_body(&email, "Edsger", "Dijkstra"))
+        .await;
+    AdminClient::for_demo(stack)
+        .ok(Method::POST, "scim/disable", None)
+        .await;
 
     let decision = check(stack, Subject::Email(email)).await;
 

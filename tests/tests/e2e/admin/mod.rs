@@ -16,7 +16,9 @@ mod tokens;
 use std::time::Duration;
 
 use e2e_tests::{ScimClient, StackOptions, TestStack, client::http_client};
-use proto::identity::v1::{CreateWorkspaceRequest, workspace_service_client::WorkspaceServiceClient};
+use proto::identity::v1::{
+    CreateWorkspaceRequest, workspace_service_client::WorkspaceServiceClient,
+};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -30,7 +32,8 @@ pub fn options() -> StackOptions {
 
 /// Signs an admin token for `workspace_id` with `role`, valid ten minutes.
 pub fn admin_token(workspace_id: &str, role: &str) -> String {
-    gateway::admin::jwt::sign_hs256(ADMIN_KEY.as_bytes(), "e2e-admin", workspace_id, role, 600).unwrap()
+    gateway::admin::jwt::sign_hs256(ADMIN_KEY.as_bytes(), "e2e-admin", workspace_id, role, 600)
+        .unwrap()
 }
 
 /// A response of the admin API.
@@ -43,7 +46,11 @@ pub struct AdminResponse {
 
 impl std::fmt::Display for AdminResponse {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "{} -> {} {}", self.request, self.status, self.body)
+        write!(
+            formatter,
+            "{} -> {} {}",
+            self.request, self.status, self.body
+        )
     }
 }
 
@@ -59,13 +66,20 @@ pub struct AdminClient {
 impl AdminClient {
     /// Returns a client of the stack's demo workspace with an admin token.
     pub fn for_demo(stack: &TestStack) -> Self {
-        Self::new(stack, &stack.workspace_id, &admin_token(&stack.workspace_id, "admin"))
+        Self::new(
+            stack,
+            &stack.workspace_id,
+            &admin_token(&stack.workspace_id, "admin"),
+        )
     }
 
     pub fn new(stack: &TestStack, workspace_id: &str, token: &str) -> Self {
         Self {
             http: http_client(),
-            base_url: format!("http://{}/admin/v1/workspaces/{workspace_id}", stack.http_addr),
+            base_url: format!(
+                "http://{}/admin/v1/workspaces/{workspace_id}",
+                stack.http_addr
+            ),
             token: token.to_owned(),
         }
     }
@@ -74,7 +88,11 @@ impl AdminClient {
     /// itself). Every response must be JSON, and never a 5xx other than the
     /// 503 of an unfinished reset.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> AdminResponse {
-        let url = if path.is_empty() { self.base_url.clone() } else { format!("{}/{path}", self.base_url) };
+        let url = if path.is_empty() {
+            self.base_url.clone()
+        } else {
+            format!("{}/{path}", self.base_url)
+        };
         let mut request = self.http.request(method.clone(), &url);
         if !self.token.is_empty() {
             request = request.bearer_auth(&self.token);
@@ -82,11 +100,15 @@ impl AdminClient {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap_or_else(|error| panic!("{method} {url} failed: {error}"));
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {url} failed: {error}"));
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let body: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|error| panic!("{method} {url} -> {status} is not JSON ({error}): {text:?}"));
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|error| {
+            panic!("{method} {url} -> {status} is not JSON ({error}): {text:?}")
+        });
         let checked = AdminResponse {
             request: format!("{method} {url}"),
             status,
@@ -95,7 +117,10 @@ impl AdminClient {
         let reset_pending = status == 503 && checked.body["code"] == "reset_pending";
         assert!(status < 500 || reset_pending, "server error: {checked}");
         if status >= 400 {
-            assert!(checked.body["message"].is_string(), "error without message: {checked}");
+            assert!(
+                checked.body["message"].is_string(),
+                "error without message: {checked}"
+            );
         }
         checked
     }
@@ -103,16 +128,26 @@ impl AdminClient {
     /// Sends a request and asserts a 2xx status; returns the body.
     pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let response = self.send(method, path, body).await;
-        assert!((200..300).contains(&response.status), "expected success: {response}");
+        assert!(
+            (200..300).contains(&response.status),
+            "expected success: {response}"
+        );
         response.body
     }
 
     /// Issues a SCIM token and returns `(id, secret)`.
     pub async fn issue_token(&self, name: &str) -> (String, String) {
         let body = self
-            .ok(Method::POST, "scim/tokens", Some(serde_json::json!({ "name": name })))
+            .ok(
+                Method::POST,
+                "scim/tokens",
+                Some(serde_json::json!({ "name": name })),
+            )
             .await;
-        (body["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
     }
 }
 
@@ -138,7 +173,11 @@ pub async fn create_workspace(stack: &TestStack, sso_enabled: bool, scim_entitle
 
 /// Returns a SCIM client of `workspace_id` with `token`.
 pub fn scim_client(stack: &TestStack, workspace_id: &str, token: &str) -> ScimClient {
-    ScimClient::new(http_client(), &format!("http://{}/scim/v2/{workspace_id}", stack.http_addr), token)
+    ScimClient::new(
+        http_client(),
+        &format!("http://{}/scim/v2/{workspace_id}", stack.http_addr),
+        token,
+    )
 }
 
 /// Polls `GET Users` with `client` until it returns `status`; panics after

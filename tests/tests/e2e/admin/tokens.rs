@@ -22,8 +22,14 @@ async fn several_tokens_work_at_once(stack: &TestStack) {
     let (_, first) = admin.issue_token("entra").await;
     let (_, second) = admin.issue_token("backup").await;
 
-    let first_status = scim_client(stack, &stack.workspace_id, &first).get("Users").await.status;
-    let second_status = scim_client(stack, &stack.workspace_id, &second).get("Users").await.status;
+    let first_status = scim_client(stack, &stack.workspace_id, &first)
+        .get("Users")
+        .await
+        .status;
+    let second_status = scim_client(stack, &stack.workspace_id, &second)
+        .get("Users")
+        .await
+        .status;
     let demo_status = stack.client().get("Users").await.status;
 
     assert_eq!(first_status, 200);
@@ -43,7 +49,11 @@ async fn rotation_overlap_then_only_new(stack: &TestStack) {
             Some(json!({"overlap_seconds": 2})),
         )
         .await;
-    let new = scim_client(stack, &stack.workspace_id, rotated["token"].as_str().unwrap());
+    let new = scim_client(
+        stack,
+        &stack.workspace_id,
+        rotated["token"].as_str().unwrap(),
+    );
     let old_during_overlap = old.get("Users").await.status;
     let new_during_overlap = new.get("Users").await.status;
     wait_for_status(&old, 401).await;
@@ -63,12 +73,18 @@ async fn revoked_token_rejected_next_request(stack: &TestStack) {
     let scim = scim_client(stack, &stack.workspace_id, &secret);
     assert_eq!(scim.get("Users").await.status, 200);
 
-    let revoked = admin.ok(Method::DELETE, &format!("scim/tokens/{token_id}"), None).await;
+    let revoked = admin
+        .ok(Method::DELETE, &format!("scim/tokens/{token_id}"), None)
+        .await;
     let next = scim.get("Users").await;
 
     assert!(revoked["revoked"].is_string(), "{revoked}");
     assert_error(&next, 401, None);
-    assert_eq!(stack.client().get("Users").await.status, 200, "other tokens keep working");
+    assert_eq!(
+        stack.client().get("Users").await.status,
+        200,
+        "other tokens keep working"
+    );
 }
 
 async fn token_list_hides_secrets(stack: &TestStack) {
@@ -79,19 +95,32 @@ async fn token_list_hides_secrets(stack: &TestStack) {
     let shown = admin.ok(Method::GET, "", None).await;
 
     let tokens = listed["tokens"].as_array().unwrap();
-    let entry = tokens.iter().find(|token| token["id"] == token_id.as_str()).unwrap();
+    let entry = tokens
+        .iter()
+        .find(|token| token["id"] == token_id.as_str())
+        .unwrap();
     assert_eq!(entry["name"], "listed");
     assert_eq!(entry["prefix"], &secret[..12]);
     assert!(entry.get("token").is_none(), "{entry}");
-    assert!(!listed.to_string().contains(&secret[12..]), "a list shows a secret");
-    assert!(!shown.to_string().contains(&secret[12..]), "the workspace view shows a secret");
+    assert!(
+        !listed.to_string().contains(&secret[12..]),
+        "a list shows a secret"
+    );
+    assert!(
+        !shown.to_string().contains(&secret[12..]),
+        "the workspace view shows a secret"
+    );
 }
 
 async fn unknown_token_not_found(stack: &TestStack) {
     let admin = AdminClient::for_demo(stack);
 
-    let rotate = admin.send(Method::POST, "scim/tokens/no-such-token/rotate", None).await;
-    let revoke = admin.send(Method::DELETE, "scim/tokens/no-such-token", None).await;
+    let rotate = admin
+        .send(Method::POST, "scim/tokens/no-such-token/rotate", None)
+        .await;
+    let revoke = admin
+        .send(Method::DELETE, "scim/tokens/no-such-token", None)
+        .await;
 
     assert_eq!(rotate.status, 404, "{rotate}");
     assert_eq!(revoke.status, 404, "{revoke}");

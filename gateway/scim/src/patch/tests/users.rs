@@ -496,3 +496,20 @@ fn apply_case_insensitive_paths() {
     assert_eq!(resource["name"]["givenName"], "Adeline");
     assert_eq!(resource["emails"][0]["value"], "x@example.com");
 }
+
+#[test]
+fn add_past_value_cap_is_invalid_value() {
+    let mut user = json!({"userName": "a@example.com", "emails": []});
+    let values: Vec<Value> = (0..=crate::patch::MAX_VALUES_PER_ATTRIBUTE)
+        .map(|index| json!({"value": format!("e{index}@example.com")}))
+        .collect();
+    let request = PatchRequest::from_json(&json!({
+        "schemas": [crate::schema::PATCH_OP],
+        "Operations": [{"op": "add", "path": "emails", "value": values}],
+    }))
+    .unwrap();
+
+    let error = apply(&mut user, &request, crate::schema::user()).unwrap_err();
+
+    assert_eq!(error.scim_type, Some(crate::error::ScimType::InvalidValue));
+}

@@ -26,13 +26,21 @@ pub async fn patch_members(bench: Arc<Bench>, args: PatchArgs) -> Result<Summary
     let patches = bench.load.count.unwrap_or(DEFAULT_PATCHES);
     let needed = validate(&args, patches)?;
 
-    let pool: Vec<String> = user_pool(&bench, needed).await?.into_iter().map(|user| user.id).collect();
+    let pool: Vec<String> = user_pool(&bench, needed)
+        .await?
+        .into_iter()
+        .map(|user| user.id)
+        .collect();
     let group_name = format!("bench-{}-patch-members", bench.run);
     let group = create_groups(&bench, vec![group_name]).await?;
     let Some(group_id) = group.into_iter().next().map(|group| group.id) else {
         bail!("setup created no group");
     };
-    let initial: Vec<String> = pool.iter().take(args.group_size as usize).cloned().collect();
+    let initial: Vec<String> = pool
+        .iter()
+        .take(args.group_size as usize)
+        .cloned()
+        .collect();
     add_members(&bench, vec![(group_id.clone(), initial)], args.batch_size).await?;
 
     let additions: Arc<Vec<Vec<String>>> = Arc::new(
@@ -45,26 +53,45 @@ pub async fn patch_members(bench: Arc<Bench>, args: PatchArgs) -> Result<Summary
     let recorder = Arc::new(Recorder::new()?);
     let task_recorder = Arc::clone(&recorder);
     let task_bench = Arc::clone(&bench);
-    let mut summary = measure("patch-members", &bench.load, Some(patches), &recorder, move |tick| {
-        let (bench, recorder, additions, path) =
-            (Arc::clone(&task_bench), Arc::clone(&task_recorder), Arc::clone(&additions), Arc::clone(&path));
-        async move {
-            let Some(members) = additions.get(tick.index as usize) else {
-                return;
-            };
-            let body = scim::members_patch_body("Add", members);
-            let outcome = bench.scim.send(Method::PATCH, &path, Some(&body)).await;
-            recorder.record("PATCH /Groups add members", tick.started, outcome.as_ref().map(|_| ()));
-        }
-    })
+    let mut summary = measure(
+        "patch-members",
+        &bench.load,
+        Some(patches),
+        &recorder,
+        move |tick| {
+            let (bench, recorder, additions, path) = (
+                Arc::clone(&task_bench),
+                Arc::clone(&task_recorder),
+                Arc::clone(&additions),
+                Arc::clone(&path),
+            );
+            async move {
+                let Some(members) = additions.get(tick.index as usize) else {
+                    return;
+                };
+                let body = scim::members_patch_body("Add", members);
+                let outcome = bench.scim.send(Method::PATCH, &path, Some(&body)).await;
+                recorder.record(
+                    "PATCH /Groups add members",
+                    tick.started,
+                    outcome.as_ref().map(|_| ()),
+                );
+            }
+        },
+    )
     .await;
 
-    summary
-        .notes
-        .insert("group".to_owned(), format!("{} members before the first measured PATCH", args.group_size));
-    summary
-        .notes
-        .insert("added".to_owned(), format!("{} new members per PATCH", args.add));
+    summary.notes.insert(
+        "group".to_owned(),
+        format!(
+            "{} members before the first measured PATCH",
+            args.group_size
+        ),
+    );
+    summary.notes.insert(
+        "added".to_owned(),
+        format!("{} new members per PATCH", args.add),
+    );
     Ok(summary)
 }
 
@@ -75,7 +102,10 @@ pub fn validate(args: &PatchArgs, patches: u64) -> Result<u64> {
     if args.add == 0 || args.add > MAX_ADD {
         bail!("invalid --add {}: use 1 to {MAX_ADD}", args.add);
     }
-    let needed = args.add.saturating_mul(patches).saturating_add(args.group_size);
+    let needed = args
+        .add
+        .saturating_mul(patches)
+        .saturating_add(args.group_size);
     if needed > cli::MAX_COUNT {
         bail!(
             "the run needs {needed} users (--group-size + --add x --count), above the maximum of {}",

@@ -20,7 +20,13 @@ use crate::{
 /// and returns the summary of what `recorder` collected. Create the
 /// recorder right before this call, because its per-second samples count
 /// from its creation.
-pub async fn measure<F, Fut>(workload: &str, load: &LoadArgs, count: Option<u64>, recorder: &Arc<Recorder>, operation: F) -> Summary
+pub async fn measure<F, Fut>(
+    workload: &str,
+    load: &LoadArgs,
+    count: Option<u64>,
+    recorder: &Arc<Recorder>,
+    operation: F,
+) -> Summary
 where
     F: Fn(Tick) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -74,6 +80,9 @@ mod tests {
             hits[spread(index, 10)] += 1;
         }
 
-        assert!(hits.iter().all(|count| (800..1_200).contains(count)), "{hits:?}");
+        assert!(
+            hits.iter().all(|count| (800..1_200).contains(count)),
+            "{hits:?}"
+        );
     }
 }

@@ -31,63 +31,135 @@ pub async fn initial_sync(bench: Arc<Bench>, args: SyncArgs) -> Result<Summary> 
     let mut stopped_by = Stop::Count;
 
     let user_ids = slots(args.users);
-    let stop = phase(&bench, &recorder, "sync users", args.users, deadline, &mut notes, {
-        let (bench, recorder, ids) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&user_ids));
-        move |tick| {
-            let (bench, recorder, ids) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&ids));
-            async move {
-                let spec = UserSpec::generated(&bench.run, tick.index, &bench.domain);
-                let filter = scim::user_filter_path(&spec.user_name);
-                let body = scim::user_create_body(&spec);
-                let id = match_then_create(&bench, &recorder, tick, ("GET /Users?filter", &filter), ("POST /Users", "Users", &body)).await;
-                store(&ids, tick.index, id);
+    let stop = phase(
+        &bench,
+        &recorder,
+        "sync users",
+        args.users,
+        deadline,
+        &mut notes,
+        {
+            let (bench, recorder, ids) = (
+                Arc::clone(&bench),
+                Arc::clone(&recorder),
+                Arc::clone(&user_ids),
+            );
+            move |tick| {
+                let (bench, recorder, ids) =
+                    (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&ids));
+                async move {
+                    let spec = UserSpec::generated(&bench.run, tick.index, &bench.domain);
+                    let filter = scim::user_filter_path(&spec.user_name);
+                    let body = scim::user_create_body(&spec);
+                    let id = match_then_create(
+                        &bench,
+                        &recorder,
+                        tick,
+                        ("GET /Users?filter", &filter),
+                        ("POST /Users", "Users", &body),
+                    )
+                    .await;
+                    store(&ids, tick.index, id);
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     stopped_by = worse(stopped_by, stop);
 
     let group_ids = slots(args.groups);
     if stopped_by == Stop::Count && args.groups > 0 {
-        let stop = phase(&bench, &recorder, "sync groups", args.groups, deadline, &mut notes, {
-            let (bench, recorder, ids) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&group_ids));
-            move |tick| {
-                let (bench, recorder, ids) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&ids));
-                async move {
-                    let name = format!("bench-{}-group-{}", bench.run, tick.index);
-                    let filter = scim::group_filter_path(&name);
-                    let body = scim::group_create_body(&name);
-                    let id = match_then_create(&bench, &recorder, tick, ("GET /Groups?filter", &filter), ("POST /Groups", "Groups", &body)).await;
-                    store(&ids, tick.index, id);
+        let stop = phase(
+            &bench,
+            &recorder,
+            "sync groups",
+            args.groups,
+            deadline,
+            &mut notes,
+            {
+                let (bench, recorder, ids) = (
+                    Arc::clone(&bench),
+                    Arc::clone(&recorder),
+                    Arc::clone(&group_ids),
+                );
+                move |tick| {
+                    let (bench, recorder, ids) =
+                        (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&ids));
+                    async move {
+                        let name = format!("bench-{}-group-{}", bench.run, tick.index);
+                        let filter = scim::group_filter_path(&name);
+                        let body = scim::group_create_body(&name);
+                        let id = match_then_create(
+                            &bench,
+                            &recorder,
+                            tick,
+                            ("GET /Groups?filter", &filter),
+                            ("POST /Groups", "Groups", &body),
+                        )
+                        .await;
+                        store(&ids, tick.index, id);
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         stopped_by = worse(stopped_by, stop);
     }
 
-    let patches = Arc::new(membership_patches(&taken(&user_ids), &taken(&group_ids), args.memberships, args.batch_size));
+    let patches = Arc::new(membership_patches(
+        &taken(&user_ids),
+        &taken(&group_ids),
+        args.memberships,
+        args.batch_size,
+    ));
     if stopped_by == Stop::Count && !patches.is_empty() {
-        let stop = phase(&bench, &recorder, "sync members", patches.len() as u64, deadline, &mut notes, {
-            let (bench, recorder, patches) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&patches));
-            move |tick| {
-                let (bench, recorder, patches) = (Arc::clone(&bench), Arc::clone(&recorder), Arc::clone(&patches));
-                async move {
-                    let Some((group_id, members)) = patches.get(tick.index as usize) else {
-                        return;
-                    };
-                    let body = scim::members_patch_body("Add", members);
-                    let outcome = bench.scim.send(Method::PATCH, &format!("Groups/{group_id}"), Some(&body)).await;
-                    recorder.record("PATCH /Groups members", tick.started, outcome.as_ref().map(|_| ()));
+        let stop = phase(
+            &bench,
+            &recorder,
+            "sync members",
+            patches.len() as u64,
+            deadline,
+            &mut notes,
+            {
+                let (bench, recorder, patches) = (
+                    Arc::clone(&bench),
+                    Arc::clone(&recorder),
+                    Arc::clone(&patches),
+                );
+                move |tick| {
+                    let (bench, recorder, patches) = (
+                        Arc::clone(&bench),
+                        Arc::clone(&recorder),
+                        Arc::clone(&patches),
+                    );
+                    async move {
+                        let Some((group_id, members)) = patches.get(tick.index as usize) else {
+                            return;
+                        };
+                        let body = scim::members_patch_body("Add", members);
+                        let outcome = bench
+                            .scim
+                            .send(Method::PATCH, &format!("Groups/{group_id}"), Some(&body))
+                            .await;
+                        recorder.record(
+                            "PATCH /Groups members",
+                            tick.started,
+                            outcome.as_ref().map(|_| ()),
+                        );
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         stopped_by = worse(stopped_by, stop);
     }
 
     let mut summary = recorder.finish("initial-sync", start.elapsed());
-    summary.stopped_by = if stopped_by == Stop::Count { "completed".to_owned() } else { Stop::Duration.as_str().to_owned() };
+    summary.stopped_by = if stopped_by == Stop::Count {
+        "completed".to_owned()
+    } else {
+        Stop::Duration.as_str().to_owned()
+    };
     summary.concurrency = bench.load.concurrency;
     summary.rate = bench.load.rate;
     for (key, value) in notes {
@@ -98,11 +170,17 @@ pub async fn initial_sync(bench: Arc<Bench>, args: SyncArgs) -> Result<Summary> 
 
 fn validate(bench: &Bench, args: &SyncArgs) -> Result<()> {
     if bench.load.count.is_some() {
-        bail!("initial-sync takes its size from --users, --groups and --memberships; remove --count");
+        bail!(
+            "initial-sync takes its size from --users, --groups and --memberships; remove --count"
+        );
     }
     cli::check_count("--users", args.users)?;
     if args.groups > cli::MAX_COUNT {
-        bail!("invalid --groups {}: use 0 to {}", args.groups, cli::MAX_COUNT);
+        bail!(
+            "invalid --groups {}: use 0 to {}",
+            args.groups,
+            cli::MAX_COUNT
+        );
     }
     cli::check_batch("--batch-size", args.batch_size)?;
     let pairs = args.users.saturating_mul(args.groups);
@@ -151,7 +229,11 @@ where
     let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
     notes.push((
         label.replace(' ', "-"),
-        format!("{count} operations in {:.2} s ({:.1} ok requests/s)", seconds, (after - before) as f64 / seconds),
+        format!(
+            "{count} operations in {:.2} s ({:.1} ok requests/s)",
+            seconds,
+            (after - before) as f64 / seconds
+        ),
     ));
     stop
 }
@@ -167,7 +249,11 @@ async fn match_then_create(
 ) -> Option<String> {
     let found = bench.scim.send_json(Method::GET, check_path, None).await;
     recorder.record(check_label, tick.started, found.as_ref().map(|_| ()));
-    let existing = found.ok()?.pointer("/Resources/0/id").and_then(Value::as_str).map(str::to_owned);
+    let existing = found
+        .ok()?
+        .pointer("/Resources/0/id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if existing.is_some() {
         return existing;
     }
@@ -187,7 +273,12 @@ async fn match_then_create(
 /// `memberships <= users x groups`. Batches are ordered round-robin over the
 /// groups, so concurrent PATCHes mostly touch different groups. Users or
 /// groups that failed to be created are skipped.
-pub fn membership_patches(users: &[Option<String>], groups: &[Option<String>], memberships: u64, batch: usize) -> Vec<(String, Vec<String>)> {
+pub fn membership_patches(
+    users: &[Option<String>],
+    groups: &[Option<String>],
+    memberships: u64,
+    batch: usize,
+) -> Vec<(String, Vec<String>)> {
     if users.is_empty() || groups.is_empty() {
         return Vec::new();
     }
@@ -202,7 +293,12 @@ pub fn membership_patches(users: &[Option<String>], groups: &[Option<String>], m
 
     let mut per_group: Vec<std::vec::IntoIter<Vec<String>>> = members
         .into_iter()
-        .map(|list| list.chunks(batch.max(1)).map(<[String]>::to_vec).collect::<Vec<_>>().into_iter())
+        .map(|list| {
+            list.chunks(batch.max(1))
+                .map(<[String]>::to_vec)
+                .collect::<Vec<_>>()
+                .into_iter()
+        })
         .collect();
     let mut patches = Vec::new();
     loop {
@@ -223,7 +319,11 @@ fn slots(count: u64) -> Arc<Mutex<Vec<Option<String>>>> {
 }
 
 fn store(slots: &Mutex<Vec<Option<String>>>, index: u64, id: Option<String>) {
-    if let Some(slot) = slots.lock().unwrap_or_else(PoisonError::into_inner).get_mut(index as usize) {
+    if let Some(slot) = slots
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_mut(index as usize)
+    {
         *slot = id;
     }
 }
@@ -233,7 +333,11 @@ fn taken(slots: &Mutex<Vec<Option<String>>>) -> Vec<Option<String>> {
 }
 
 fn worse(current: Stop, next: Stop) -> Stop {
-    if current == Stop::Duration { current } else { next }
+    if current == Stop::Duration {
+        current
+    } else {
+        next
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +347,9 @@ mod tests {
     use super::*;
 
     fn ids(prefix: &str, count: usize) -> Vec<Option<String>> {
-        (0..count).map(|index| Some(format!("{prefix}{index}"))).collect()
+        (0..count)
+            .map(|index| Some(format!("{prefix}{index}")))
+            .collect()
     }
 
     #[test]

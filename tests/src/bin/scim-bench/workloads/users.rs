@@ -25,16 +25,37 @@ pub async fn get_user(bench: Arc<Bench>, pool_size: u64) -> Result<Summary> {
     let recorder = Arc::new(Recorder::new()?);
     let task_recorder = Arc::clone(&recorder);
     let task_bench = Arc::clone(&bench);
-    let mut summary = measure("get-user", &bench.load, bench.load.count, &recorder, move |tick| {
-        let (bench, recorder, ids) = (Arc::clone(&task_bench), Arc::clone(&task_recorder), Arc::clone(&ids));
-        async move {
-            let id = ids.get(spread(tick.index, ids.len())).map_or("", String::as_str);
-            let outcome = bench.scim.send(Method::GET, &format!("Users/{id}"), None).await;
-            recorder.record("GET /Users/{id}", tick.started, outcome.as_ref().map(|_| ()));
-        }
-    })
+    let mut summary = measure(
+        "get-user",
+        &bench.load,
+        bench.load.count,
+        &recorder,
+        move |tick| {
+            let (bench, recorder, ids) = (
+                Arc::clone(&task_bench),
+                Arc::clone(&task_recorder),
+                Arc::clone(&ids),
+            );
+            async move {
+                let id = ids
+                    .get(spread(tick.index, ids.len()))
+                    .map_or("", String::as_str);
+                let outcome = bench
+                    .scim
+                    .send(Method::GET, &format!("Users/{id}"), None)
+                    .await;
+                recorder.record(
+                    "GET /Users/{id}",
+                    tick.started,
+                    outcome.as_ref().map(|_| ()),
+                );
+            }
+        },
+    )
     .await;
-    summary.notes.insert("pool".to_owned(), format!("{pool_size} users"));
+    summary
+        .notes
+        .insert("pool".to_owned(), format!("{pool_size} users"));
     Ok(summary)
 }
 
@@ -43,17 +64,23 @@ pub async fn create_users(bench: Arc<Bench>) -> Result<Summary> {
     let recorder = Arc::new(Recorder::new()?);
     let task_recorder = Arc::clone(&recorder);
     let task_bench = Arc::clone(&bench);
-    let summary = measure("create-users", &bench.load, bench.load.count, &recorder, move |tick| {
-        let (bench, recorder) = (Arc::clone(&task_bench), Arc::clone(&task_recorder));
-        async move {
-            let spec = UserSpec::generated(&bench.run, tick.index, &bench.domain);
-            let outcome = bench
-                .scim
-                .send(Method::POST, "Users", Some(&scim::user_create_body(&spec)))
-                .await;
-            recorder.record("POST /Users", tick.started, outcome.as_ref().map(|_| ()));
-        }
-    })
+    let summary = measure(
+        "create-users",
+        &bench.load,
+        bench.load.count,
+        &recorder,
+        move |tick| {
+            let (bench, recorder) = (Arc::clone(&task_bench), Arc::clone(&task_recorder));
+            async move {
+                let spec = UserSpec::generated(&bench.run, tick.index, &bench.domain);
+                let outcome = bench
+                    .scim
+                    .send(Method::POST, "Users", Some(&scim::user_create_body(&spec)))
+                    .await;
+                recorder.record("POST /Users", tick.started, outcome.as_ref().map(|_| ()));
+            }
+        },
+    )
     .await;
     Ok(summary)
 }
