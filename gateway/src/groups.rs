@@ -35,9 +35,9 @@ use crate::{
     request::{QueryParams, if_match_version, read_json, resource_response, scim_response},
 };
 
-/// A PATCH response lists the members only up to this many; a larger group
-/// gets 204 No Content unless `attributes` or `excludedAttributes` asks
-/// for a projection.
+/// Largest group whose members a PATCH response lists. A larger group gets
+/// 204 No Content unless `attributes` or `excludedAttributes` requests a
+/// projection.
 pub const MAX_MEMBERS_IN_PATCH_RESPONSE: i64 = 1_000;
 
 /// identity-svc's largest `BatchGetUsers` request.
