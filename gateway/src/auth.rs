@@ -2,12 +2,12 @@
 //! routes.
 
 use axum::{
-    extract::{Path, Request, State},
+    extract::{ConnectInfo, Path, Request, State},
     http::{HeaderMap, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use plumbing::ratelimit::Decision;
+use plumbing::{ratelimit::Decision, request_target::ClientAddr};
 use proto::identity::v1::AuthenticateScimTokenRequest;
 use serde::Deserialize;
 use tonic::Code;
@@ -31,11 +31,12 @@ pub struct WorkspacePath {
     workspace_id: String,
 }
 
-/// Rate-limits by the workspace named in the path, then authenticates the
-/// bearer token and checks that it belongs to that workspace.
+/// Authenticates the bearer token, checks that it belongs to the workspace
+/// named in the path, then applies the workspace's rate limit.
 ///
-/// The limit runs first so that a flood of random tokens against one
-/// workspace URL is shed before it reaches the identity service.
+/// Failed authentications count against a separate limit per client
+/// address, so a flood of bad tokens from one client gets 429 without using
+/// up the workspace's own limit, which only authenticated requests consume.
 pub async fn authenticate(
     State(state): State<AppState>,
     Path(path): Path<WorkspacePath>,
@@ -44,20 +45,14 @@ pub async fn authenticate(
 ) -> Response {
     let workspace_id = path.workspace_id;
     plumbing::http::record_workspace_id(&workspace_id);
-
-    if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
-        metrics::counter!("scim_rejected_requests_total", "reason" => "rate_limited").increment(1);
-        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64)
-            .into_response();
-    }
+    let client = client_key(&request);
 
     let Some(secret) = bearer_token(request.headers()) else {
-        metrics::counter!("scim_rejected_requests_total", "reason" => "missing_token").increment(1);
-        return ApiError::unauthorized().into_response();
+        return reject_unauthenticated(&state, &client, "missing_token").await;
     };
 
-    let mut client = state.tokens.clone();
-    let reply = client
+    let mut tokens = state.tokens.clone();
+    let reply = tokens
         .authenticate_scim_token(AuthenticateScimTokenRequest {
             secret: secret.to_owned(),
         })
@@ -65,9 +60,7 @@ pub async fn authenticate(
     let tenant = match reply {
         Ok(reply) => reply.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
-            metrics::counter!("scim_rejected_requests_total", "reason" => "invalid_token")
-                .increment(1);
-            return ApiError::unauthorized().into_response();
+            return reject_unauthenticated(&state, &client, "invalid_token").await;
         }
         Err(status) if status.code() == Code::FailedPrecondition => {
             return precondition_response(&status, &workspace_id);
@@ -78,9 +71,13 @@ pub async fn authenticate(
     // A token reaches its own workspace only, and the response for another
     // workspace is the same as for an unknown token.
     if tenant.workspace_id != workspace_id {
-        metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace")
-            .increment(1);
-        return ApiError::unauthorized().into_response();
+        return reject_unauthenticated(&state, &client, "wrong_workspace").await;
+    }
+
+    if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
+        metrics::counter!("scim_rejected_requests_total", "reason" => "rate_limited").increment(1);
+        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64)
+            .into_response();
     }
 
     request.extensions_mut().insert(Tenant {
@@ -118,6 +115,28 @@ fn precondition_response(status: &tonic::Status, workspace_id: &str) -> Response
         }
         None => ApiError::from_status(status, "Workspace").into_response(),
     }
+}
+
+/// Returns the rate-limit key of the request's client: its IP address, or
+/// `unknown` when the server was not started with connection info.
+fn client_key(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |info| info.0.0.ip().to_string())
+}
+
+/// Answers a failed authentication with 401, or with 429 once the client has
+/// failed more often than its limit allows, and counts it by `reason`.
+async fn reject_unauthenticated(state: &AppState, client: &str, reason: &'static str) -> Response {
+    metrics::counter!("scim_rejected_requests_total", "reason" => reason).increment(1);
+    if let Decision::Limited { retry_after } = state.auth_failures.check(client).await {
+        metrics::counter!("scim_rejected_requests_total", "reason" => "auth_failures_limited")
+            .increment(1);
+        return ApiError::too_many_requests(retry_after.as_secs_f64().ceil() as u64)
+            .into_response();
+    }
+    ApiError::unauthorized().into_response()
 }
 
 /// Extracts the token from a single `Authorization: Bearer <token>` header.

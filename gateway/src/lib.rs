@@ -67,6 +67,17 @@ pub struct GatewayConfig {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Failed SCIM authentications allowed per client address, per second;
+    /// above it (after the burst) that client gets 429 while other clients,
+    /// and the workspace's own identity provider, are unaffected.
+    #[arg(long, env = "AUTH_FAILURES_PER_SECOND", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_second: u32,
+
+    /// Failed SCIM authentications a client may make at once before the
+    /// per-second limit applies.
+    #[arg(long, env = "AUTH_FAILURE_BURST", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failure_burst: u32,
+
     /// Deadline of each gRPC call to a service.
     #[arg(long, env = "GRPC_TIMEOUT", default_value = "10s", value_parser = plumbing::config::parse_duration)]
     pub grpc_timeout: Duration,
@@ -84,6 +95,7 @@ pub struct Inner {
     pub groups: GroupServiceClient<TracedChannel>,
     pub memberships: MembershipServiceClient<TracedChannel>,
     pub limiter: RateLimiter,
+    pub auth_failures: RateLimiter,
     pub settings: GatewayConfig,
 }
 
@@ -101,6 +113,7 @@ impl AppState {
         identity: TracedChannel,
         groups: TracedChannel,
         limiter: RateLimiter,
+        auth_failures: RateLimiter,
         settings: GatewayConfig,
     ) -> Self {
         Self {
@@ -113,6 +126,7 @@ impl AppState {
                     .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES),
                 memberships: MembershipServiceClient::new(groups),
                 limiter,
+                auth_failures,
                 settings,
             }),
         }

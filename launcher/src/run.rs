@@ -24,6 +24,9 @@ use crate::{
 /// Label of the per-workspace SCIM request limit in metrics and Redis keys.
 const RATE_LIMIT_SCOPE: &str = "scim";
 
+/// Label of the per-client limit on failed SCIM authentications.
+const AUTH_FAILURE_SCOPE: &str = "scim_auth_failures";
+
 /// A started set of services.
 pub struct Stack {
     /// Bound HTTP address (SCIM when the gateway runs, health and metrics).
@@ -130,7 +133,9 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let token = shutdown.token();
     tasks.spawn(async move {
         let listener = plumbing::request_target::TolerantListener::new(listener);
-        axum::serve(listener, http.into_make_service())
+        let service =
+            http.into_make_service_with_connect_info::<plumbing::request_target::ClientAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await
             .context("http server failed")
@@ -223,15 +228,31 @@ async fn build_gateway(
         plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
     let groups =
         plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
-    let limiter = match &args.redis_url {
+    let auth_failure_limit = plumbing::ratelimit::RateLimitConfig {
+        per_second: args.gateway.auth_failures_per_second,
+        burst: args.gateway.auth_failure_burst,
+    };
+    let (limiter, auth_failures) = match &args.redis_url {
         Some(url) => {
             let manager = plumbing::cache::connect_redis(url).await?;
-            RateLimiter::redis(manager, &args.rate_limit, RATE_LIMIT_SCOPE)
+            (
+                RateLimiter::redis(manager.clone(), &args.rate_limit, RATE_LIMIT_SCOPE),
+                RateLimiter::redis(manager, &auth_failure_limit, AUTH_FAILURE_SCOPE),
+            )
         }
-        None => RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
+        None => (
+            RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
+            RateLimiter::in_process(&auth_failure_limit, AUTH_FAILURE_SCOPE),
+        ),
     };
     let verifier = admin_key::verifier(&args.admin, admin_key).await?;
-    let state = gateway::AppState::new(identity.clone(), groups, limiter, args.gateway.clone());
+    let state = gateway::AppState::new(
+        identity.clone(),
+        groups,
+        limiter,
+        auth_failures,
+        args.gateway.clone(),
+    );
     let admin = gateway::admin::AdminState::new(state.clone(), identity, verifier);
     Ok(gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new()))
 }

@@ -69,6 +69,20 @@ impl axum::serve::Listener for TolerantListener {
     }
 }
 
+/// The peer address of a connection accepted by [`TolerantListener`], for
+/// `into_make_service_with_connect_info::<ClientAddr>()`; handlers read it
+/// as `ConnectInfo<ClientAddr>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TolerantListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TolerantListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 /// A stream that rewrites request targets on the read side and writes
 /// through unchanged.
 pub struct TolerantStream<S> {

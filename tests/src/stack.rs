@@ -30,6 +30,10 @@ pub struct StackOptions {
     pub rate_limit_per_second: u32,
     /// Requests admitted at once above the sustained rate.
     pub rate_limit_burst: u32,
+    /// Failed authentications per second admitted per client address.
+    pub auth_failures_per_second: u32,
+    /// Failed authentications admitted at once above that rate.
+    pub auth_failure_burst: u32,
     /// Further launcher flags, such as `--max-body-bytes 65536`.
     pub extra_args: Vec<String>,
 }
@@ -39,6 +43,8 @@ impl Default for StackOptions {
         Self {
             rate_limit_per_second: GENEROUS_RATE_LIMIT,
             rate_limit_burst: GENEROUS_RATE_LIMIT,
+            auth_failures_per_second: GENEROUS_RATE_LIMIT,
+            auth_failure_burst: GENEROUS_RATE_LIMIT,
             extra_args: Vec::new(),
         }
     }
@@ -62,6 +68,16 @@ impl StackOptions {
         }
     }
 
+    /// Returns the default options with this limit on failed
+    /// authentications per client address.
+    pub fn with_auth_failure_limit(per_second: u32, burst: u32) -> Self {
+        Self {
+            auth_failures_per_second: per_second,
+            auth_failure_burst: burst,
+            ..Self::default()
+        }
+    }
+
     /// Returns the launcher flags of these options.
     fn args(&self) -> Vec<String> {
         let mut args = vec![
@@ -69,6 +85,10 @@ impl StackOptions {
             self.rate_limit_per_second.to_string(),
             "--rate-limit-burst".to_owned(),
             self.rate_limit_burst.to_string(),
+            "--auth-failures-per-second".to_owned(),
+            self.auth_failures_per_second.to_string(),
+            "--auth-failure-burst".to_owned(),
+            self.auth_failure_burst.to_string(),
         ];
         args.extend(self.extra_args.iter().cloned());
         args

@@ -37,6 +37,53 @@ mod rate {
     );
 }
 
+/// The auth-failure limit is keyed by client address, and every test stack
+/// is reached from 127.0.0.1; split stacks share that key through Redis, so
+/// this runs on an embedded stack, whose limiter is its own.
+#[tokio::test]
+async fn bad_token_flood_is_429_while_real_token_works() {
+    let stack =
+        TestStack::embedded_with(e2e_tests::StackOptions::with_auth_failure_limit(1, 5)).await;
+    let scim = stack.client();
+    let url = format!("{}/Users?count=1", stack.base_url);
+    let http = reqwest::Client::new();
+
+    let mut statuses = Vec::new();
+    for attempt in 0..20 {
+        let response = http
+            .get(&url)
+            .bearer_auth(format!("scim_not_a_real_token_{attempt}"))
+            .send()
+            .await
+            .unwrap();
+        let retry_after = response.headers().get("retry-after").is_some();
+        statuses.push((response.status().as_u16(), retry_after));
+    }
+    let real = scim.send(scim.request(Method::GET, "Users?count=1")).await;
+
+    assert!(
+        statuses
+            .iter()
+            .all(|(status, _)| matches!(status, 401 | 429)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().any(|(status, _)| *status == 429),
+        "20 bad tokens under a burst of 5 were never limited"
+    );
+    assert!(
+        statuses
+            .iter()
+            .filter(|(status, _)| *status == 429)
+            .all(|(_, retry_after)| *retry_after),
+        "a 429 without Retry-After: {statuses:?}"
+    );
+    assert_eq!(
+        real.status, 200,
+        "the workspace's own token was limited by another client's failures"
+    );
+}
+
 /// Returns a user body padded with a `displayName` of `bytes` characters.
 fn padded_user(user_name: &str, bytes: usize) -> Value {
     let mut body = user_body(user_name, "Large", "Body");
