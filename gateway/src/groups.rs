@@ -453,31 +453,10 @@ async fn ensure_users_exist<'a>(
     ))
 }
 
-/// Returns whether the response will show `members`, so the service loads
+/// Returns whether the response will show `members`, so groups-svc loads
 /// them only then.
 fn wants_members(params: &QueryParams) -> bool {
-    let names = |value: Option<&str>| -> Vec<String> {
-        value
-            .unwrap_or_default()
-            .split(',')
-            .map(|name| name.trim().to_ascii_lowercase())
-            .filter(|name| !name.is_empty())
-            .collect()
-    };
-    let is_members = |name: &String| {
-        let short = name
-            .strip_prefix(&format!("{}:", schema::GROUP.to_ascii_lowercase()))
-            .unwrap_or(name);
-        short == "members" || short.starts_with("members.")
-    };
-
-    let attributes = names(params.get("attributes"));
-    if !attributes.is_empty() {
-        return attributes.iter().any(is_members);
-    }
-    !names(params.get("excludedAttributes"))
-        .iter()
-        .any(|name| name == "members")
+    params.projection_shows(schema::GROUP, "members")
 }
 
 fn project(scim: &mut Value, params: &QueryParams) -> Result<(), ApiError> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::{SCIM_CONTENT_TYPE, error::ApiError};
 
-/// Reads a request body as JSON, answering 413 above `limit` bytes.
+/// Reads a request body as JSON, returning 413 above `limit` bytes.
 ///
 /// Entra and Okta send `application/scim+json`, Okta's test suite sends
 /// `application/json`, and a body without `Content-Type` is read as JSON too.
@@ -97,6 +97,37 @@ impl QueryParams {
         Self { params }
     }
 
+    /// Returns whether a response projected with `attributes` and
+    /// `excludedAttributes` (RFC 7644 section 3.9) shows `attribute` of the
+    /// schema `urn`, so handlers load it only then. Listing a sub-attribute
+    /// in `attributes` shows it; only excluding the whole attribute hides it.
+    pub fn projection_shows(&self, urn: &str, attribute: &str) -> bool {
+        let prefix = format!("{}:", urn.to_ascii_lowercase());
+        let names = |value: Option<&str>| -> Vec<String> {
+            value
+                .unwrap_or_default()
+                .split(',')
+                .map(|name| name.trim().to_ascii_lowercase())
+                .filter(|name| !name.is_empty())
+                .map(|name| {
+                    name.strip_prefix(&prefix)
+                        .map(str::to_owned)
+                        .unwrap_or(name)
+                })
+                .collect()
+        };
+        let attribute = attribute.to_ascii_lowercase();
+        let sub_attribute_prefix = format!("{attribute}.");
+
+        let requested = names(self.get("attributes"));
+        if !requested.is_empty() {
+            return requested
+                .iter()
+                .any(|name| *name == attribute || name.starts_with(&sub_attribute_prefix));
+        }
+        !names(self.get("excludedAttributes")).contains(&attribute)
+    }
+
     /// Builds parameters from a `POST /.search` body (RFC 7644 section 3.4.3).
     pub fn from_search_body(body: &Value) -> Result<Self, ApiError> {
         let Some(object) = body.as_object() else {
@@ -170,7 +201,7 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// A SCIM JSON response with `application/scim+json`.
+/// Builds a SCIM JSON response with `application/scim+json`.
 pub fn scim_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
@@ -180,7 +211,7 @@ pub fn scim_response(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// A SCIM resource response that also carries `ETag`, and `Location` when
+/// Builds a SCIM resource response that also carries `ETag`, and `Location` when
 /// the resource was just created.
 pub fn resource_response(
     status: StatusCode,
@@ -218,6 +249,29 @@ mod tests {
 
         assert_eq!(params.get("startIndex"), Some("3"));
         assert_eq!(params.get("filter"), Some("userName eq \"a\""));
+    }
+
+    #[test]
+    fn projection_shows_listed_sub_attribute() {
+        let params = QueryParams::parse(Some("attributes=id,members.value"));
+
+        assert!(params.projection_shows("urn:x:Group", "members"));
+        assert!(!params.projection_shows("urn:x:Group", "displayName"));
+    }
+
+    #[test]
+    fn projection_hides_excluded_attribute() {
+        let params = QueryParams::parse(Some("excludedAttributes=urn:x:Group:Members"));
+
+        assert!(!params.projection_shows("urn:x:Group", "members"));
+        assert!(params.projection_shows("urn:x:Group", "displayName"));
+    }
+
+    #[test]
+    fn projection_keeps_partly_excluded_attribute() {
+        let params = QueryParams::parse(Some("excludedAttributes=groups.display"));
+
+        assert!(params.projection_shows("urn:x:User", "groups"));
     }
 
     #[test]

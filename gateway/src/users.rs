@@ -41,7 +41,7 @@ pub async fn create(
     let body = read_json(&headers, body, state.settings.max_body_bytes).await?;
     let mut normalized = resource::normalize(&body, schema::user())?;
     require_user_name(&normalized)?;
-    // A provisioned user is active unless the identity provider says not.
+    // A provisioned user is active unless the identity provider sends `active: false`.
     if let Some(object) = normalized.as_object_mut() {
         object.entry("active").or_insert(Value::Bool(true));
     }
@@ -139,7 +139,7 @@ pub async fn replace(
         // `roles` and `entitlements` come from group mappings, so a PUT keeps
         // the stored values instead of clearing them.
         // A PUT without `active` keeps the current state: a replace that
-        // forgets the attribute must not deactivate the user.
+        // omits the attribute must not deactivate the user.
         let mut user = replacement.clone();
         user.id = current.id.clone();
         if keeps_active {
@@ -235,7 +235,7 @@ pub async fn delete(
 }
 
 /// Reads the user, lets `change` compute its new state, and writes it on
-/// the condition that nobody changed it in between.
+/// the condition that no other writer changed it in between.
 ///
 /// With `If-Match`, a stale version is 412. Without it, a lost race is
 /// retried from a fresh read, so two concurrent writers both land and the
@@ -429,7 +429,7 @@ fn require_user_name(resource: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Removes a deleted user from its groups before the DELETE is answered, so
+/// Removes a deleted user from its groups before the DELETE response is sent, so
 /// no group read shows the user afterwards. identity-svc's outbox delivers
 /// the deletion to groups-svc as well, so a failure here delays the removal
 /// but never loses it.
@@ -448,25 +448,13 @@ async fn remove_memberships(state: &AppState, tenant: &Tenant, user_id: &str) {
 }
 
 /// Returns whether the response will show the read-only `groups`
-/// attribute, so groups-svc is asked only then.
+/// attribute, so groups-svc is called only then.
 fn wants_groups(params: &QueryParams) -> bool {
-    let mentions_groups = |value: Option<&str>| {
-        value.unwrap_or_default().split(',').any(|name| {
-            let name = name.trim().to_ascii_lowercase();
-            let short = name
-                .strip_prefix(&format!("{}:", schema::USER.to_ascii_lowercase()))
-                .unwrap_or(&name);
-            short == "groups" || short.starts_with("groups.")
-        })
-    };
-    match params.get("attributes") {
-        Some(attributes) if !attributes.trim().is_empty() => mentions_groups(Some(attributes)),
-        _ => !mentions_groups(params.get("excludedAttributes")),
-    }
+    params.projection_shows(schema::USER, "groups")
 }
 
 /// Adds the user's `groups` (RFC 7643 section 4.1.2) from groups-svc. When
-/// groups-svc cannot answer, the attribute is left out and the failure is
+/// the call to groups-svc fails, the attribute is left out and the failure is
 /// logged and counted, so user reads keep working.
 async fn attach_groups(state: &AppState, tenant: &Tenant, base: &str, scim: &mut Value) {
     let Some(user_id) = scim.get("id").and_then(Value::as_str).map(str::to_owned) else {
