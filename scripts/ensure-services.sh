@@ -41,7 +41,7 @@ ensure_postgres() {
         port_open "$PG_PORT" && break
         sleep 1
     done
-    # A fresh Debian cluster asks for a password over TCP. The tests log in
+    # A fresh Debian cluster requires a password over TCP. The tests log in
     # as postgres with the password "postgres", which a trust-auth server
     # ignores.
     su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null

@@ -126,7 +126,7 @@ fn client_key(request: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |info| info.0.0.ip().to_string())
 }
 
-/// Answers a failed authentication with 401, or with 429 once the client has
+/// Responds to a failed authentication with 401, or with 429 once the client has
 /// failed more often than its limit allows, and counts it by `reason`.
 async fn reject_unauthenticated(state: &AppState, client: &str, reason: &'static str) -> Response {
     metrics::counter!("scim_rejected_requests_total", "reason" => reason).increment(1);

@@ -95,7 +95,7 @@ pub async fn resource_type_by_id(
         .ok_or_else(|| ApiError::not_found("ResourceType", &id))
 }
 
-/// Answers a method the endpoint does not serve, such as a write to a
+/// Rejects a method the endpoint does not serve, such as a write to a
 /// read-only discovery endpoint.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(405, None, "This method is not allowed on this endpoint.")

@@ -46,7 +46,7 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// 1,000 users at their size limit, or a group PATCH of 10,000 members, fits.
 pub const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Gateway settings that shape SCIM answers.
+/// Gateway settings that shape SCIM responses.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayConfig {
     /// Largest accepted request body, in bytes; larger bodies get 413.
@@ -67,9 +67,9 @@ pub struct GatewayConfig {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Failed SCIM authentications allowed per client address, per second;
-    /// above it (after the burst) that client gets 429 while other clients,
-    /// and the workspace's own identity provider, are unaffected.
+    /// Failed SCIM authentications allowed per client address, per second.
+    /// Past this rate and the burst, that client gets 429, and other clients
+    /// and the workspace's own identity provider are unaffected.
     #[arg(long, env = "AUTH_FAILURES_PER_SECOND", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_failures_per_second: u32,
 

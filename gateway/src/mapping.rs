@@ -139,7 +139,7 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-/// A SCIM ListResponse (RFC 7644 section 3.4.2).
+/// Builds a SCIM ListResponse (RFC 7644 section 3.4.2).
 pub fn list_response(resources: Vec<Value>, total_results: i64, start_index: i64) -> Value {
     json!({
         "schemas": [schema::LIST_RESPONSE],

@@ -9,7 +9,7 @@
 //! `%60` inside the request line only; headers and bodies pass through
 //! unchanged. It follows HTTP/1.1 message framing (`Content-Length` and
 //! chunked bodies) to find where each request line starts on a keep-alive
-//! connection, and passes everything through untouched once it sees
+//! connection, and passes everything through untouched once it reads
 //! something it does not follow, such as an HTTP/2 preface or an oversized
 //! line.
 
@@ -26,7 +26,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-/// Longest request line or header line the rewriter follows, in bytes.
+/// Maximum length of a request line or header line the rewriter follows, in bytes.
 const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Size of each read from the socket, in bytes.
@@ -163,7 +163,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TolerantStream<S> {
     }
 }
 
-/// Where the framer is within the HTTP/1.1 byte stream.
+/// Position of the framer within the HTTP/1.1 byte stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum State {
     /// Before the first space of a request line: the method.
