@@ -17,6 +17,7 @@ const PROTOS: &[&str] = &[
     "identity/v1/identity.proto",
     "groups/v1/groups.proto",
     "events/v1/events.proto",
+    "rbac/v1/rbac.proto",
 ];
 
 /// User attribute messages double as the identity service's storage document

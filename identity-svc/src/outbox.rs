@@ -74,7 +74,7 @@ pub(crate) fn build_event(
     payload: Payload,
     at: OffsetDateTime,
 ) -> OutboxEvent {
-    let event_type = event_type(&payload);
+    let event_type = payload.kind();
     let event = Event {
         id: Uuid::now_v7().to_string(),
         workspace_id: workspace_id.to_owned(),
@@ -91,25 +91,5 @@ pub(crate) fn build_event(
         event_type: event_type.to_owned(),
         payload: event.encode_to_vec(),
         created: at,
-    }
-}
-
-/// Returns the name of the payload's oneof case, stored in `event_type`.
-fn event_type(payload: &Payload) -> &'static str {
-    match payload {
-        Payload::UserDeleted(_) => "user_deleted",
-        Payload::ScimEnabled(_) => "scim_enabled",
-        Payload::ScimDisabled(_) => "scim_disabled",
-        Payload::ScimResetStarted(_) => "scim_reset_started",
-        Payload::ScimResetCompleted(_) => "scim_reset_completed",
-        Payload::IdentityProviderSet(_) => "identity_provider_set",
-        Payload::TokenIssued(_) => "token_issued",
-        Payload::TokenRotated(_) => "token_rotated",
-        Payload::TokenRevoked(_) => "token_revoked",
-        Payload::UserAdopted(_) => "user_adopted",
-        Payload::DomainAdded(_) => "domain_added",
-        Payload::DomainRemoved(_) => "domain_removed",
-        Payload::SsoEnabledChanged(_) => "sso_enabled_changed",
-        Payload::ScimEntitlementChanged(_) => "scim_entitlement_changed",
     }
 }
