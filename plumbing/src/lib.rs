@@ -37,6 +37,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod epoch_cache;
 pub mod grpc;
 pub mod http;
 pub mod listen;
