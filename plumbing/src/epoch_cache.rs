@@ -4,7 +4,7 @@
 //!
 //! # The scheme
 //!
-//! A service keeps, for each thing its answers depend on (a group, a user),
+//! A service keeps, for each thing its results depend on (a group, a user),
 //! a version in its database that every change bumps in the same
 //! transaction. The cache holds two kinds of entries:
 //!
