@@ -1,8 +1,8 @@
 //! GroupService RPCs: create, read, search, replace, update and delete
 //! groups, remove a user from every group, and delete every group of a
-//! workspace for a SCIM reset. Writes run in one transaction each (see
-//! `store::writes`), and cached membership results are invalidated after
-//! the commit.
+//! workspace for a SCIM reset. Writes run in one transaction each with
+//! their outbox events (see `store::writes`). After the commit, cached
+//! membership results are invalidated and the outbox relay is woken.
 
 use proto::groups::v1::{
     CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest,
@@ -55,6 +55,7 @@ impl GroupsService {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::DisplayNameTaken),
             result => result?,
         };
+        self.outbox_signal.notify();
         let member_ids: Vec<String> = members
             .iter()
             .map(|member| member.user_id.clone())
@@ -191,6 +192,7 @@ impl GroupsService {
             &request.workspace_id,
             &request.group_id,
             request.expected_version,
+            now(),
         )
         .await?;
         let former_members = match outcome {
@@ -202,6 +204,7 @@ impl GroupsService {
                 });
             }
         };
+        self.outbox_signal.notify();
         self.cache
             .invalidate(
                 &request.workspace_id,
@@ -237,16 +240,21 @@ impl GroupsService {
         request: ResetWorkspaceRequest,
     ) -> Result<ResetWorkspaceResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
-        let deleted = writes::reset_workspace(self.store.as_ref(), &request.workspace_id).await?;
+        let deleted =
+            writes::reset_workspace(self.store.as_ref(), &request.workspace_id, now()).await?;
+        let group_ids: Vec<String> = deleted
+            .groups
+            .iter()
+            .map(|group| group.id.clone())
+            .collect();
+        if !group_ids.is_empty() {
+            self.outbox_signal.notify();
+        }
         self.cache
-            .invalidate(
-                &request.workspace_id,
-                &deleted.group_ids,
-                &deleted.member_ids,
-            )
+            .invalidate(&request.workspace_id, &group_ids, &deleted.member_ids)
             .await;
 
-        let deleted_groups = i64::try_from(deleted.group_ids.len()).unwrap_or(i64::MAX);
+        let deleted_groups = i64::try_from(group_ids.len()).unwrap_or(i64::MAX);
         tracing::info!(
             workspace_id = %request.workspace_id,
             deleted_groups,
@@ -275,6 +283,9 @@ impl GroupsService {
         let UserRemoval::Removed(group_ids) = removal else {
             return Ok(None);
         };
+        if !group_ids.is_empty() {
+            self.outbox_signal.notify();
+        }
         self.cache
             .invalidate(workspace_id, &group_ids, &[user_id.to_owned()])
             .await;
@@ -307,6 +318,7 @@ impl GroupsService {
             }
         };
         if updated.changed {
+            self.outbox_signal.notify();
             self.cache
                 .invalidate(
                     &change.workspace_id,

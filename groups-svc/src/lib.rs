@@ -1,6 +1,7 @@
 //! Groups service: IdP groups with set-based memberships, stored in
 //! PostgreSQL or SQLite, and cached membership results, served over the
-//! `groups.v1` gRPC services and the `events.v1.EventSink` consumer.
+//! `groups.v1` gRPC services and the `events.v1.EventSink` consumer. Group
+//! changes are written as events to an outbox and relayed to consumers.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cache;
@@ -12,12 +13,14 @@ pub mod fold;
 mod groups;
 mod grpc;
 mod membership;
+pub mod outbox;
 pub mod store;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use plumbing::cache::Cache;
+use plumbing::outbox::OutboxSignal;
 use proto::events::v1::event_sink_server::EventSinkServer;
 use proto::groups::v1::{
     group_service_server::GroupServiceServer, membership_service_server::MembershipServiceServer,
@@ -51,6 +54,8 @@ pub struct GroupsConfig {
 pub struct GroupsService {
     store: Arc<dyn Store>,
     cache: MembershipCache,
+    /// Woken after each commit that wrote to the outbox.
+    outbox_signal: OutboxSignal,
 }
 
 impl GroupsService {
@@ -79,7 +84,11 @@ impl GroupsService {
 
     /// Wraps an already connected store and cache.
     pub fn from_parts(store: Arc<dyn Store>, cache: MembershipCache) -> Self {
-        Self { store, cache }
+        Self {
+            store,
+            cache,
+            outbox_signal: OutboxSignal::new(),
+        }
     }
 
     /// Returns the storage engine, for tests and maintenance tasks. Writes

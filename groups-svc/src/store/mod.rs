@@ -3,8 +3,11 @@
 //!
 //! Engines provide reads and the row-level steps of a write transaction
 //! ([`WriteTx`]). `writes` composes those steps into the group operations,
-//! so both engines apply membership changes with the same set semantics.
+//! so both engines apply membership changes with the same set semantics,
+//! and each operation inserts its events into the outbox in the same
+//! transaction.
 
+pub mod outbox;
 mod postgres;
 pub mod query;
 mod render;
@@ -14,8 +17,10 @@ pub mod writes;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use plumbing::outbox::OutboxSource;
 use time::OffsetDateTime;
 
+pub use self::outbox::OutboxEvent;
 pub use self::postgres::PostgresStore;
 pub use self::query::GroupQuery;
 pub use self::sqlite::SqliteStore;
@@ -80,19 +85,32 @@ pub struct UserGroups {
     pub groups: Vec<(String, String)>,
 }
 
+/// A group's id, displayName and member count as a write left them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub id: String,
+    pub display_name: String,
+    pub member_count: i64,
+}
+
 /// The groups a workspace reset deleted and the members they had.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeletedGroups {
-    /// Ids of the deleted groups, ordered by id.
-    pub group_ids: Vec<String>,
+    /// The deleted groups, ordered by id, with their member counts before
+    /// the deletion.
+    pub groups: Vec<GroupSummary>,
     /// Each former member's user id once, ordered by id. Their membership
     /// epochs were bumped in the same transaction.
     pub member_ids: Vec<String>,
 }
 
 /// Storage engine. Every operation is scoped by workspace id.
+///
+/// The engine is also the source of this service's outbox relay, so every
+/// engine implements [`OutboxSource`] over its `outbox` and
+/// `outbox_consumers` tables.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
     /// Runs a trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the connection pools and waits for checked-out connections.
@@ -230,20 +248,27 @@ pub trait WriteTx: Send {
     ) -> Result<Vec<String>, StoreError>;
     /// Deletes the user's membership in each of the locked `group_ids`, and
     /// bumps the version, decrements member_count and sets last_modified of
-    /// each group that lost it. Returns the ids of those groups.
+    /// each group that lost it. Returns those groups as updated, ordered by
+    /// id.
     async fn remove_user_from_groups(
         &mut self,
         workspace_id: &str,
         user_id: &str,
         group_ids: &[String],
         at: OffsetDateTime,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<GroupSummary>, StoreError>;
 
     /// Records the event id as processed. Returns false, and records
     /// nothing, when it was recorded before. On PostgreSQL a concurrent
     /// transaction claiming the same id waits for this one to end.
     async fn claim_event(&mut self, event_id: &str, at: OffsetDateTime)
     -> Result<bool, StoreError>;
+
+    /// Inserts `events` into the outbox in order. Call it as the last step
+    /// before [`WriteTx::commit`], because on PostgreSQL it takes a lock
+    /// that serialises outbox writers until the commit, so that sequence
+    /// order is commit order.
+    async fn insert_outbox_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -8,13 +8,20 @@
 //! and deleted, and `version` (the group's membership epoch) grows only when
 //! something changed. Every change also bumps the membership epochs of the
 //! users it affects, for cached ListGroupsForUser results.
+//!
+//! Every write that changed something inserts its events into the outbox
+//! as the last step of its transaction, so an event exists exactly when
+//! its change committed. A request that changed nothing writes none.
 
 use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
 use super::{DeletedGroups, GroupRecord, MemberRecord, Store, WriteTx};
-use crate::error::StoreError;
+use crate::{
+    error::StoreError,
+    outbox::{self, GroupUpdate},
+};
 
 /// Attempts of a transaction that PostgreSQL aborted to break a deadlock.
 const MAX_ATTEMPTS: usize = 5;
@@ -77,8 +84,9 @@ pub enum UserRemoval {
     AlreadyProcessed,
 }
 
-/// Inserts a new group with its members. Fails with
-/// [`StoreError::UniqueViolation`] when the folded displayName is taken.
+/// Inserts a new group with its members and its `GroupCreated` event.
+/// Fails with [`StoreError::UniqueViolation`] when the folded displayName
+/// is taken.
 pub async fn create_group(
     store: &dyn Store,
     group: &GroupRecord,
@@ -87,7 +95,11 @@ pub async fn create_group(
     let members = unique_members(members);
     let mut group = group.clone();
     group.member_count = count_members(&members);
-    let (group, members) = (&group, &members);
+    let member_ids: Vec<String> = members
+        .iter()
+        .map(|member| member.user_id.clone())
+        .collect();
+    let (group, members, member_ids) = (&group, &members, &member_ids);
 
     retry(|| async move {
         let mut tx = store.begin_write().await?;
@@ -97,13 +109,16 @@ pub async fn create_group(
             .await?;
         tx.bump_user_epochs(&group.workspace_id, &sorted(inserted))
             .await?;
+        let event = outbox::group_created(group, member_ids.clone());
+        tx.insert_outbox_events(&[event]).await?;
         tx.commit().await?;
         Ok(group.clone())
     })
     .await
 }
 
-/// Applies a [`GroupChange`] under the group's lock.
+/// Applies a [`GroupChange`] under the group's lock, with one
+/// `GroupUpdated` event when it changed something.
 pub async fn update_group(
     store: &dyn Store,
     change: &GroupChange,
@@ -172,6 +187,16 @@ pub async fn update_group(
         } else {
             None
         };
+        if changed {
+            let update = GroupUpdate {
+                previous_display_name: renamed.then(|| current.display_name.clone()),
+                external_id_changed,
+                added_member_ids: added.clone(),
+                removed_member_ids: removed.clone(),
+            };
+            let event = outbox::group_updated(&next, update, change.at);
+            tx.insert_outbox_events(&[event]).await?;
+        }
         tx.commit().await?;
 
         Ok(WriteOutcome::Done(UpdatedGroup {
@@ -186,13 +211,14 @@ pub async fn update_group(
     .await
 }
 
-/// Deletes a group, only at `expected_version` when given. Returns the
-/// former members' user ids.
+/// Deletes a group, only at `expected_version` when given, with its
+/// `GroupDeleted` event. Returns the former members' user ids.
 pub async fn delete_group(
     store: &dyn Store,
     workspace_id: &str,
     group_id: &str,
     expected_version: Option<i64>,
+    at: OffsetDateTime,
 ) -> Result<WriteOutcome<Vec<String>>, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
@@ -204,6 +230,14 @@ pub async fn delete_group(
         }
         let members = tx.bump_member_epochs(workspace_id, group_id).await?;
         tx.delete_group(workspace_id, group_id).await?;
+        let event = outbox::group_deleted(
+            workspace_id,
+            group_id,
+            &current.display_name,
+            current.member_count,
+            at,
+        );
+        tx.insert_outbox_events(&[event]).await?;
         tx.commit().await?;
         Ok(WriteOutcome::Done(members))
     })
@@ -215,6 +249,7 @@ pub async fn delete_group(
 /// member's epoch and keeps the epoch rows, because an epoch that restarted
 /// at 1 could match a cached ListGroupsForUser result naming deleted groups.
 /// A workspace without groups deletes nothing, so a repeated reset succeeds.
+/// Writes one `GroupDeleted` event per deleted group, in group id order.
 ///
 /// NOTE: the proto contract also names sync switches and User Groups synced
 /// from IdP groups. groups-svc stores neither yet; once it does, this
@@ -222,17 +257,33 @@ pub async fn delete_group(
 pub async fn reset_workspace(
     store: &dyn Store,
     workspace_id: &str,
+    at: OffsetDateTime,
 ) -> Result<DeletedGroups, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
         let deleted = tx.delete_workspace_groups(workspace_id).await?;
+        let events: Vec<_> = deleted
+            .groups
+            .iter()
+            .map(|group| {
+                outbox::group_deleted(
+                    workspace_id,
+                    &group.id,
+                    &group.display_name,
+                    group.member_count,
+                    at,
+                )
+            })
+            .collect();
+        tx.insert_outbox_events(&events).await?;
         tx.commit().await?;
         Ok(deleted)
     })
     .await
 }
 
-/// Removes the user from every group of the workspace. With `event_id`, does
+/// Removes the user from every group of the workspace, with one
+/// `GroupUpdated` event per group that lost the user. With `event_id`, does
 /// nothing when that event was processed before, and records it as
 /// processed in the same transaction otherwise.
 pub async fn remove_user_memberships(
@@ -258,8 +309,17 @@ pub async fn remove_user_memberships(
             tx.bump_user_epochs(workspace_id, &[user_id.to_owned()])
                 .await?;
         }
+        let events: Vec<_> = removed
+            .iter()
+            .map(|group| {
+                outbox::member_removed(workspace_id, &group.id, &group.display_name, user_id, at)
+            })
+            .collect();
+        tx.insert_outbox_events(&events).await?;
         tx.commit().await?;
-        Ok(UserRemoval::Removed(removed))
+        Ok(UserRemoval::Removed(
+            removed.into_iter().map(|group| group.id).collect(),
+        ))
     })
     .await
 }

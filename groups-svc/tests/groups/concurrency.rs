@@ -14,7 +14,8 @@ use proto::groups::v1::{
 use tokio::task::JoinSet;
 
 use crate::support::{
-    TestContext, add, apply, create, ids, member_ids, remove, update, version, workspace,
+    TestContext, add, apply, create, events, group_updated, ids, kinds, member_ids, remove, update,
+    version, workspace,
 };
 
 /// Members of the large-group test.
@@ -219,6 +220,32 @@ async fn large_group_add_one_member(ctx: TestContext) {
     );
     assert!(!present.changed);
     assert_eq!(removed.group.unwrap().member_count, LARGE_GROUP_SIZE as i64);
+    // The replace lists every new member. The add and the remove list only
+    // their one id, and the add of a present member writes nothing.
+    let recorded = events(&ctx.service, &workspace_id).await;
+    assert_eq!(
+        kinds(&recorded),
+        vec![
+            "group_created",
+            "group_updated",
+            "group_updated",
+            "group_updated"
+        ]
+    );
+    assert_eq!(
+        group_updated(&recorded[1]).added_member_ids.len(),
+        LARGE_GROUP_SIZE
+    );
+    assert_eq!(
+        group_updated(&recorded[2]).added_member_ids,
+        ids(&["newcomer"])
+    );
+    assert!(group_updated(&recorded[2]).removed_member_ids.is_empty());
+    assert_eq!(
+        group_updated(&recorded[3]).removed_member_ids,
+        ids(&["user-000007"])
+    );
+    assert!(group_updated(&recorded[3]).added_member_ids.is_empty());
     let check = |user_id: &str| CheckMembershipRequest {
         workspace_id: workspace_id.clone(),
         user_id: user_id.to_owned(),

@@ -6,6 +6,9 @@ mod cache;
 mod concurrency;
 mod filters;
 mod grpc;
+mod outbox;
+mod relay;
+mod sink;
 mod storage;
 mod support;
 

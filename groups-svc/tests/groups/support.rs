@@ -6,6 +6,7 @@ use std::{future::Future, panic::AssertUnwindSafe, path::PathBuf};
 
 use futures::FutureExt;
 use groups_svc::{GroupsConfig, GroupsService};
+use proto::events::v1::{Event, GroupUpdated, event::Payload};
 use proto::groups::v1::{
     CreateGroupRequest, Group, Member, MemberList, MembershipOperation, UpdateGroupRequest,
     UpdateGroupResponse, UserIdList, membership_operation::Operation,
@@ -26,6 +27,7 @@ pub enum Engine {
 /// in-process membership cache.
 pub struct TestContext {
     pub service: GroupsService,
+    pub engine: Engine,
     pub database_url: String,
 }
 
@@ -81,6 +83,7 @@ where
 
     let context = TestContext {
         service: service.clone(),
+        engine: Engine::Sqlite,
         database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
@@ -120,6 +123,7 @@ where
 
     let context = TestContext {
         service: service.clone(),
+        engine: Engine::Postgres,
         database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
@@ -289,4 +293,43 @@ pub fn version(group: &Group) -> i64 {
         .as_ref()
         .map(|meta| meta.version)
         .unwrap_or_default()
+}
+
+/// Consumer name that never acknowledges anything, so its pending events
+/// are every event in the outbox.
+pub const INSPECTOR: &str = "test-inspector";
+
+/// Returns every outbox event of `workspace_id`, in outbox order.
+pub async fn events(service: &GroupsService, workspace_id: &str) -> Vec<Event> {
+    let records = service
+        .store()
+        .fetch_pending(INSPECTOR, 100_000)
+        .await
+        .unwrap();
+    records
+        .into_iter()
+        .map(|record| record.event)
+        .filter(|event| event.workspace_id == workspace_id)
+        .collect()
+}
+
+/// Returns the payload kind of every event, such as `group_updated`.
+pub fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|event| {
+            event
+                .payload
+                .as_ref()
+                .map_or("none", |payload| payload.kind())
+        })
+        .collect()
+}
+
+/// Returns the `GroupUpdated` payload of an event, and panics on any other.
+pub fn group_updated(event: &Event) -> &GroupUpdated {
+    match &event.payload {
+        Some(Payload::GroupUpdated(payload)) => payload,
+        other => panic!("expected GroupUpdated, got {other:?}"),
+    }
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL engine. Timestamps are TIMESTAMPTZ, and id lists are bound as
 //! one `text[]` parameter, so no statement needs chunking.
 
+mod outbox;
 mod write;
 
 use std::{str::FromStr, time::Duration};

@@ -5,14 +5,14 @@
 //! `UNNEST`, one statement per step whatever the list's size.
 
 use async_trait::async_trait;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use time::OffsetDateTime;
 
-use super::{select_group, select_members};
+use super::{outbox::insert_outbox_events, select_group, select_members};
 use crate::{
     error::StoreError,
     fold::fold_str,
-    store::{DeletedGroups, GroupRecord, MemberRecord, WriteTx},
+    store::{DeletedGroups, GroupRecord, GroupSummary, MemberRecord, OutboxEvent, WriteTx},
 };
 
 /// An open PostgreSQL write transaction.
@@ -204,15 +204,20 @@ impl WriteTx for PostgresWrite {
         // deadlocking with a concurrent removal of a user. Once locked, no
         // other transaction can change these groups' members, so the next
         // statements see exactly the members that are deleted.
-        let group_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM groups WHERE workspace_id = $1 ORDER BY id FOR UPDATE",
+        let rows = sqlx::query(
+            "SELECT id, display_name, member_count FROM groups WHERE workspace_id = $1 ORDER BY id FOR UPDATE",
         )
         .bind(workspace_id)
         .fetch_all(&mut *self.transaction)
         .await?;
-        if group_ids.is_empty() {
+        if rows.is_empty() {
             return Ok(DeletedGroups::default());
         }
+        let groups: Vec<GroupSummary> = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
+        let group_ids: Vec<&str> = groups.iter().map(|group| group.id.as_str()).collect();
 
         // One statement deletes the member rows and bumps each former
         // member's epoch once. DISTINCT is required because ON CONFLICT DO
@@ -236,10 +241,7 @@ impl WriteTx for PostgresWrite {
             .bind(&group_ids)
             .execute(&mut *self.transaction)
             .await?;
-        Ok(DeletedGroups {
-            group_ids,
-            member_ids,
-        })
+        Ok(DeletedGroups { groups, member_ids })
     }
 
     async fn lock_groups_of_user(
@@ -266,7 +268,7 @@ impl WriteTx for PostgresWrite {
         user_id: &str,
         group_ids: &[String],
         at: OffsetDateTime,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<GroupSummary>, StoreError> {
         if group_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -274,7 +276,7 @@ impl WriteTx for PostgresWrite {
             "WITH removed AS (DELETE FROM group_members WHERE workspace_id = $1 AND user_id = $2 \
              AND group_id = ANY($3) RETURNING group_id) \
              UPDATE groups AS g SET version = g.version + 1, member_count = g.member_count - 1, last_modified = $4 \
-             FROM removed WHERE g.id = removed.group_id RETURNING g.id",
+             FROM removed WHERE g.id = removed.group_id RETURNING g.id, g.display_name, g.member_count",
         )
         .bind(workspace_id)
         .bind(user_id)
@@ -282,11 +284,11 @@ impl WriteTx for PostgresWrite {
         .bind(at)
         .fetch_all(&mut *self.transaction)
         .await?;
-        let mut removed: Vec<String> = rows
+        let mut removed: Vec<GroupSummary> = rows
             .iter()
-            .map(|row| row.try_get("id"))
+            .map(summary_from_row)
             .collect::<Result<_, _>>()?;
-        removed.sort_unstable();
+        removed.sort_unstable_by(|left, right| left.id.cmp(&right.id));
         Ok(removed)
     }
 
@@ -305,8 +307,21 @@ impl WriteTx for PostgresWrite {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn insert_outbox_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        insert_outbox_events(&mut self.transaction, events).await?;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.transaction.commit().await?;
         Ok(())
     }
+}
+
+fn summary_from_row(row: &PgRow) -> Result<GroupSummary, sqlx::Error> {
+    Ok(GroupSummary {
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        member_count: row.try_get("member_count")?,
+    })
 }

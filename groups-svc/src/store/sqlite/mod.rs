@@ -6,6 +6,7 @@
 //! separate pool and run concurrently under WAL. The busy timeout covers
 //! other processes that open the same file.
 
+mod outbox;
 mod write;
 
 use std::{collections::HashSet, str::FromStr, time::Duration};

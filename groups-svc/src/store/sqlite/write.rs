@@ -3,14 +3,16 @@
 //! database's write lock and [`WriteTx::lock_group`] is a plain read.
 
 use async_trait::async_trait;
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction, sqlite::SqliteRow};
 use time::OffsetDateTime;
 
-use super::{IDS_PER_STATEMENT, select_group, select_members, to_micros};
+use super::{
+    IDS_PER_STATEMENT, outbox::insert_outbox_events, select_group, select_members, to_micros,
+};
 use crate::{
     error::StoreError,
     fold::fold_str,
-    store::{DeletedGroups, GroupRecord, MemberRecord, WriteTx},
+    store::{DeletedGroups, GroupRecord, GroupSummary, MemberRecord, OutboxEvent, WriteTx},
 };
 
 /// Member rows per INSERT, three parameters each plus three shared ones.
@@ -214,14 +216,19 @@ impl WriteTx for SqliteWrite {
     ) -> Result<DeletedGroups, StoreError> {
         // This transaction holds the database's write lock, so every
         // statement below reads the same groups and members.
-        let group_ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ? ORDER BY id")
-                .bind(workspace_id)
-                .fetch_all(&mut *self.transaction)
-                .await?;
-        if group_ids.is_empty() {
+        let rows = sqlx::query(
+            "SELECT id, display_name, member_count FROM groups WHERE workspace_id = ? ORDER BY id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        if rows.is_empty() {
             return Ok(DeletedGroups::default());
         }
+        let groups: Vec<GroupSummary> = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
 
         // The WHERE clause also keeps SQLite from parsing ON CONFLICT as a
         // join constraint of the SELECT.
@@ -244,10 +251,7 @@ impl WriteTx for SqliteWrite {
             .bind(workspace_id)
             .execute(&mut *self.transaction)
             .await?;
-        Ok(DeletedGroups {
-            group_ids,
-            member_ids,
-        })
+        Ok(DeletedGroups { groups, member_ids })
     }
 
     async fn lock_groups_of_user(
@@ -271,8 +275,8 @@ impl WriteTx for SqliteWrite {
         user_id: &str,
         group_ids: &[String],
         at: OffsetDateTime,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut removed: Vec<String> = Vec::new();
+    ) -> Result<Vec<GroupSummary>, StoreError> {
+        let mut removed: Vec<GroupSummary> = Vec::new();
         for chunk in group_ids.chunks(IDS_PER_STATEMENT) {
             let placeholders = vec!["?"; chunk.len()].join(", ");
             let delete_sql = format!(
@@ -296,7 +300,7 @@ impl WriteTx for SqliteWrite {
 
             let update_sql = format!(
                 "UPDATE groups SET version = version + 1, member_count = member_count - 1, last_modified = ? \
-                 WHERE workspace_id = ? AND id IN ({})",
+                 WHERE workspace_id = ? AND id IN ({}) RETURNING id, display_name, member_count",
                 vec!["?"; deleted.len()].join(", ")
             );
             let mut update = sqlx::query(AssertSqlSafe(update_sql))
@@ -305,10 +309,11 @@ impl WriteTx for SqliteWrite {
             for group_id in &deleted {
                 update = update.bind(group_id);
             }
-            update.execute(&mut *self.transaction).await?;
-            removed.extend(deleted);
+            for row in update.fetch_all(&mut *self.transaction).await? {
+                removed.push(summary_from_row(&row)?);
+            }
         }
-        removed.sort_unstable();
+        removed.sort_unstable_by(|left, right| left.id.cmp(&right.id));
         Ok(removed)
     }
 
@@ -327,8 +332,21 @@ impl WriteTx for SqliteWrite {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn insert_outbox_events(&mut self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        insert_outbox_events(&mut self.transaction, events).await?;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.transaction.commit().await?;
         Ok(())
     }
+}
+
+fn summary_from_row(row: &SqliteRow) -> Result<GroupSummary, sqlx::Error> {
+    Ok(GroupSummary {
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        member_count: row.try_get("member_count")?,
+    })
 }
