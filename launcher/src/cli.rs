@@ -39,6 +39,7 @@ pub enum Service {
     Gateway,
     Identity,
     Groups,
+    Rbac,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -48,7 +49,7 @@ pub struct RunArgs {
         long,
         env = "SERVICES",
         value_delimiter = ',',
-        default_value = "gateway,identity,groups"
+        default_value = "gateway,identity,groups,rbac"
     )]
     pub services: Vec<Service>,
 
@@ -78,6 +79,20 @@ pub struct RunArgs {
     /// defaults to the local groups listen address.
     #[arg(long, env = "GROUPS_URL")]
     pub groups_url: Option<String>,
+
+    /// gRPC listen address of rbac-svc.
+    #[arg(long, env = "RBAC_GRPC_ADDR", default_value = "127.0.0.1:50053")]
+    pub rbac_grpc_addr: String,
+
+    /// rbac-svc URL the gateway and the identity-svc and groups-svc outbox
+    /// relays call; defaults to the local rbac listen address.
+    #[arg(long, env = "RBAC_URL")]
+    pub rbac_url: Option<String>,
+
+    /// rbac-svc database: a `postgres://` URL, or `sqlite://` for a file.
+    /// Defaults to `<data-dir>/rbac.db`.
+    #[arg(long, env = "RBAC_DATABASE_URL")]
+    pub rbac_database_url: Option<String>,
 
     /// groups-svc database: a `postgres://` URL, or `sqlite://` for a file.
     /// Defaults to `<data-dir>/groups.db`.
@@ -137,6 +152,16 @@ impl RunArgs {
             format!(
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("groups.db").display()
+            )
+        })
+    }
+
+    /// Returns the rbac-svc database URL.
+    pub fn rbac_database_url(&self) -> String {
+        self.rbac_database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("rbac.db").display()
             )
         })
     }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use axum::Router;
 use groups_svc::GroupsService;
 use identity_svc::IdentityService;
+use rbac_svc::RbacService;
 use plumbing::outbox::Consumer;
 use plumbing::{
     ratelimit::RateLimiter,
@@ -35,6 +36,8 @@ pub struct Stack {
     pub identity_addr: Option<SocketAddr>,
     /// Bound groups-svc gRPC address, when it runs here.
     pub groups_addr: Option<SocketAddr>,
+    /// Bound rbac-svc gRPC address, when it runs here.
+    pub rbac_addr: Option<SocketAddr>,
     /// SCIM URL of the demo workspace, when the demo bootstrap is on.
     pub demo_scim_url: Option<String>,
     shutdown: Shutdown,
@@ -42,8 +45,9 @@ pub struct Stack {
     tasks: JoinSet<anyhow::Result<()>>,
     identity: Option<IdentityService>,
     groups: Option<GroupsService>,
+    rbac: Option<RbacService>,
     relay_stop: CancellationToken,
-    relay_task: Option<tokio::task::JoinHandle<()>>,
+    relay_tasks: Vec<tokio::task::JoinHandle<()>>,
     shutdown_config: ShutdownConfig,
 }
 
@@ -86,8 +90,25 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         )
     })?;
 
+    let (rbac, rbac_addr) = if args.runs(Service::Rbac) {
+        let (service, addr) = services::start_rbac(&args, &shutdown, &mut tasks).await?;
+        (Some(service), Some(addr))
+    } else {
+        (None, None)
+    };
+    let rbac_url = match (&args.rbac_url, rbac_addr) {
+        (Some(url), _) => url.clone(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => format!("http://{}", args.rbac_grpc_addr),
+    };
+
+    let relay_stop = CancellationToken::new();
+    let mut relay_tasks = Vec::new();
     let (groups, groups_addr) = if args.runs(Service::Groups) {
         let (service, addr) = services::start_groups(&args, &shutdown, &mut tasks).await?;
+        let rbac_sink = Consumer::grpc("rbac-svc", &rbac_url, args.gateway.grpc_timeout).await?;
+        let relay = service.outbox_relay(vec![rbac_sink], args.outbox.clone())?;
+        relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
         (Some(service), Some(addr))
     } else {
         (None, None)
@@ -98,12 +119,13 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         (None, None) => format!("http://{}", args.groups_grpc_addr),
     };
 
-    let relay_stop = CancellationToken::new();
-    let mut relay_task = None;
     let (identity, identity_addr) = if args.runs(Service::Identity) {
         let (service, addr) =
             services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
-        relay_task = Some(start_relay(&service, &args, &groups_url, relay_stop.clone()).await?);
+        relay_tasks.push(
+            start_identity_relay(&service, &args, &groups_url, &rbac_url, relay_stop.clone())
+                .await?,
+        );
         (Some(service), Some(addr))
     } else {
         (None, None)
@@ -158,14 +180,16 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         http_addr,
         identity_addr,
         groups_addr,
+        rbac_addr,
         demo_scim_url,
         shutdown,
         readiness,
         tasks,
         identity,
         groups,
+        rbac,
         relay_stop,
-        relay_task,
+        relay_tasks,
         shutdown_config: args.shutdown,
     })
 }
@@ -187,13 +211,13 @@ impl Stack {
             tracing::warn!("shutdown grace period ended with requests still in flight");
             self.tasks.abort_all();
         }
-        // The relay reads identity-svc's database, so it stops before the
-        // pool closes.
+        // The relays read their services' databases, so they stop before
+        // the pools close.
         self.relay_stop.cancel();
-        if let Some(relay) = self.relay_task.take()
-            && let Err(error) = relay.await
-        {
-            tracing::error!(error = %error, "outbox relay task failed");
+        for relay in self.relay_tasks.drain(..) {
+            if let Err(error) = relay.await {
+                tracing::error!(error = %error, "outbox relay task failed");
+            }
         }
         if let Some(identity) = self.identity.take() {
             identity.close().await;
@@ -201,20 +225,26 @@ impl Stack {
         if let Some(groups) = self.groups.take() {
             groups.close().await;
         }
+        if let Some(rbac) = self.rbac.take() {
+            rbac.close().await;
+        }
         tracing::info!("stopped");
     }
 }
 
-/// Starts identity-svc's outbox relay, delivering its events to groups-svc.
-async fn start_relay(
+/// Starts identity-svc's outbox relay, delivering its events to groups-svc
+/// and rbac-svc.
+async fn start_identity_relay(
     identity: &IdentityService,
     args: &RunArgs,
     groups_url: &str,
+    rbac_url: &str,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    // The consumer name keys the relay's stored position, so it never changes.
+    // A consumer's name keys its stored position, so it never changes.
     let groups = Consumer::grpc("groups-svc", groups_url, args.gateway.grpc_timeout).await?;
-    let relay = identity.outbox_relay(vec![groups], args.outbox.clone())?;
+    let rbac = Consumer::grpc("rbac-svc", rbac_url, args.gateway.grpc_timeout).await?;
+    let relay = identity.outbox_relay(vec![groups, rbac], args.outbox.clone())?;
     Ok(tokio::spawn(relay.run(stop)))
 }
 

@@ -6,6 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use groups_svc::{GroupsConfig, GroupsService};
 use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
+use rbac_svc::{RbacConfig, RbacService};
 use plumbing::shutdown::Shutdown;
 use tokio::task::JoinSet;
 use tonic::service::Routes;
@@ -23,6 +24,13 @@ const IDENTITY_SERVICES: &[&str] = &[
 const GROUPS_SERVICES: &[&str] = &[
     "groups.v1.GroupService",
     "groups.v1.MembershipService",
+    "events.v1.EventSink",
+];
+
+/// Names registered with gRPC health for rbac-svc.
+const RBAC_SERVICES: &[&str] = &[
+    "rbac.v1.RoleAdminService",
+    "rbac.v1.RoleService",
     "events.v1.EventSink",
 ];
 
@@ -86,6 +94,36 @@ pub async fn start_groups(
         "groups-svc",
         &args.groups_grpc_addr,
         GROUPS_SERVICES,
+        routes,
+        shutdown,
+        tasks,
+    )
+    .await?;
+    Ok((service, addr))
+}
+
+/// Connects rbac-svc to its database and cache and serves it.
+pub async fn start_rbac(
+    args: &RunArgs,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<(RbacService, SocketAddr)> {
+    let config = RbacConfig {
+        database_url: args.rbac_database_url(),
+        max_connections: args.database_max_connections,
+        redis_url: args.redis_url.clone(),
+    };
+    let service = RbacService::connect(&config)
+        .await
+        .context("failed to start rbac-svc")?;
+
+    let routes = Routes::new(service.role_admin_server())
+        .add_service(service.role_server())
+        .add_service(service.event_sink_server());
+    let addr = serve(
+        "rbac-svc",
+        &args.rbac_grpc_addr,
+        RBAC_SERVICES,
         routes,
         shutdown,
         tasks,

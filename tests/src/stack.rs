@@ -124,8 +124,16 @@ enum Services {
         _gateway: ChildProcess,
         _identity: ChildProcess,
         _groups: ChildProcess,
+        /// `None` while stopped by [`TestStack::stop_rbac`].
+        rbac: Option<ChildProcess>,
+        /// Arguments and addresses to start rbac-svc again with.
+        rbac_args: Vec<String>,
+        rbac_http: SocketAddr,
+        program: String,
+        log_dir: std::path::PathBuf,
         _database: TestDatabase,
         _groups_database: TestDatabase,
+        _rbac_database: TestDatabase,
     },
 }
 
@@ -139,6 +147,8 @@ pub struct TestStack {
     pub http_addr: SocketAddr,
     /// Address of identity-svc's gRPC listener.
     pub identity_addr: SocketAddr,
+    /// Address of rbac-svc's gRPC listener.
+    pub rbac_addr: SocketAddr,
     services: Services,
     _data_dir: TempDir,
 }
@@ -161,6 +171,8 @@ impl TestStack {
             "127.0.0.1:0".to_owned(),
             "--groups-grpc-addr".to_owned(),
             "127.0.0.1:0".to_owned(),
+            "--rbac-grpc-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--bootstrap-demo".to_owned(),
             "true".to_owned(),
         ];
@@ -178,19 +190,21 @@ impl TestStack {
         let identity_addr = stack
             .identity_addr
             .expect("the embedded stack runs identity-svc");
+        let rbac_addr = stack.rbac_addr.expect("the embedded stack runs rbac-svc");
         Self {
             base_url: format!("http://{http_addr}/scim/v2/{}", demo.workspace_id),
             token: demo.token,
             workspace_id: demo.workspace_id,
             http_addr,
             identity_addr,
+            rbac_addr,
             services: Services::Embedded(stack),
             _data_dir: data_dir,
         }
     }
 
-    /// Starts identity-svc and groups-svc, each on a fresh PostgreSQL
-    /// database, and the gateway with Redis, each a process of `program` (the
+    /// Starts identity-svc, groups-svc and rbac-svc, each on a fresh
+    /// PostgreSQL database, and the gateway with Redis, each a process of `program` (the
     /// `scim-stack` binary, which an integration test names with
     /// `env!("CARGO_BIN_EXE_scim-stack")`).
     /// Returns `None` when PostgreSQL or Redis is unreachable and `CI` is not
@@ -224,6 +238,13 @@ impl TestStack {
                 return None;
             }
         };
+        let rbac_database = match TestDatabase::create(&postgres).await {
+            Ok(database) => database,
+            Err(error) => {
+                service_missing("PostgreSQL", &postgres, &error);
+                return None;
+            }
+        };
 
         // Ports are picked by binding port 0 and releasing it, so another
         // test may take one before a child binds it; a failed start is retried
@@ -238,6 +259,7 @@ impl TestStack {
                 &http,
                 &database.url,
                 &groups_database.url,
+                &rbac_database.url,
                 &redis,
             )
             .await
@@ -255,6 +277,10 @@ impl TestStack {
             data_dir,
             gateway_http,
             identity_grpc,
+            rbac_grpc,
+            rbac_http,
+            rbac_args,
+            rbac,
             groups,
             identity,
             gateway,
@@ -272,12 +298,19 @@ impl TestStack {
             workspace_id: demo.workspace_id,
             http_addr: gateway_http,
             identity_addr: identity_grpc,
+            rbac_addr: rbac_grpc,
             services: Services::Split {
                 _gateway: gateway,
                 _identity: identity,
                 _groups: groups,
+                rbac: Some(rbac),
+                rbac_args,
+                rbac_http,
+                program: program.to_owned(),
+                log_dir: data_dir.path().to_owned(),
                 _database: database,
                 _groups_database: groups_database,
+                _rbac_database: rbac_database,
             },
             _data_dir: data_dir,
         })
@@ -303,6 +336,47 @@ impl TestStack {
             .connect()
             .await
             .expect("failed to connect to identity-svc")
+    }
+
+    /// Returns a gRPC channel to rbac-svc.
+    pub async fn rbac_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.rbac_addr))
+            .expect("invalid rbac-svc URL")
+            .connect()
+            .await
+            .expect("failed to connect to rbac-svc")
+    }
+
+    /// Kills the rbac-svc process of a split stack; its events queue up in
+    /// the other services' outboxes. Panics on an embedded stack.
+    pub fn stop_rbac(&mut self) {
+        match &mut self.services {
+            Services::Split { rbac, .. } => *rbac = None,
+            Services::Embedded(_) => panic!("rbac-svc runs inside the embedded stack"),
+        }
+    }
+
+    /// Starts rbac-svc again on its previous addresses and database and
+    /// waits until it is ready. Panics on an embedded stack.
+    pub async fn start_rbac(&mut self) {
+        match &mut self.services {
+            Services::Split {
+                rbac,
+                rbac_args,
+                rbac_http,
+                program,
+                log_dir,
+                ..
+            } => {
+                let mut process = ChildProcess::spawn("rbac-restarted", program, rbac_args, log_dir);
+                process
+                    .try_wait_ready(&http_client(), *rbac_http)
+                    .await
+                    .unwrap_or_else(|message| panic!("rbac-svc did not restart: {message}"));
+                *rbac = Some(process);
+            }
+            Services::Embedded(_) => panic!("rbac-svc runs inside the embedded stack"),
+        }
     }
 
     /// Creates another workspace (domain `b.example`) with its own token.
@@ -366,24 +440,29 @@ fn strings(args: &[&str]) -> Vec<String> {
 /// How often a split stack start is tried before the test fails.
 const SPLIT_START_ATTEMPTS: u32 = 3;
 
-/// The three processes of a split stack and where they listen.
+/// The processes of a split stack and where they listen.
 struct SplitProcesses {
     data_dir: TempDir,
     gateway_http: SocketAddr,
     identity_grpc: SocketAddr,
+    rbac_grpc: SocketAddr,
+    rbac_http: SocketAddr,
+    rbac_args: Vec<String>,
+    rbac: ChildProcess,
     groups: ChildProcess,
     identity: ChildProcess,
     gateway: ChildProcess,
 }
 
-/// Starts groups-svc, identity-svc and the gateway as separate processes on
-/// fresh loopback ports and waits until each is ready.
+/// Starts rbac-svc, groups-svc, identity-svc and the gateway as separate
+/// processes on fresh loopback ports and waits until each is ready.
 async fn start_split_processes(
     program: &str,
     options: &StackOptions,
     http: &reqwest::Client,
     identity_database_url: &str,
     groups_database_url: &str,
+    rbac_database_url: &str,
     redis: &str,
 ) -> Result<SplitProcesses, String> {
     let data_dir = TempDir::new("e2e-split");
@@ -392,9 +471,34 @@ async fn start_split_processes(
     let groups_http = free_loopback_addr();
     let groups_grpc = free_loopback_addr();
     let gateway_http = free_loopback_addr();
+    let rbac_http = free_loopback_addr();
+    let rbac_grpc = free_loopback_addr();
     let groups_url = format!("http://{groups_grpc}");
+    let rbac_url = format!("http://{rbac_grpc}");
 
-    // groups-svc starts first, so it is ready before identity-svc's
+    // rbac-svc consumes the other services' events, so it starts first.
+    let mut rbac_args = strings(&[
+        "run",
+        "--services",
+        "rbac",
+        "--data-dir",
+        &path_text(&data_dir.path().join("rbac")),
+        "--http-addr",
+        &rbac_http.to_string(),
+        "--rbac-grpc-addr",
+        &rbac_grpc.to_string(),
+        "--rbac-database-url",
+        rbac_database_url,
+        "--redis-url",
+        redis,
+        "--bootstrap-demo",
+        "false",
+    ]);
+    rbac_args.extend(options.args());
+    let mut rbac = ChildProcess::spawn("rbac", program, &rbac_args, data_dir.path());
+    rbac.try_wait_ready(http, rbac_http).await?;
+
+    // groups-svc starts next, so it is ready before identity-svc's
     // outbox relay delivers events and the gateway sends requests to it.
     let mut groups_args = strings(&[
         "run",
@@ -408,6 +512,8 @@ async fn start_split_processes(
         &groups_grpc.to_string(),
         "--groups-database-url",
         groups_database_url,
+        "--rbac-url",
+        &rbac_url,
         "--redis-url",
         redis,
         "--bootstrap-demo",
@@ -431,6 +537,8 @@ async fn start_split_processes(
         identity_database_url,
         "--groups-url",
         &groups_url,
+        "--rbac-url",
+        &rbac_url,
         "--bootstrap-demo",
         "true",
         "--public-url",
@@ -452,6 +560,8 @@ async fn start_split_processes(
         &format!("http://{identity_grpc}"),
         "--groups-url",
         &groups_url,
+        "--rbac-url",
+        &rbac_url,
         "--redis-url",
         redis,
         "--bootstrap-demo",
@@ -465,6 +575,10 @@ async fn start_split_processes(
         data_dir,
         gateway_http,
         identity_grpc,
+        rbac_grpc,
+        rbac_http,
+        rbac_args,
+        rbac,
         groups,
         identity,
         gateway,
