@@ -17,6 +17,7 @@ mod scim_lifecycle;
 pub mod store;
 mod token_admin;
 pub mod tokens;
+mod user_changes;
 mod users;
 mod workspaces;
 

@@ -3,19 +3,26 @@
 //! Each event is written to the `outbox` table in the same transaction as
 //! the change it describes (see the store's `delete_user`), and the relay
 //! from [`plumbing::outbox`] delivers it at least once to each consumer
-//! over `events.v1.EventSink/Deliver`. groups-svc consumes `UserDeleted`;
-//! the SCIM lifecycle events (SCIM on and off, resets, tokens, domains,
-//! adopted users) are for the audit log.
+//! over `events.v1.EventSink/Deliver`. groups-svc consumes `UserDeleted`.
+//! `UserCreated` and `UserUpdated` record every other user write for the
+//! role service and the audit log, and the SCIM lifecycle events (SCIM on
+//! and off, resets, tokens, domains, adopted users) are for the audit log.
 
 use std::sync::Arc;
 
 use plumbing::outbox::{Consumer, OutboxSignal, OutboxSource, Relay, RelayConfig};
 use prost::Message as _;
-use proto::events::v1::{Event, UserDeleted, event::Payload};
+use proto::events::v1::{
+    AttributeChange, Event, UserCreated, UserDeleted, UserUpdated, event::Payload,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{IdentityService, convert::timestamp, store::OutboxEvent};
+use crate::{
+    IdentityService,
+    convert::timestamp,
+    store::{OutboxEvent, UserRecord},
+};
 
 /// `service` label of this service's outbox metrics.
 pub const OUTBOX_SERVICE: &str = "identity-svc";
@@ -55,6 +62,46 @@ pub(crate) fn user_deleted(workspace_id: &str, user_id: &str, at: OffsetDateTime
         user_id: user_id.to_owned(),
     });
     build_event(workspace_id, AGGREGATE_USER, user_id, payload, at)
+}
+
+/// Builds the `UserCreated` event of a new user.
+pub(crate) fn user_created(user: &UserRecord) -> OutboxEvent {
+    let payload = Payload::UserCreated(UserCreated {
+        user_id: user.id.clone(),
+        user_name: user.user_name.clone(),
+        active: user.active,
+        scim_managed: user.scim_managed,
+    });
+    build_event(
+        &user.workspace_id,
+        AGGREGATE_USER,
+        &user.id,
+        payload,
+        user.created,
+    )
+}
+
+/// Builds the `UserUpdated` event of `user` as a write left it.
+/// `previous_active` is the stored `active` before the write.
+pub(crate) fn user_updated(
+    user: &UserRecord,
+    previous_active: bool,
+    changes: Vec<AttributeChange>,
+) -> OutboxEvent {
+    let payload = Payload::UserUpdated(UserUpdated {
+        user_id: user.id.clone(),
+        user_name: user.user_name.clone(),
+        active: user.active,
+        previous_active,
+        changes,
+    });
+    build_event(
+        &user.workspace_id,
+        AGGREGATE_USER,
+        &user.id,
+        payload,
+        user.last_modified,
+    )
 }
 
 /// Builds an event about the workspace itself.

@@ -1,5 +1,7 @@
 //! User RPCs: create, read, search, replace and delete, with the workspace
-//! email-domain rule and optimistic concurrency on `version`.
+//! email-domain rule and optimistic concurrency on `version`. Each write
+//! commits with its outbox events: `UserCreated`, `UserUpdated` (only when
+//! an attribute changed), `UserAdopted` and `UserDeleted`.
 
 use std::collections::HashSet;
 
@@ -20,13 +22,15 @@ use crate::{
     filter::{build_condition, build_sort},
     now, outbox,
     store::{UserQuery, UserRecord, WorkspaceRecord},
+    user_changes::{attribute_changes, user_state},
 };
 
 /// Maximum ids in one BatchGetUsers request.
 pub const MAX_BATCH_IDS: usize = 1000;
 
 impl IdentityService {
-    /// Creates a user with a new id and version 1.
+    /// Creates a user with a new id and version 1, with its `UserCreated`
+    /// event.
     pub async fn create_user(&self, request: CreateUserRequest) -> Result<User, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         let user = request
@@ -53,7 +57,8 @@ impl IdentityService {
     }
 
     /// Creates an active user that SCIM does not manage yet, with the
-    /// address as its userName and primary work email.
+    /// address as its userName and primary work email, and its
+    /// `UserCreated` event.
     pub async fn create_unmanaged_user(
         &self,
         request: CreateUnmanagedUserRequest,
@@ -90,11 +95,13 @@ impl IdentityService {
     }
 
     async fn insert_new_user(&self, record: &UserRecord) -> Result<(), ServiceError> {
+        let event = outbox::user_created(record);
         // The unique index decides, so two concurrent creates cannot both win.
-        match self.store.insert_user(record).await {
+        match self.store.insert_user(record, &[event]).await {
             Err(StoreError::UniqueViolation) => return Err(ServiceError::UserNameTaken),
             result => result?,
         }
+        self.outbox_signal.notify();
         tracing::Span::current().record("user_id", record.id.as_str());
         Ok(())
     }
@@ -174,7 +181,9 @@ impl IdentityService {
     ///
     /// Only SCIM writes users this way, so a user created outside SCIM
     /// becomes SCIM-managed here, with a `UserAdopted` event in the same
-    /// transaction.
+    /// transaction. A `UserUpdated` event lists the attributes whose values
+    /// differ from the stored ones. A write that changes no attribute still
+    /// bumps the version but writes no `UserUpdated`.
     pub async fn replace_user(&self, request: ReplaceUserRequest) -> Result<User, ServiceError> {
         let workspace = self.require_workspace(&request.workspace_id).await?;
         let user = request
@@ -198,7 +207,7 @@ impl IdentityService {
         }
 
         let record = UserRecord {
-            id: current.id,
+            id: current.id.clone(),
             workspace_id: workspace.id,
             user_name: user.user_name.clone(),
             external_id: user.external_id.clone(),
@@ -209,6 +218,7 @@ impl IdentityService {
             attributes,
             scim_managed: true,
         };
+        let changes = attribute_changes(&user_state(&current)?, &user_state(&record)?);
         let mut events = Vec::new();
         if !current.scim_managed {
             let payload = Payload::UserAdopted(UserAdopted {
@@ -221,6 +231,10 @@ impl IdentityService {
                 payload,
                 record.last_modified,
             ));
+        }
+        let changed_attributes = changes.len();
+        if !changes.is_empty() {
+            events.push(outbox::user_updated(&record, current.active, changes));
         }
         let updated = match self
             .store
@@ -237,9 +251,17 @@ impl IdentityService {
         }
         if !events.is_empty() {
             self.outbox_signal.notify();
+        }
+        if !current.scim_managed {
             tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, "user adopted by scim");
         }
-        tracing::info!(workspace_id = %record.workspace_id, user_id = %record.id, version = record.version, "user replaced");
+        tracing::info!(
+            workspace_id = %record.workspace_id,
+            user_id = %record.id,
+            version = record.version,
+            changed_attributes,
+            "user replaced"
+        );
         Ok(user_message(&record)?)
     }
 

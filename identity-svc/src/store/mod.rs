@@ -148,9 +148,14 @@ pub trait Store: OutboxSource + AdminStore + Send + Sync + std::fmt::Debug {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Inserts a user. Fails with [`StoreError::UniqueViolation`] when the
-    /// folded userName is taken in the workspace.
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Inserts a user and `events` in one transaction. Fails with
+    /// [`StoreError::UniqueViolation`], writing nothing, when the folded
+    /// userName is taken in the workspace.
+    async fn insert_user(
+        &self,
+        user: &UserRecord,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError>;
     async fn get_user(
         &self,
         workspace_id: &str,

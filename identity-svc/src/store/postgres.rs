@@ -186,7 +186,12 @@ impl Store for PostgresStore {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    async fn insert_user(
+        &self,
+        user: &UserRecord,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, workspace_id, user_name, user_name_folded, external_id, active, version, \
              created, last_modified, attributes, attributes_folded, scim_managed) \
@@ -204,8 +209,12 @@ impl Store for PostgresStore {
         .bind(Json(&user.attributes))
         .bind(Json(fold::fold_json(&user.attributes)))
         .bind(user.scim_managed)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        for event in events {
+            insert_outbox_event(&mut transaction, event).await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 

@@ -223,7 +223,12 @@ impl Store for SqliteStore {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    async fn insert_user(
+        &self,
+        user: &UserRecord,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, workspace_id, user_name, user_name_folded, external_id, active, version, \
              created, last_modified, attributes, attributes_folded, scim_managed) \
@@ -241,8 +246,12 @@ impl Store for SqliteStore {
         .bind(user.attributes.to_string())
         .bind(fold::fold_json(&user.attributes).to_string())
         .bind(user.scim_managed)
-        .execute(&self.writer)
+        .execute(&mut *transaction)
         .await?;
+        for event in events {
+            insert_outbox_event(&mut transaction, event).await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 

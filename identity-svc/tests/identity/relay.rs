@@ -1,5 +1,6 @@
-//! The outbox relay of identity-svc delivering `UserDeleted` events over
-//! real gRPC to test EventSink servers on loopback ports. Every test runs
+//! The outbox relay of identity-svc delivering `UserCreated` and
+//! `UserDeleted` events over real gRPC to test EventSink servers on
+//! loopback ports. Every test runs
 //! on SQLite and on PostgreSQL, and waits for conditions by polling for up
 //! to 10 s instead of asserting on timing.
 
@@ -75,10 +76,14 @@ where
     }
 }
 
-/// Creates and deletes one user per name, and returns the user ids in
-/// deletion order.
-async fn delete_users(ctx: &TestContext, workspace_id: &str, names: &[&str]) -> Vec<String> {
-    let mut ids = Vec::new();
+/// Creates and deletes one user per name, two events each, and returns
+/// the (payload kind, user id) of those events in outbox order.
+async fn delete_users(
+    ctx: &TestContext,
+    workspace_id: &str,
+    names: &[&str],
+) -> Vec<(&'static str, String)> {
+    let mut expected = Vec::new();
     for name in names {
         let created = create(&ctx.service, workspace_id, user(name)).await;
         let request = DeleteUserRequest {
@@ -87,15 +92,23 @@ async fn delete_users(ctx: &TestContext, workspace_id: &str, names: &[&str]) -> 
             expected_version: None,
         };
         ctx.service.delete_user(request).await.unwrap();
-        ids.push(created.id);
+        expected.push(("user_created", created.id.clone()));
+        expected.push(("user_deleted", created.id));
     }
-    ids
+    expected
 }
 
-fn delivered_user_ids(sink: &TestSink) -> Vec<String> {
+/// Returns the (payload kind, aggregate id) of every received event.
+fn delivered(sink: &TestSink) -> Vec<(&'static str, String)> {
     sink.received()
         .into_iter()
-        .map(|event| event.aggregate_id)
+        .map(|event| {
+            let kind = event
+                .payload
+                .as_ref()
+                .map_or("none", |payload| payload.kind());
+            (kind, event.aggregate_id)
+        })
         .collect()
 }
 
@@ -134,19 +147,19 @@ async fn relay_delivers_deletions_in_order(ctx: TestContext) {
         vec![grpc_consumer(&name, &sink.endpoint()).await],
         test_config(),
     );
-    wait_for("the first three events", || async {
-        sink.received().len() >= 3
+    wait_for("the first six events", || async {
+        sink.received().len() >= 6
     })
     .await;
     expected.extend(delete_users(&ctx, &workspace_id, &["barbara", "donald"]).await);
-    wait_for("all five events", || async { sink.received().len() >= 5 }).await;
+    wait_for("all ten events", || async { sink.received().len() >= 10 }).await;
     wait_for("an empty backlog", || async {
         pending(&ctx, &name).await == 0
     })
     .await;
     relay.stop().await;
 
-    assert_eq!(delivered_user_ids(&sink), expected);
+    assert_eq!(delivered(&sink), expected);
     for event in sink.received() {
         assert_eq!(event.workspace_id, workspace_id);
         assert_eq!(event.aggregate_type, "user");
@@ -168,7 +181,7 @@ async fn relay_delivers_after_sink_starts(ctx: TestContext) {
         stored_attempts(&ctx, &name).await >= 2
     })
     .await;
-    assert_eq!(pending(&ctx, &name).await, 3);
+    assert_eq!(pending(&ctx, &name).await, 6);
     let sink = TestSink::start_at(addr).await;
     wait_for("an empty backlog", || async {
         pending(&ctx, &name).await == 0
@@ -176,7 +189,7 @@ async fn relay_delivers_after_sink_starts(ctx: TestContext) {
     .await;
     relay.stop().await;
 
-    assert_eq!(delivered_user_ids(&sink), expected);
+    assert_eq!(delivered(&sink), expected);
     assert_eq!(stored_attempts(&ctx, &name).await, 0);
 }
 
@@ -198,15 +211,16 @@ async fn relay_retries_failing_sink(ctx: TestContext) {
     .await;
     relay.stop().await;
 
-    // The rejected calls applied nothing, so each event arrived exactly once.
-    assert_eq!(delivered_user_ids(&sink), expected);
-    assert_eq!(sink.calls(), 4);
+    // The rejected calls applied nothing, so each event arrived exactly
+    // once: four events in two batches of two, after three failed calls.
+    assert_eq!(delivered(&sink), expected);
+    assert_eq!(sink.calls(), 5);
     plumbing::metrics::install_recorder().unwrap();
     assert_eq!(
         metric_value("outbox_delivery_failures_total", &name),
         Some(3.0)
     );
-    assert_eq!(metric_value("outbox_delivered_total", &name), Some(2.0));
+    assert_eq!(metric_value("outbox_delivered_total", &name), Some(4.0));
     assert_eq!(stored_attempts(&ctx, &name).await, 0);
 }
 
@@ -229,11 +243,11 @@ async fn lost_ack_delivers_event_twice(ctx: TestContext) {
     relay.stop().await;
 
     // At-least-once: the consumer applied the batch but the relay never saw
-    // the acknowledgement, so it sends the same event id again.
+    // the acknowledgement, so it sends the same event ids again.
     let received = sink.received();
-    assert_eq!(received.len(), 2);
-    assert_eq!(received[0], received[1]);
-    assert_eq!(received[0].aggregate_id, expected[0]);
+    assert_eq!(received.len(), 4);
+    assert_eq!(received[..2], received[2..]);
+    assert_eq!(delivered(&sink)[..2], expected[..]);
 }
 
 async fn down_consumer_does_not_delay_other(ctx: TestContext) {
@@ -258,8 +272,8 @@ async fn down_consumer_does_not_delay_other(ctx: TestContext) {
     .await;
     relay.stop().await;
 
-    assert_eq!(delivered_user_ids(&sink), expected);
-    assert_eq!(pending(&ctx, &down).await, 2);
+    assert_eq!(delivered(&sink), expected);
+    assert_eq!(pending(&ctx, &down).await, 4);
 }
 
 async fn lag_gauge_exported(ctx: TestContext) {
@@ -275,7 +289,7 @@ async fn lag_gauge_exported(ctx: TestContext) {
         test_config(),
     );
     wait_for("the pending gauge", || async {
-        metric_value("outbox_pending_events", &name) == Some(2.0)
+        metric_value("outbox_pending_events", &name) == Some(4.0)
     })
     .await;
     wait_for("a positive lag gauge", || async {
@@ -285,7 +299,7 @@ async fn lag_gauge_exported(ctx: TestContext) {
     relay.stop().await;
 
     let backlog = ctx.service.store().backlog(&name).await.unwrap();
-    assert_eq!(backlog.pending, 2);
+    assert_eq!(backlog.pending, 4);
     assert!(backlog.oldest.is_some());
 }
 
@@ -316,7 +330,7 @@ async fn relay_prunes_delivered_events(ctx: TestContext) {
     .await;
     relay.stop().await;
 
-    assert_eq!(sink.received().len(), 2);
+    assert_eq!(sink.received().len(), 4);
 }
 
 crate::engine_tests!(

@@ -231,22 +231,8 @@ pub async fn events(
 }
 
 fn payload_name(event: &proto::events::v1::Event) -> &'static str {
-    use proto::events::v1::event::Payload;
-    match &event.payload {
-        Some(Payload::UserDeleted(_)) => "user_deleted",
-        Some(Payload::ScimEnabled(_)) => "scim_enabled",
-        Some(Payload::ScimDisabled(_)) => "scim_disabled",
-        Some(Payload::ScimResetStarted(_)) => "scim_reset_started",
-        Some(Payload::ScimResetCompleted(_)) => "scim_reset_completed",
-        Some(Payload::IdentityProviderSet(_)) => "identity_provider_set",
-        Some(Payload::TokenIssued(_)) => "token_issued",
-        Some(Payload::TokenRotated(_)) => "token_rotated",
-        Some(Payload::TokenRevoked(_)) => "token_revoked",
-        Some(Payload::UserAdopted(_)) => "user_adopted",
-        Some(Payload::DomainAdded(_)) => "domain_added",
-        Some(Payload::DomainRemoved(_)) => "domain_removed",
-        Some(Payload::SsoEnabledChanged(_)) => "sso_enabled_changed",
-        Some(Payload::ScimEntitlementChanged(_)) => "scim_entitlement_changed",
-        None => "unknown",
-    }
+    event
+        .payload
+        .as_ref()
+        .map_or("unknown", |payload| payload.kind())
 }

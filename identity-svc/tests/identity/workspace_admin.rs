@@ -105,7 +105,7 @@ async fn added_domain_admits_users(ctx: TestContext) {
     assert!(after.is_ok(), "{after:?}");
     assert_eq!(
         event_types(&ctx.service, &workspace_id).await,
-        vec!["domain_added"]
+        vec!["domain_added", "user_created"]
     );
 }
 
@@ -297,17 +297,26 @@ async fn first_scim_write_adopts_user(ctx: TestContext) {
 
     assert!(adopted.scim_managed);
     assert!(replaced_again.scim_managed);
-    let recorded = events(&ctx.service, &workspace_id).await;
     assert_eq!(
-        recorded.len(),
-        1,
-        "only the first write adopts: {recorded:?}"
+        event_types(&ctx.service, &workspace_id).await,
+        vec!["user_created", "user_adopted", "user_updated"],
+        "only the first write adopts, and the second changes nothing"
     );
-    assert_eq!(recorded[0].aggregate_type, "user");
-    let Some(Payload::UserAdopted(payload)) = &recorded[0].payload else {
-        panic!("expected UserAdopted, got {:?}", recorded[0].payload);
+    let recorded = events(&ctx.service, &workspace_id).await;
+    assert_eq!(recorded[1].aggregate_type, "user");
+    let Some(Payload::UserAdopted(payload)) = &recorded[1].payload else {
+        panic!("expected UserAdopted, got {:?}", recorded[1].payload);
     };
     assert_eq!(payload.user_id, created.id);
+    let Some(Payload::UserUpdated(updated)) = &recorded[2].payload else {
+        panic!("expected UserUpdated, got {:?}", recorded[2].payload);
+    };
+    let attributes: Vec<&str> = updated
+        .changes
+        .iter()
+        .map(|change| change.attribute.as_str())
+        .collect();
+    assert_eq!(attributes, vec!["externalId"]);
 }
 
 async fn login_allows_active_provisioned_user(ctx: TestContext) {
