@@ -11,8 +11,8 @@ use proto::rbac::v1::{
     GroupMapping, ListGroupMappingsRequest, ListGroupMappingsResponse, ListRolesRequest,
     ListRolesResponse, PreviewRoleChangeRequest, PreviewRoleChangeResponse,
     RemoveGroupMappingRequest, RemoveGroupMappingResponse, Role, RoleTransition,
-    SetDefaultRoleRequest, SetDefaultRoleResponse, SetGroupMappingRequest,
-    SetGroupMappingResponse, SetUserRoleRequest, SetUserRoleResponse, UserRoleChange,
+    SetDefaultRoleRequest, SetDefaultRoleResponse, SetGroupMappingRequest, SetGroupMappingResponse,
+    SetUserRoleRequest, SetUserRoleResponse, UserRoleChange,
     preview_role_change_request::Change as ProposedChange,
 };
 use sqlx::AnyConnection;
@@ -116,9 +116,8 @@ impl RbacService {
         let proposal = Proposal::DefaultRole {
             role: request.role.clone(),
         };
-        let (previous_role, changed_users) = self
-            .apply_proposal(&request.workspace_id, proposal)
-            .await?;
+        let (previous_role, changed_users) =
+            self.apply_proposal(&request.workspace_id, proposal).await?;
         Ok(SetDefaultRoleResponse {
             previous_role,
             changed_users,
@@ -136,9 +135,8 @@ impl RbacService {
             group_id: request.group_id.clone(),
             role: request.role.clone(),
         };
-        let (previous_role, changed_users) = self
-            .apply_proposal(&request.workspace_id, proposal)
-            .await?;
+        let (previous_role, changed_users) =
+            self.apply_proposal(&request.workspace_id, proposal).await?;
         Ok(SetGroupMappingResponse {
             previous_role,
             changed_users,
@@ -154,9 +152,8 @@ impl RbacService {
         let proposal = Proposal::RemoveMapping {
             group_id: request.group_id.clone(),
         };
-        let (previous_role, changed_users) = self
-            .apply_proposal(&request.workspace_id, proposal)
-            .await?;
+        let (previous_role, changed_users) =
+            self.apply_proposal(&request.workspace_id, proposal).await?;
         Ok(RemoveGroupMappingResponse {
             previous_role,
             changed_users,
@@ -185,7 +182,12 @@ impl RbacService {
                 require("default_role", &role)?;
                 Proposal::DefaultRole { role }
             }
-            None => return Err(ServiceError::invalid("change", "a proposed change is required")),
+            None => {
+                return Err(ServiceError::invalid(
+                    "change",
+                    "a proposed change is required",
+                ));
+            }
         };
         let sample_size = match request.sample_size {
             0 => DEFAULT_SAMPLE_SIZE,
@@ -198,8 +200,8 @@ impl RbacService {
             }
         };
 
-        // Read in a write transaction, so the plan sees one consistent state;
-        // it is rolled back.
+        // The plan reads inside a write transaction, which is rolled back, so
+        // every read comes from one consistent state.
         let mut transaction = self.store.begin_write(&request.workspace_id).await?;
         let plan = plan(&mut transaction, &request.workspace_id, &proposal).await?;
         transaction.rollback().await?;
@@ -218,7 +220,7 @@ impl RbacService {
                 users,
             })
             .collect();
-        transitions.sort_by(|left, right| right.users.cmp(&left.users));
+        transitions.sort_by_key(|transition| std::cmp::Reverse(transition.users));
         let sample = plan
             .changes
             .iter()
@@ -356,9 +358,14 @@ impl RbacService {
             workspace_id,
             rule_event,
         ));
-        let changed =
-            recompute::apply(&mut transaction, workspace_id, plan.changes, &cause, &mut events)
-                .await?;
+        let changed = recompute::apply(
+            &mut transaction,
+            workspace_id,
+            plan.changes,
+            &cause,
+            &mut events,
+        )
+        .await?;
         outbox::insert(&mut transaction, self.store.engine(), &events).await?;
         transaction.commit().await?;
         self.outbox_signal.notify();
@@ -390,7 +397,10 @@ async fn plan(
     let (affected, previous_role) = match proposal {
         Proposal::SetMapping { group_id, role } => {
             known_role(&rules.catalogue, role)?;
-            if store::group(connection, workspace_id, group_id).await?.is_none() {
+            if store::group(connection, workspace_id, group_id)
+                .await?
+                .is_none()
+            {
                 return Err(ServiceError::GroupNotFound(group_id.clone()));
             }
             let previous = rules.mappings.insert(group_id.clone(), role.clone());

@@ -89,9 +89,11 @@ impl From<ServiceError> for Status {
             ServiceError::UserNotFound(_) => {
                 with_reason(Code::NotFound, message, REASON_USER_NOT_FOUND)
             }
-            ServiceError::RoleManagedByScim(_) => {
-                with_reason(Code::FailedPrecondition, message, REASON_ROLE_MANAGED_BY_SCIM)
-            }
+            ServiceError::RoleManagedByScim(_) => with_reason(
+                Code::FailedPrecondition,
+                message,
+                REASON_ROLE_MANAGED_BY_SCIM,
+            ),
             ServiceError::Store(store_error) => {
                 // The current RPC span carries the workspace and user ids.
                 tracing::error!(error = %store_error, "storage failed");

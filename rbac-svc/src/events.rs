@@ -22,7 +22,7 @@ use crate::{
     store::{self, Source, UserRow},
 };
 
-/// What applying one event changed, for cache invalidation.
+/// Users whose stored row an applied event changed, for cache invalidation.
 #[derive(Debug, Default)]
 struct Applied {
     /// Users whose stored row changed.
@@ -78,8 +78,13 @@ impl RbacService {
                 user_updated(&mut transaction, workspace_id, updated).await?
             }
             Some(Payload::UserAdopted(adopted)) => {
-                user_adopted(&mut transaction, workspace_id, &adopted.user_id, &mut events)
-                    .await?
+                user_adopted(
+                    &mut transaction,
+                    workspace_id,
+                    &adopted.user_id,
+                    &mut events,
+                )
+                .await?
             }
             Some(Payload::UserDeleted(deleted)) => {
                 store::delete_user(&mut transaction, workspace_id, &deleted.user_id).await?;
@@ -163,7 +168,14 @@ async fn user_created(
         }
     }
     let cause = cause(Kind::UserCreated, "", None);
-    recompute::recompute(connection, workspace_id, &[user_id.clone()], &cause, events).await?;
+    recompute::recompute(
+        connection,
+        workspace_id,
+        std::slice::from_ref(&user_id),
+        &cause,
+        events,
+    )
+    .await?;
     Ok(Applied {
         users: vec![user_id],
     })
@@ -203,7 +215,14 @@ async fn user_adopted(
     user.manual_role = None;
     store::update_user(connection, workspace_id, &user).await?;
     let cause = cause(Kind::Membership, "", None);
-    recompute::recompute(connection, workspace_id, &[user_id.to_owned()], &cause, events).await?;
+    recompute::recompute(
+        connection,
+        workspace_id,
+        &[user_id.to_owned()],
+        &cause,
+        events,
+    )
+    .await?;
     Ok(Applied {
         users: vec![user_id.to_owned()],
     })
@@ -215,8 +234,20 @@ async fn group_created(
     created: &GroupCreated,
     events: &mut Vec<Event>,
 ) -> Result<Applied, StoreError> {
-    store::upsert_group(connection, workspace_id, &created.group_id, &created.display_name).await?;
-    store::add_members(connection, workspace_id, &created.group_id, &created.member_ids).await?;
+    store::upsert_group(
+        connection,
+        workspace_id,
+        &created.group_id,
+        &created.display_name,
+    )
+    .await?;
+    store::add_members(
+        connection,
+        workspace_id,
+        &created.group_id,
+        &created.member_ids,
+    )
+    .await?;
     membership_changed(
         connection,
         workspace_id,
@@ -235,8 +266,20 @@ async fn group_updated(
 ) -> Result<Applied, StoreError> {
     let group_id = updated.group_id.as_str();
     store::upsert_group(connection, workspace_id, group_id, &updated.display_name).await?;
-    store::remove_members(connection, workspace_id, group_id, &updated.removed_member_ids).await?;
-    store::add_members(connection, workspace_id, group_id, &updated.added_member_ids).await?;
+    store::remove_members(
+        connection,
+        workspace_id,
+        group_id,
+        &updated.removed_member_ids,
+    )
+    .await?;
+    store::add_members(
+        connection,
+        workspace_id,
+        group_id,
+        &updated.added_member_ids,
+    )
+    .await?;
 
     let mut touched = updated.added_member_ids.clone();
     touched.extend(updated.removed_member_ids.iter().cloned());

@@ -7,7 +7,12 @@ use std::{future::Future, time::Instant};
 
 use proto::events::v1::{DeliverRequest, DeliverResponse, event_sink_server::EventSink};
 use proto::rbac::v1::{
-    BatchGetEffectiveRolesRequest, BatchGetEffectiveRolesResponse, GetEffectiveRoleRequest, GetEffectiveRoleResponse, ListGroupMappingsRequest, ListGroupMappingsResponse, ListRolesRequest, ListRolesResponse, ListUsersWithRoleRequest, ListUsersWithRoleResponse, PreviewRoleChangeRequest, PreviewRoleChangeResponse, RemoveGroupMappingRequest, RemoveGroupMappingResponse, SetDefaultRoleRequest, SetDefaultRoleResponse, SetGroupMappingRequest, SetGroupMappingResponse, SetUserRoleRequest, SetUserRoleResponse,
+    BatchGetEffectiveRolesRequest, BatchGetEffectiveRolesResponse, GetEffectiveRoleRequest,
+    GetEffectiveRoleResponse, ListGroupMappingsRequest, ListGroupMappingsResponse,
+    ListRolesRequest, ListRolesResponse, ListUsersWithRoleRequest, ListUsersWithRoleResponse,
+    PreviewRoleChangeRequest, PreviewRoleChangeResponse, RemoveGroupMappingRequest,
+    RemoveGroupMappingResponse, SetDefaultRoleRequest, SetDefaultRoleResponse,
+    SetGroupMappingRequest, SetGroupMappingResponse, SetUserRoleRequest, SetUserRoleResponse,
     role_admin_service_server::RoleAdminService, role_service_server::RoleService,
 };
 use tonic::{Code, Request, Response, Status};
@@ -61,7 +66,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<SetDefaultRoleRequest>,
     ) -> Result<Response<SetDefaultRoleResponse>, Status> {
-        observe("SetDefaultRole", self.service.set_default_role(request.into_inner())).await
+        observe(
+            "SetDefaultRole",
+            self.service.set_default_role(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListGroupMappings", workspace_id = %request.get_ref().workspace_id))]
@@ -69,7 +78,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<ListGroupMappingsRequest>,
     ) -> Result<Response<ListGroupMappingsResponse>, Status> {
-        observe("ListGroupMappings", self.service.list_group_mappings(request.into_inner())).await
+        observe(
+            "ListGroupMappings",
+            self.service.list_group_mappings(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SetGroupMapping", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id))]
@@ -77,7 +90,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<SetGroupMappingRequest>,
     ) -> Result<Response<SetGroupMappingResponse>, Status> {
-        observe("SetGroupMapping", self.service.set_group_mapping(request.into_inner())).await
+        observe(
+            "SetGroupMapping",
+            self.service.set_group_mapping(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "RemoveGroupMapping", workspace_id = %request.get_ref().workspace_id, group_id = %request.get_ref().group_id))]
@@ -85,7 +102,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<RemoveGroupMappingRequest>,
     ) -> Result<Response<RemoveGroupMappingResponse>, Status> {
-        observe("RemoveGroupMapping", self.service.remove_group_mapping(request.into_inner())).await
+        observe(
+            "RemoveGroupMapping",
+            self.service.remove_group_mapping(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "PreviewRoleChange", workspace_id = %request.get_ref().workspace_id))]
@@ -93,7 +114,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<PreviewRoleChangeRequest>,
     ) -> Result<Response<PreviewRoleChangeResponse>, Status> {
-        observe("PreviewRoleChange", self.service.preview_role_change(request.into_inner())).await
+        observe(
+            "PreviewRoleChange",
+            self.service.preview_role_change(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "SetUserRole", workspace_id = %request.get_ref().workspace_id, user_id = %request.get_ref().user_id))]
@@ -101,7 +126,11 @@ impl RoleAdminService for RoleAdminGrpc {
         &self,
         request: Request<SetUserRoleRequest>,
     ) -> Result<Response<SetUserRoleResponse>, Status> {
-        observe("SetUserRole", self.service.set_user_role(request.into_inner())).await
+        observe(
+            "SetUserRole",
+            self.service.set_user_role(request.into_inner()),
+        )
+        .await
     }
 }
 
@@ -124,7 +153,11 @@ impl RoleService for RoleGrpc {
         &self,
         request: Request<GetEffectiveRoleRequest>,
     ) -> Result<Response<GetEffectiveRoleResponse>, Status> {
-        observe("GetEffectiveRole", self.service.get_effective_role(request.into_inner())).await
+        observe(
+            "GetEffectiveRole",
+            self.service.get_effective_role(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "BatchGetEffectiveRoles", workspace_id = %request.get_ref().workspace_id))]
@@ -132,7 +165,11 @@ impl RoleService for RoleGrpc {
         &self,
         request: Request<BatchGetEffectiveRolesRequest>,
     ) -> Result<Response<BatchGetEffectiveRolesResponse>, Status> {
-        observe("BatchGetEffectiveRoles", self.service.batch_get_effective_roles(request.into_inner())).await
+        observe(
+            "BatchGetEffectiveRoles",
+            self.service.batch_get_effective_roles(request.into_inner()),
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ListUsersWithRole", workspace_id = %request.get_ref().workspace_id))]
@@ -140,7 +177,11 @@ impl RoleService for RoleGrpc {
         &self,
         request: Request<ListUsersWithRoleRequest>,
     ) -> Result<Response<ListUsersWithRoleResponse>, Status> {
-        observe("ListUsersWithRole", self.service.list_users_with_role(request.into_inner())).await
+        observe(
+            "ListUsersWithRole",
+            self.service.list_users_with_role(request.into_inner()),
+        )
+        .await
     }
 }
 

@@ -31,7 +31,12 @@ const PRUNE_BATCH: i64 = 1_000;
 const MAX_STORED_ERROR: usize = 1_000;
 
 /// Builds an event with a new UUIDv7 id.
-pub fn event(workspace_id: &str, aggregate_type: &str, aggregate_id: &str, payload: Payload) -> Event {
+pub fn event(
+    workspace_id: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    payload: Payload,
+) -> Event {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -66,7 +71,11 @@ pub async fn insert(
     }
     let created = now_micros();
     for event in events {
-        let kind = event.payload.as_ref().map(Payload::kind).unwrap_or("unknown");
+        let kind = event
+            .payload
+            .as_ref()
+            .map(Payload::kind)
+            .unwrap_or("unknown");
         sqlx::query(
             "INSERT INTO outbox (id, workspace_id, aggregate_type, aggregate_id, event_type, payload, created) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

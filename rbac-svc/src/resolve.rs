@@ -3,7 +3,7 @@
 //! 1. A user not managed by SCIM with a role an admin set has that role.
 //! 2. Otherwise, among the mapped groups the user belongs to, the role of
 //!    highest rank wins; between groups mapped to the same role, the
-//!    smallest group id is named as the source, so the answer is stable.
+//!    smallest group id is named as the source, so the result is stable.
 //! 3. Otherwise the workspace's default role.
 
 use std::collections::HashMap;
@@ -141,16 +141,15 @@ mod tests {
 
     #[test]
     fn equal_ranks_name_smallest_group() {
-        let resolved = rules(&[("g9", "admin"), ("g2", "admin")])
-            .resolve(&user(true, None), ["g9", "g2"]);
+        let resolved =
+            rules(&[("g9", "admin"), ("g2", "admin")]).resolve(&user(true, None), ["g9", "g2"]);
 
         assert_eq!(resolved.group_id.as_deref(), Some("g2"));
     }
 
     #[test]
     fn manual_role_wins_for_unmanaged_user() {
-        let resolved =
-            rules(&[("g1", "admin")]).resolve(&user(false, Some("viewer")), ["g1"]);
+        let resolved = rules(&[("g1", "admin")]).resolve(&user(false, Some("viewer")), ["g1"]);
 
         assert_eq!(resolved.source, Source::Manual);
     }

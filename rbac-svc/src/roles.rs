@@ -1,4 +1,4 @@
-//! Effective-role answers for internal services, cached under each user's
+//! Effective-role queries of internal services, cached under each user's
 //! version with the scheme of [`plumbing::epoch_cache`]: every change of a
 //! user's row bumps its version in the same transaction, and the writer
 //! deletes the user's epoch entry after commit.
@@ -24,7 +24,7 @@ use crate::{
     store::{self, Catalogue, Source, UserRow},
 };
 
-/// Most users per `BatchGetEffectiveRoles` call.
+/// Maximum users per `BatchGetEffectiveRoles` call.
 pub const MAX_BATCH_USERS: usize = 1_000;
 
 fn epoch_key(workspace_id: &str, user_id: &str) -> String {
@@ -39,7 +39,7 @@ fn result_key(workspace_id: &str, user_id: &str, version: i64) -> String {
     )
 }
 
-/// Builds the answer for a stored user.
+/// Builds the response message for a stored user.
 fn effective_role(user: &UserRow, catalogue: &Catalogue) -> EffectiveRole {
     let source = match user.source {
         Source::Default => RoleSource::Default,
@@ -73,7 +73,10 @@ impl RbacService {
         require("workspace_id", &request.workspace_id)?;
         require("user_id", &request.user_id)?;
         let mut answers = self
-            .cached_roles(&request.workspace_id, &[request.user_id.clone()])
+            .cached_roles(
+                &request.workspace_id,
+                std::slice::from_ref(&request.user_id),
+            )
             .await?;
         match answers.pop().flatten() {
             Some(effective_role) => Ok(GetEffectiveRoleResponse {
@@ -143,7 +146,7 @@ impl RbacService {
         })
     }
 
-    /// Reads one user's answer from the database, bypassing the cache.
+    /// Reads one user's effective role from the database, bypassing the cache.
     pub(crate) async fn load_effective_role(
         &self,
         workspace_id: &str,
@@ -180,7 +183,8 @@ impl RbacService {
         }
         let lookup_keys: Vec<String> = lookups.iter().map(|(_, key)| key.clone()).collect();
         for ((index, _), value) in lookups.iter().zip(self.cache.get_many(&lookup_keys).await) {
-            if let Some(decoded) = value.and_then(|bytes| EffectiveRole::decode(bytes.as_slice()).ok())
+            if let Some(decoded) =
+                value.and_then(|bytes| EffectiveRole::decode(bytes.as_slice()).ok())
             {
                 answers[*index] = Some(Some(decoded));
             }
@@ -198,11 +202,12 @@ impl RbacService {
             let read = ReadStart::now();
             let mut connection = self.store.reader().acquire().await?;
             let catalogue = store::catalogue(&mut connection, workspace_id).await?;
-            let found: HashMap<String, UserRow> = store::users(&mut connection, workspace_id, &misses)
-                .await?
-                .into_iter()
-                .map(|user| (user.user_id.clone(), user))
-                .collect();
+            let found: HashMap<String, UserRow> =
+                store::users(&mut connection, workspace_id, &misses)
+                    .await?
+                    .into_iter()
+                    .map(|user| (user.user_id.clone(), user))
+                    .collect();
             drop(connection);
 
             let mut entries = Vec::new();

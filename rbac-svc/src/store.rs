@@ -1,7 +1,7 @@
 //! Storage of rbac-svc: one implementation over sqlx's Any driver for both
-//! engines. The statements are written once in the SQL both PostgreSQL and
-//! SQLite accept, with `$N` placeholders (SQLite reads them as numbered
-//! parameters); the few that differ branch on [`Engine`].
+//! engines. Each statement is written once, in SQL that PostgreSQL and
+//! SQLite both accept, with `$N` placeholders, which SQLite reads as numbered
+//! parameters. The few statements that differ branch on [`Engine`].
 //!
 //! Writes of a workspace are serialised: on PostgreSQL by a
 //! transaction-level advisory lock on the workspace id, taken first in
@@ -57,8 +57,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let engine = if database_url.starts_with("sqlite:") {
             Engine::Sqlite
-        } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")
-        {
+        } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             Engine::Postgres
         } else {
             return Err(StoreError::UnsupportedUrl);
@@ -82,7 +81,9 @@ impl Store {
             Engine::Sqlite => {
                 let in_memory =
                     database_url.contains(":memory:") || database_url.contains("mode=memory");
-                let writer = sqlite_pool(1, in_memory).connect_with(options.clone()).await?;
+                let writer = sqlite_pool(1, in_memory)
+                    .connect_with(options.clone())
+                    .await?;
                 let reader = if in_memory {
                     writer.clone()
                 } else {
@@ -187,7 +188,7 @@ pub fn now_micros() -> i64 {
     i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// Where a stored effective role comes from.
+/// Origin of a stored effective role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     Default,
@@ -261,7 +262,8 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in catalogue of a workspace the service has not stored yet.
+    /// Returns the built-in catalogue, for a workspace the service has not
+    /// stored yet.
     pub fn built_in() -> Self {
         let mut roles: Vec<RoleRow> = BUILT_IN_ROLES
             .iter()
@@ -271,7 +273,7 @@ impl Catalogue {
                 description: role.description.to_owned(),
             })
             .collect();
-        roles.sort_by(|left, right| right.rank.cmp(&left.rank));
+        roles.sort_by_key(|role| std::cmp::Reverse(role.rank));
         Self {
             roles,
             default_role: INITIAL_DEFAULT_ROLE.to_owned(),
@@ -342,13 +344,15 @@ pub async fn ensure_workspace(
         return Ok(());
     }
     for role in BUILT_IN_ROLES {
-        sqlx::query("INSERT INTO roles (workspace_id, name, rank, description) VALUES ($1, $2, $3, $4)")
-            .bind(workspace_id)
-            .bind(role.name)
-            .bind(i64::from(role.rank))
-            .bind(role.description)
-            .execute(&mut *connection)
-            .await?;
+        sqlx::query(
+            "INSERT INTO roles (workspace_id, name, rank, description) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(workspace_id)
+        .bind(role.name)
+        .bind(i64::from(role.rank))
+        .bind(role.description)
+        .execute(&mut *connection)
+        .await?;
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! databases and a real Redis, and over gRPC on a loopback port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cache;
+mod grpc;
 mod service;
 mod support;
 

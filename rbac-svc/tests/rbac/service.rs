@@ -12,9 +12,8 @@ use rbac_svc::{RbacService, ServiceError};
 
 use crate::engine_tests;
 use crate::support::{
-    TestContext, deliver, effective, group_created, group_deleted, members_changed,
-    outbox_events, roles_of, user_active, user_adopted, user_created, user_deleted, user_ids,
-    workspace,
+    TestContext, deliver, effective, group_created, group_deleted, members_changed, outbox_events,
+    roles_of, user_active, user_adopted, user_created, user_deleted, user_ids, workspace,
 };
 
 engine_tests!(

@@ -5,12 +5,12 @@
 use std::{future::Future, panic::AssertUnwindSafe, path::PathBuf};
 
 use futures::FutureExt;
-use rbac_svc::{RbacConfig, RbacService};
 use proto::events::v1::{
     DeliverRequest, Event, GroupCreated, GroupDeleted, GroupUpdated, UserAdopted, UserCreated,
     UserDeleted, UserUpdated, event::Payload,
 };
 use proto::rbac::v1::{EffectiveRole, GetEffectiveRoleRequest};
+use rbac_svc::{RbacConfig, RbacService};
 use sqlx::Row as _;
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -28,8 +28,6 @@ pub enum Engine {
 /// in-process cache.
 pub struct TestContext {
     pub service: RbacService,
-    pub engine: Engine,
-    pub database_url: String,
 }
 
 /// Generates one `#[tokio::test]` per engine for each listed suite function
@@ -76,16 +74,11 @@ where
     let directory: PathBuf =
         std::env::temp_dir().join(format!("rbac-svc-test-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&directory).unwrap();
-    let database_url = format!(
-        "sqlite://{}?mode=rwc",
-        directory.join("rbac.db").display()
-    );
+    let database_url = format!("sqlite://{}?mode=rwc", directory.join("rbac.db").display());
     let service = connect(&database_url).await;
 
     let context = TestContext {
         service: service.clone(),
-        engine: Engine::Sqlite,
-        database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
 
@@ -124,8 +117,6 @@ where
 
     let context = TestContext {
         service: service.clone(),
-        engine: Engine::Postgres,
-        database_url,
     };
     let outcome = AssertUnwindSafe(test(context)).catch_unwind().await;
 
@@ -283,7 +274,11 @@ pub async fn effective(service: &RbacService, workspace_id: &str, user_id: &str)
 }
 
 /// Returns the role of each user, in order.
-pub async fn roles_of(service: &RbacService, workspace_id: &str, user_ids: &[String]) -> Vec<String> {
+pub async fn roles_of(
+    service: &RbacService,
+    workspace_id: &str,
+    user_ids: &[String],
+) -> Vec<String> {
     let mut roles = Vec::new();
     for user_id in user_ids {
         roles.push(effective(service, workspace_id, user_id).await.role);
