@@ -47,6 +47,11 @@ pub mod events {
                     Self::GroupMappingSet(_) => "group_mapping_set",
                     Self::GroupMappingRemoved(_) => "group_mapping_removed",
                     Self::DefaultRoleChanged(_) => "default_role_changed",
+                    Self::GroupSyncSwitched(_) => "group_sync_switched",
+                    Self::UserGroupCreated(_) => "user_group_created",
+                    Self::UserGroupRenamed(_) => "user_group_renamed",
+                    Self::UserGroupDeleted(_) => "user_group_deleted",
+                    Self::UserGroupMembersChanged(_) => "user_group_members_changed",
                 }
             }
         }
