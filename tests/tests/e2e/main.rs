@@ -23,4 +23,5 @@ mod limits;
 mod okta;
 mod pagination;
 mod patch;
+mod roles;
 mod users;
