@@ -18,6 +18,7 @@ const PROTOS: &[&str] = &[
     "groups/v1/groups.proto",
     "events/v1/events.proto",
     "rbac/v1/rbac.proto",
+    "audit/v1/audit.proto",
 ];
 
 /// User attribute messages double as the identity service's storage document

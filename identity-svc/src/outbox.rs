@@ -122,14 +122,16 @@ pub(crate) fn build_event(
     at: OffsetDateTime,
 ) -> OutboxEvent {
     let event_type = payload.kind();
-    let event = Event {
+    let mut event = Event {
         id: Uuid::now_v7().to_string(),
         workspace_id: workspace_id.to_owned(),
         aggregate_type: aggregate_type.to_owned(),
         aggregate_id: aggregate_id.to_owned(),
         occurred: Some(timestamp(at)),
         payload: Some(payload),
+        ..Event::default()
     };
+    plumbing::actor::stamp(&mut event);
     OutboxEvent {
         id: event.id.clone(),
         workspace_id: event.workspace_id.clone(),

@@ -35,6 +35,7 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod actor;
 pub mod cache;
 pub mod config;
 pub mod epoch_cache;

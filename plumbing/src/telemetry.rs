@@ -199,3 +199,16 @@ fn default_log_filter() -> String {
 #[cfg(test)]
 #[path = "telemetry_tests.rs"]
 mod tests;
+
+/// Returns the trace id of the current span, or `None` when there is no
+/// valid trace (no span, or tracing without OpenTelemetry).
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let context = tracing::Span::current().context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}

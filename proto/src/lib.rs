@@ -65,5 +65,12 @@ pub mod rbac {
     }
 }
 
+/// `audit.v1`: the audit trail and its queries.
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("audit.v1");
+    }
+}
+
 /// Encoded file descriptor set of every package, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("descriptors");

@@ -40,7 +40,7 @@ pub fn event(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    Event {
+    let mut event = Event {
         id: Uuid::now_v7().to_string(),
         workspace_id: workspace_id.to_owned(),
         aggregate_type: aggregate_type.to_owned(),
@@ -50,7 +50,10 @@ pub fn event(
             nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),
         }),
         payload: Some(payload),
-    }
+        ..Event::default()
+    };
+    plumbing::actor::stamp(&mut event);
+    event
 }
 
 /// Inserts `events` into the outbox. Call it as the last statement before

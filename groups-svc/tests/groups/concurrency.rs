@@ -333,6 +333,7 @@ async fn user_deleted_event_applied_once(ctx: TestContext) {
         payload: Some(Payload::UserDeleted(UserDeleted {
             user_id: "doomed".to_owned(),
         })),
+        ..Event::default()
     };
     let unknown_kind = Event {
         id: uuid::Uuid::now_v7().to_string(),

@@ -377,6 +377,7 @@ async fn event_sink_removes_deleted_user(ctx: TestContext) {
         payload: Some(Payload::UserDeleted(UserDeleted {
             user_id: "gone".to_owned(),
         })),
+        ..Event::default()
     };
 
     let first = clients

@@ -64,6 +64,7 @@ fn user_deleted_event(event_id: &str, workspace_id: &str, user_id: &str) -> Even
         payload: Some(Payload::UserDeleted(UserDeleted {
             user_id: user_id.to_owned(),
         })),
+        ..Event::default()
     }
 }
 

@@ -56,7 +56,8 @@ pub async fn connect_traced_channel(
 /// Per RPC it opens a span `grpc_client_request`, a child of the current
 /// span, with `service` and `method`. It injects that span's trace context
 /// as `traceparent` into the outgoing metadata, and sets `x-request-id` to
-/// [`current_request_id`] unless the request already has one. It records
+/// [`current_request_id`] and `x-actor` to [`crate::actor::current_actor`]
+/// unless the request already has them. It records
 /// `grpc_client_requests_total` and `grpc_client_duration_seconds` as
 /// described on [`ObservedBody`]. A transport error (connection refused,
 /// deadline) is counted with code `DEADLINE_EXCEEDED` for tonic's timeout
@@ -109,6 +110,14 @@ where
             && let Some(value) = current_request_id().and_then(|id| HeaderValue::from_str(&id).ok())
         {
             request.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        if !request.headers().contains_key(crate::actor::ACTOR_HEADER)
+            && let Some(value) = crate::actor::current_actor()
+                .and_then(|actor| HeaderValue::from_str(&crate::actor::encode(&actor)).ok())
+        {
+            request
+                .headers_mut()
+                .insert(crate::actor::ACTOR_HEADER, value);
         }
 
         let clone = self.inner.clone();

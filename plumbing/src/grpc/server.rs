@@ -19,7 +19,8 @@ use crate::propagation;
 /// `request_id` (from `x-request-id` metadata, else a new UUID v7),
 /// `trace_id` and an empty `workspace_id`, parented on the `traceparent`
 /// metadata. The request id is also available to the handler's task through
-/// [`crate::http::current_request_id`]. It records `grpc_server_requests_total` and
+/// [`crate::http::current_request_id`], and the `x-actor` metadata through
+/// [`crate::actor::current_actor`]. It records `grpc_server_requests_total` and
 /// `grpc_server_duration_seconds` as described on [`ObservedBody`]. It never
 /// records metadata values.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +64,11 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (service, method) = super::split_path(request.uri().path());
         let (service, method) = (service.to_owned(), method.to_owned());
+        let actor = request
+            .headers()
+            .get(crate::actor::ACTOR_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(crate::actor::decode);
         let request_id = request
             .headers()
             .get(&REQUEST_ID_HEADER)
@@ -84,6 +90,10 @@ where
         let started = Instant::now();
         let future = span.in_scope(|| inner.call(request));
         let future = crate::http::with_request_id(request_id, future);
+        let future: BoxFuture<'static, _> = match actor {
+            Some(actor) => Box::pin(crate::actor::with_actor(actor, future)),
+            None => Box::pin(future),
+        };
 
         Box::pin(
             async move {

@@ -41,6 +41,7 @@ impl MemorySource {
             payload: Some(Payload::UserDeleted(UserDeleted {
                 user_id: aggregate_id.to_owned(),
             })),
+            ..Event::default()
         };
         let id = event.id.clone();
         state.events.push(OutboxRecord {

@@ -178,6 +178,7 @@ fn event(workspace_id: &str, aggregate_type: &str, aggregate_id: &str, payload: 
         aggregate_id: aggregate_id.to_owned(),
         occurred: None,
         payload: Some(payload),
+        ..Event::default()
     }
 }
 
