@@ -80,11 +80,12 @@ pub async fn authenticate(
             .into_response();
     }
 
+    let actor = plumbing::actor::scim_token(&tenant.token_id, &tenant.identity_provider);
     request.extensions_mut().insert(Tenant {
         workspace_id: tenant.workspace_id,
         token_id: tenant.token_id,
     });
-    next.run(request).await
+    plumbing::actor::with_actor(actor, next.run(request)).await
 }
 
 /// Answers a token that is valid but fails a precondition. SCIM_DISABLED is

@@ -117,6 +117,7 @@ impl IdentityService {
         Ok(AuthenticateScimTokenResponse {
             workspace_id: token.workspace_id,
             token_id: token.id,
+            identity_provider: found.identity_provider.unwrap_or_default(),
         })
     }
 }

@@ -66,6 +66,8 @@ pub struct TokenRecord {
 pub struct TokenMatch {
     pub token: TokenRecord,
     pub scim_enabled: bool,
+    /// The workspace's identity provider, once SCIM setup chose one.
+    pub identity_provider: Option<String>,
 }
 
 /// A user row. The engines derive `user_name_folded` and

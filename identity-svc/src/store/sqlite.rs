@@ -177,7 +177,7 @@ impl Store for SqliteStore {
     async fn find_token(&self, digest: &[u8; 32]) -> Result<Option<TokenMatch>, StoreError> {
         let row = sqlx::query(
             "SELECT t.id, t.workspace_id, t.name, t.prefix, t.digest, t.created, t.last_used, t.expires, t.revoked, \
-             w.scim_enabled FROM scim_tokens AS t JOIN workspaces AS w ON w.id = t.workspace_id WHERE t.digest = ?",
+             w.scim_enabled, w.identity_provider FROM scim_tokens AS t JOIN workspaces AS w ON w.id = t.workspace_id WHERE t.digest = ?",
         )
         .bind(digest.as_slice())
         .fetch_optional(&self.reader)
@@ -188,6 +188,7 @@ impl Store for SqliteStore {
         Ok(Some(TokenMatch {
             token: token_from_row(&row)?,
             scim_enabled: row.try_get("scim_enabled")?,
+            identity_provider: row.try_get("identity_provider")?,
         }))
     }
 
