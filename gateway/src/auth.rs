@@ -48,7 +48,7 @@ pub async fn authenticate(
     let client = client_key(&request);
 
     let Some(secret) = bearer_token(request.headers()) else {
-        return reject_unauthenticated(&state, &client, "missing_token").await;
+        return reject_unauthenticated(&state, &client, &workspace_id, "missing_token").await;
     };
 
     let mut tokens = state.tokens.clone();
@@ -60,10 +60,10 @@ pub async fn authenticate(
     let tenant = match reply {
         Ok(reply) => reply.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
-            return reject_unauthenticated(&state, &client, "invalid_token").await;
+            return reject_unauthenticated(&state, &client, &workspace_id, "invalid_token").await;
         }
         Err(status) if status.code() == Code::FailedPrecondition => {
-            return precondition_response(&status, &workspace_id);
+            return precondition_response(&state, &status, &workspace_id);
         }
         Err(status) => return ApiError::from_status(&status, "Workspace").into_response(),
     };
@@ -71,7 +71,7 @@ pub async fn authenticate(
     // A token reaches its own workspace only, and the response for another
     // workspace is the same as for an unknown token.
     if tenant.workspace_id != workspace_id {
-        return reject_unauthenticated(&state, &client, "wrong_workspace").await;
+        return reject_unauthenticated(&state, &client, &workspace_id, "wrong_workspace").await;
     }
 
     if let Decision::Limited { retry_after } = state.limiter.check(&workspace_id).await {
@@ -92,7 +92,7 @@ pub async fn authenticate(
 /// the 403 of a disabled workspace, but only for the token's own workspace:
 /// elsewhere the token is as unknown as any other, so the answer does not
 /// reveal that it is valid.
-fn precondition_response(status: &tonic::Status, workspace_id: &str) -> Response {
+fn precondition_response(state: &AppState, status: &tonic::Status, workspace_id: &str) -> Response {
     let details = status.get_error_details();
     let disabled_workspace = details
         .error_info()
@@ -107,11 +107,13 @@ fn precondition_response(status: &tonic::Status, workspace_id: &str) -> Response
         Some(token_workspace) if token_workspace == workspace_id => {
             metrics::counter!("scim_rejected_requests_total", "reason" => "scim_disabled")
                 .increment(1);
+            state.rejections.record(workspace_id, "scim_disabled");
             ApiError::scim_disabled().into_response()
         }
         Some(_) => {
             metrics::counter!("scim_rejected_requests_total", "reason" => "wrong_workspace")
                 .increment(1);
+            state.rejections.record(workspace_id, "wrong_workspace");
             ApiError::unauthorized().into_response()
         }
         None => ApiError::from_status(status, "Workspace").into_response(),
@@ -129,8 +131,14 @@ fn client_key(request: &Request) -> String {
 
 /// Responds to a failed authentication with 401, or with 429 once the client has
 /// failed more often than its limit allows, and counts it by `reason`.
-async fn reject_unauthenticated(state: &AppState, client: &str, reason: &'static str) -> Response {
+async fn reject_unauthenticated(
+    state: &AppState,
+    client: &str,
+    workspace_id: &str,
+    reason: &'static str,
+) -> Response {
     metrics::counter!("scim_rejected_requests_total", "reason" => reason).increment(1);
+    state.rejections.record(workspace_id, reason);
     if let Decision::Limited { retry_after } = state.auth_failures.check(client).await {
         metrics::counter!("scim_rejected_requests_total", "reason" => "auth_failures_limited")
             .increment(1);

@@ -13,6 +13,7 @@ pub mod groups;
 pub mod json;
 pub mod list;
 pub mod mapping;
+pub mod rejections;
 pub mod request;
 pub mod search;
 pub mod users;
@@ -97,6 +98,9 @@ pub struct Inner {
     pub limiter: RateLimiter,
     pub auth_failures: RateLimiter,
     pub settings: GatewayConfig,
+    /// Rejected requests, reported to audit-svc once a minute by
+    /// [`rejections::RejectionCounter::run_reporter`].
+    pub rejections: rejections::RejectionCounter,
 }
 
 impl std::ops::Deref for AppState {
@@ -128,6 +132,7 @@ impl AppState {
                 limiter,
                 auth_failures,
                 settings,
+                rejections: rejections::RejectionCounter::new(),
             }),
         }
     }
