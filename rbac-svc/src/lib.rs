@@ -97,6 +97,7 @@ impl RbacService {
 
     pub fn event_sink_server(&self) -> EventSinkServer<EventSinkGrpc> {
         EventSinkServer::new(EventSinkGrpc::new(self.clone()))
+            .max_decoding_message_size(plumbing::outbox::MAX_DELIVER_MESSAGE_BYTES)
     }
 
     /// Builds the relay that delivers this service's outbox (role, mapping

@@ -62,6 +62,14 @@ pub use self::config::RelayConfig;
 pub use self::relay::{OutboxSignal, Relay};
 pub use self::sink::{Consumer, DeliveryError, GrpcSink, Sink};
 
+/// Largest encoded size of the events of one `Deliver` call, unless a single
+/// event is larger. Consumers accept at least [`MAX_DELIVER_MESSAGE_BYTES`].
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Largest `Deliver` request a consumer's `EventSink` server must accept:
+/// one event can list many member ids, such as the removals of a PUT that
+/// replaces a large group.
+pub const MAX_DELIVER_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Gauge of events a consumer has not acknowledged, labelled `service` and `consumer`.
 pub const OUTBOX_PENDING_EVENTS: &str = "outbox_pending_events";
 /// Gauge of the age in seconds of a consumer's oldest unacknowledged event,

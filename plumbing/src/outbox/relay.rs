@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{
-    Backlog, Consumer, DeliveryFailure, OUTBOX_DELIVERED_TOTAL, OUTBOX_DELIVERY_FAILURES_TOTAL,
+    Backlog, Consumer, DeliveryFailure, MAX_BATCH_BYTES, OUTBOX_DELIVERED_TOTAL, OUTBOX_DELIVERY_FAILURES_TOTAL,
     OUTBOX_LAG_SECONDS, OUTBOX_PENDING_EVENTS, OutboxRecord, OutboxSource, RelayConfig, Sink,
     backoff_delay, describe_metrics,
 };
@@ -262,7 +262,7 @@ impl Worker {
             .fetch_pending(&self.name, self.config.batch_size)
             .await
         {
-            Ok(batch) => batch,
+            Ok(batch) => within_byte_budget(batch),
             Err(error) => {
                 if let Some(suppressed) = self.storage_log.allow() {
                     tracing::warn!(error = %format!("{error:#}"), suppressed, "outbox read failed; retrying");
@@ -385,6 +385,24 @@ impl Worker {
 }
 
 /// Deletes acknowledged events older than the retention, every prune interval.
+/// Keeps the longest prefix of `batch` whose encoded events fit in
+/// [`MAX_BATCH_BYTES`], and at least the first event, so that one `Deliver`
+/// call stays within what consumers accept.
+fn within_byte_budget(mut batch: Vec<OutboxRecord>) -> Vec<OutboxRecord> {
+    let mut total = 0;
+    let mut keep = 0;
+    for record in &batch {
+        let size = prost::Message::encoded_len(&record.event);
+        if keep > 0 && total + size > MAX_BATCH_BYTES {
+            break;
+        }
+        total += size;
+        keep += 1;
+    }
+    batch.truncate(keep);
+    batch
+}
+
 async fn prune(
     source: Arc<dyn OutboxSource>,
     consumers: Vec<String>,
@@ -430,5 +448,50 @@ impl RateLimitedLog {
         }
         self.last = Some(now);
         Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use proto::events::v1::{Event, GroupUpdated, event::Payload};
+
+    use super::*;
+
+    fn record(sequence: i64, members: usize) -> OutboxRecord {
+        let removed = (0..members).map(|index| format!("{index:036}")).collect();
+        OutboxRecord {
+            sequence,
+            event: Event {
+                id: sequence.to_string(),
+                payload: Some(Payload::GroupUpdated(GroupUpdated {
+                    removed_member_ids: removed,
+                    ..GroupUpdated::default()
+                })),
+                ..Event::default()
+            },
+            created: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn small_events_all_kept() {
+        let batch = (1..=3).map(|sequence| record(sequence, 10)).collect();
+
+        assert_eq!(within_byte_budget(batch).len(), 3);
+    }
+
+    #[test]
+    fn batch_cut_at_budget() {
+        // About 4.6 MB each, so the second one no longer fits.
+        let batch = (1..=3).map(|sequence| record(sequence, 120_000)).collect();
+
+        assert_eq!(within_byte_budget(batch).len(), 1);
+    }
+
+    #[test]
+    fn oversized_first_event_still_sent() {
+        let batch = vec![record(1, 300_000), record(2, 1)];
+
+        assert_eq!(within_byte_budget(batch).len(), 1);
     }
 }
