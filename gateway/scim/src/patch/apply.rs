@@ -229,7 +229,10 @@ pub(super) fn check_mutability(target: &Target) -> Result<(), ScimError> {
     let name = target.attribute.name;
     if target.attribute.mutability == Mutability::ReadOnly {
         let detail = match name {
-            "roles" | "entitlements" => format!(
+            "roles" => "The attribute 'roles' is read-only: roles are assigned from the identity provider's groups \
+                 through the workspace's group mappings, so change the user's groups instead."
+                .to_owned(),
+            "entitlements" => format!(
                 "The attribute '{name}' is read-only: it is derived from IdP group mappings, so assign groups instead."
             ),
             _ => format!("The attribute '{name}' is read-only and cannot be changed."),

@@ -370,7 +370,13 @@ fn apply_roles_rejected_with_mutability() {
         .unwrap_err();
 
     assert_eq!(error.scim_type, Some(ScimType::Mutability));
-    assert!(error.detail.contains("group mappings"), "{}", error.detail);
+    assert!(
+        error.detail.contains(
+            "assigned from the identity provider's groups through the workspace's group mappings"
+        ),
+        "{}",
+        error.detail
+    );
 }
 
 #[test]
