@@ -40,6 +40,7 @@ pub enum Service {
     Identity,
     Groups,
     Rbac,
+    Audit,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -49,7 +50,7 @@ pub struct RunArgs {
         long,
         env = "SERVICES",
         value_delimiter = ',',
-        default_value = "gateway,identity,groups,rbac"
+        default_value = "gateway,identity,groups,rbac,audit"
     )]
     pub services: Vec<Service>,
 
@@ -93,6 +94,24 @@ pub struct RunArgs {
     /// Defaults to `<data-dir>/rbac.db`.
     #[arg(long, env = "RBAC_DATABASE_URL")]
     pub rbac_database_url: Option<String>,
+
+    /// gRPC listen address of audit-svc.
+    #[arg(long, env = "AUDIT_GRPC_ADDR", default_value = "127.0.0.1:50054")]
+    pub audit_grpc_addr: String,
+
+    /// audit-svc URL the gateway and every outbox relay call; defaults to
+    /// the local audit listen address.
+    #[arg(long, env = "AUDIT_URL")]
+    pub audit_url: Option<String>,
+
+    /// audit-svc database: a `postgres://` URL, or `sqlite://` for a file.
+    /// Defaults to `<data-dir>/audit.db`.
+    #[arg(long, env = "AUDIT_DATABASE_URL")]
+    pub audit_database_url: Option<String>,
+
+    /// Days an audit event is kept before the retention job deletes it.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 400)]
+    pub audit_retention_days: u32,
 
     /// groups-svc database: a `postgres://` URL, or `sqlite://` for a file.
     /// Defaults to `<data-dir>/groups.db`.
@@ -152,6 +171,16 @@ impl RunArgs {
             format!(
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("groups.db").display()
+            )
+        })
+    }
+
+    /// Returns the audit-svc database URL.
+    pub fn audit_database_url(&self) -> String {
+        self.audit_database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("audit.db").display()
             )
         })
     }

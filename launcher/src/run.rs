@@ -7,6 +7,7 @@ use anyhow::Context;
 use axum::Router;
 use groups_svc::GroupsService;
 use identity_svc::IdentityService;
+use audit_svc::AuditService;
 use rbac_svc::RbacService;
 use plumbing::outbox::Consumer;
 use plumbing::{
@@ -38,6 +39,8 @@ pub struct Stack {
     pub groups_addr: Option<SocketAddr>,
     /// Bound rbac-svc gRPC address, when it runs here.
     pub rbac_addr: Option<SocketAddr>,
+    /// Bound audit-svc gRPC address, when it runs here.
+    pub audit_addr: Option<SocketAddr>,
     /// SCIM URL of the demo workspace, when the demo bootstrap is on.
     pub demo_scim_url: Option<String>,
     shutdown: Shutdown,
@@ -46,6 +49,7 @@ pub struct Stack {
     identity: Option<IdentityService>,
     groups: Option<GroupsService>,
     rbac: Option<RbacService>,
+    audit: Option<AuditService>,
     relay_stop: CancellationToken,
     relay_tasks: Vec<tokio::task::JoinHandle<()>>,
     shutdown_config: ShutdownConfig,
@@ -90,8 +94,27 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         )
     })?;
 
+    // audit-svc consumes every service's events, so it starts first.
+    let relay_stop = CancellationToken::new();
+    let mut relay_tasks = Vec::new();
+    let (audit, audit_addr) = if args.runs(Service::Audit) {
+        let (service, addr) = services::start_audit(&args, &shutdown, &mut tasks).await?;
+        relay_tasks.push(tokio::spawn(service.clone().run_retention(relay_stop.clone())));
+        (Some(service), Some(addr))
+    } else {
+        (None, None)
+    };
+    let audit_url = match (&args.audit_url, audit_addr) {
+        (Some(url), _) => url.clone(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => format!("http://{}", args.audit_grpc_addr),
+    };
+
     let (rbac, rbac_addr) = if args.runs(Service::Rbac) {
         let (service, addr) = services::start_rbac(&args, &shutdown, &mut tasks).await?;
+        let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
+        let relay = service.outbox_relay(vec![audit_sink], args.outbox.clone())?;
+        relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
         (Some(service), Some(addr))
     } else {
         (None, None)
@@ -102,12 +125,11 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         (None, None) => format!("http://{}", args.rbac_grpc_addr),
     };
 
-    let relay_stop = CancellationToken::new();
-    let mut relay_tasks = Vec::new();
     let (groups, groups_addr) = if args.runs(Service::Groups) {
         let (service, addr) = services::start_groups(&args, &shutdown, &mut tasks).await?;
         let rbac_sink = Consumer::grpc("rbac-svc", &rbac_url, args.gateway.grpc_timeout).await?;
-        let relay = service.outbox_relay(vec![rbac_sink], args.outbox.clone())?;
+        let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
+        let relay = service.outbox_relay(vec![rbac_sink, audit_sink], args.outbox.clone())?;
         relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
         (Some(service), Some(addr))
     } else {
@@ -123,8 +145,13 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         let (service, addr) =
             services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
         relay_tasks.push(
-            start_identity_relay(&service, &args, &groups_url, &rbac_url, relay_stop.clone())
-                .await?,
+            start_identity_relay(
+                &service,
+                &args,
+                [&groups_url, &rbac_url, &audit_url],
+                relay_stop.clone(),
+            )
+            .await?,
         );
         (Some(service), Some(addr))
     } else {
@@ -181,6 +208,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         identity_addr,
         groups_addr,
         rbac_addr,
+        audit_addr,
         demo_scim_url,
         shutdown,
         readiness,
@@ -188,6 +216,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         identity,
         groups,
         rbac,
+        audit,
         relay_stop,
         relay_tasks,
         shutdown_config: args.shutdown,
@@ -228,23 +257,27 @@ impl Stack {
         if let Some(rbac) = self.rbac.take() {
             rbac.close().await;
         }
+        if let Some(audit) = self.audit.take() {
+            audit.close().await;
+        }
         tracing::info!("stopped");
     }
 }
 
-/// Starts identity-svc's outbox relay, delivering its events to groups-svc
-/// and rbac-svc.
+/// Starts identity-svc's outbox relay, delivering its events to groups-svc,
+/// rbac-svc and audit-svc at `urls`, in that order.
 async fn start_identity_relay(
     identity: &IdentityService,
     args: &RunArgs,
-    groups_url: &str,
-    rbac_url: &str,
+    urls: [&str; 3],
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let [groups_url, rbac_url, audit_url] = urls;
     // A consumer's name keys its stored position, so it never changes.
     let groups = Consumer::grpc("groups-svc", groups_url, args.gateway.grpc_timeout).await?;
     let rbac = Consumer::grpc("rbac-svc", rbac_url, args.gateway.grpc_timeout).await?;
-    let relay = identity.outbox_relay(vec![groups, rbac], args.outbox.clone())?;
+    let audit = Consumer::grpc("audit-svc", audit_url, args.gateway.grpc_timeout).await?;
+    let relay = identity.outbox_relay(vec![groups, rbac, audit], args.outbox.clone())?;
     Ok(tokio::spawn(relay.run(stop)))
 }
 

@@ -6,6 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use groups_svc::{GroupsConfig, GroupsService};
 use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
+use audit_svc::{AuditConfig, AuditService};
 use rbac_svc::{RbacConfig, RbacService};
 use plumbing::shutdown::Shutdown;
 use tokio::task::JoinSet;
@@ -33,6 +34,9 @@ const RBAC_SERVICES: &[&str] = &[
     "rbac.v1.RoleService",
     "events.v1.EventSink",
 ];
+
+/// Names registered with gRPC health for audit-svc.
+const AUDIT_SERVICES: &[&str] = &["audit.v1.AuditService", "events.v1.EventSink"];
 
 /// Connects identity-svc to its database and serves it. SCIM resets call
 /// groups-svc at `groups_url`.
@@ -124,6 +128,34 @@ pub async fn start_rbac(
         "rbac-svc",
         &args.rbac_grpc_addr,
         RBAC_SERVICES,
+        routes,
+        shutdown,
+        tasks,
+    )
+    .await?;
+    Ok((service, addr))
+}
+
+/// Connects audit-svc to its database and serves it.
+pub async fn start_audit(
+    args: &RunArgs,
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<(AuditService, SocketAddr)> {
+    let config = AuditConfig {
+        database_url: args.audit_database_url(),
+        max_connections: args.database_max_connections,
+        retention: std::time::Duration::from_secs(u64::from(args.audit_retention_days) * 86_400),
+    };
+    let service = AuditService::connect(&config)
+        .await
+        .context("failed to start audit-svc")?;
+
+    let routes = Routes::new(service.audit_server()).add_service(service.event_sink_server());
+    let addr = serve(
+        "audit-svc",
+        &args.audit_grpc_addr,
+        AUDIT_SERVICES,
         routes,
         shutdown,
         tasks,

@@ -124,17 +124,38 @@ enum Services {
         _gateway: ChildProcess,
         _identity: ChildProcess,
         _groups: ChildProcess,
-        /// `None` while stopped by [`TestStack::stop_rbac`].
-        rbac: Option<ChildProcess>,
-        /// Arguments and addresses to start rbac-svc again with.
-        rbac_args: Vec<String>,
-        rbac_http: SocketAddr,
-        program: String,
-        log_dir: std::path::PathBuf,
+        /// rbac-svc and audit-svc, which tests stop and start again.
+        rbac: Restartable,
+        audit: Restartable,
         _database: TestDatabase,
         _groups_database: TestDatabase,
         _rbac_database: TestDatabase,
+        _audit_database: TestDatabase,
     },
+}
+
+/// A child process that a test may stop and start again on the same
+/// addresses and database.
+struct Restartable {
+    name: &'static str,
+    /// `None` while stopped.
+    process: Option<ChildProcess>,
+    program: String,
+    args: Vec<String>,
+    http: SocketAddr,
+    log_dir: std::path::PathBuf,
+}
+
+impl Restartable {
+    async fn start(&mut self) {
+        let log_name = format!("{}-restarted", self.name);
+        let mut process = ChildProcess::spawn(&log_name, &self.program, &self.args, &self.log_dir);
+        process
+            .try_wait_ready(&http_client(), self.http)
+            .await
+            .unwrap_or_else(|message| panic!("{} did not restart: {message}", self.name));
+        self.process = Some(process);
+    }
 }
 
 /// A running stack with the demo workspace (domain `example.com`).
@@ -149,6 +170,8 @@ pub struct TestStack {
     pub identity_addr: SocketAddr,
     /// Address of rbac-svc's gRPC listener.
     pub rbac_addr: SocketAddr,
+    /// Address of audit-svc's gRPC listener.
+    pub audit_addr: SocketAddr,
     services: Services,
     _data_dir: TempDir,
 }
@@ -173,6 +196,8 @@ impl TestStack {
             "127.0.0.1:0".to_owned(),
             "--rbac-grpc-addr".to_owned(),
             "127.0.0.1:0".to_owned(),
+            "--audit-grpc-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
             "--bootstrap-demo".to_owned(),
             "true".to_owned(),
         ];
@@ -191,6 +216,7 @@ impl TestStack {
             .identity_addr
             .expect("the embedded stack runs identity-svc");
         let rbac_addr = stack.rbac_addr.expect("the embedded stack runs rbac-svc");
+        let audit_addr = stack.audit_addr.expect("the embedded stack runs audit-svc");
         Self {
             base_url: format!("http://{http_addr}/scim/v2/{}", demo.workspace_id),
             token: demo.token,
@@ -198,6 +224,7 @@ impl TestStack {
             http_addr,
             identity_addr,
             rbac_addr,
+            audit_addr,
             services: Services::Embedded(stack),
             _data_dir: data_dir,
         }
@@ -245,6 +272,13 @@ impl TestStack {
                 return None;
             }
         };
+        let audit_database = match TestDatabase::create(&postgres).await {
+            Ok(database) => database,
+            Err(error) => {
+                service_missing("PostgreSQL", &postgres, &error);
+                return None;
+            }
+        };
 
         // Ports are picked by binding port 0 and releasing it, so another
         // test may take one before a child binds it; a failed start is retried
@@ -260,6 +294,7 @@ impl TestStack {
                 &database.url,
                 &groups_database.url,
                 &rbac_database.url,
+                &audit_database.url,
                 &redis,
             )
             .await
@@ -278,9 +313,9 @@ impl TestStack {
             gateway_http,
             identity_grpc,
             rbac_grpc,
-            rbac_http,
-            rbac_args,
+            audit_grpc,
             rbac,
+            audit,
             groups,
             identity,
             gateway,
@@ -299,18 +334,17 @@ impl TestStack {
             http_addr: gateway_http,
             identity_addr: identity_grpc,
             rbac_addr: rbac_grpc,
+            audit_addr: audit_grpc,
             services: Services::Split {
                 _gateway: gateway,
                 _identity: identity,
                 _groups: groups,
-                rbac: Some(rbac),
-                rbac_args,
-                rbac_http,
-                program: program.to_owned(),
-                log_dir: data_dir.path().to_owned(),
+                rbac,
+                audit,
                 _database: database,
                 _groups_database: groups_database,
                 _rbac_database: rbac_database,
+                _audit_database: audit_database,
             },
             _data_dir: data_dir,
         })
@@ -347,35 +381,44 @@ impl TestStack {
             .expect("failed to connect to rbac-svc")
     }
 
+    /// Returns a gRPC channel to audit-svc.
+    pub async fn audit_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.audit_addr))
+            .expect("invalid audit-svc URL")
+            .connect()
+            .await
+            .expect("failed to connect to audit-svc")
+    }
+
     /// Kills the rbac-svc process of a split stack; its events queue up in
     /// the other services' outboxes. Panics on an embedded stack.
     pub fn stop_rbac(&mut self) {
-        match &mut self.services {
-            Services::Split { rbac, .. } => *rbac = None,
-            Services::Embedded(_) => panic!("rbac-svc runs inside the embedded stack"),
-        }
+        self.restartable("rbac").process = None;
     }
 
     /// Starts rbac-svc again on its previous addresses and database and
     /// waits until it is ready. Panics on an embedded stack.
     pub async fn start_rbac(&mut self) {
+        self.restartable("rbac").start().await;
+    }
+
+    /// Kills the audit-svc process of a split stack. Panics on an embedded
+    /// stack.
+    pub fn stop_audit(&mut self) {
+        self.restartable("audit").process = None;
+    }
+
+    /// Starts audit-svc again and waits until it is ready. Panics on an
+    /// embedded stack.
+    pub async fn start_audit(&mut self) {
+        self.restartable("audit").start().await;
+    }
+
+    fn restartable(&mut self, name: &str) -> &mut Restartable {
         match &mut self.services {
-            Services::Split {
-                rbac,
-                rbac_args,
-                rbac_http,
-                program,
-                log_dir,
-                ..
-            } => {
-                let mut process = ChildProcess::spawn("rbac-restarted", program, rbac_args, log_dir);
-                process
-                    .try_wait_ready(&http_client(), *rbac_http)
-                    .await
-                    .unwrap_or_else(|message| panic!("rbac-svc did not restart: {message}"));
-                *rbac = Some(process);
-            }
-            Services::Embedded(_) => panic!("rbac-svc runs inside the embedded stack"),
+            Services::Split { rbac, .. } if name == "rbac" => rbac,
+            Services::Split { audit, .. } => audit,
+            Services::Embedded(_) => panic!("{name} runs inside the embedded stack"),
         }
     }
 
@@ -446,9 +489,9 @@ struct SplitProcesses {
     gateway_http: SocketAddr,
     identity_grpc: SocketAddr,
     rbac_grpc: SocketAddr,
-    rbac_http: SocketAddr,
-    rbac_args: Vec<String>,
-    rbac: ChildProcess,
+    audit_grpc: SocketAddr,
+    rbac: Restartable,
+    audit: Restartable,
     groups: ChildProcess,
     identity: ChildProcess,
     gateway: ChildProcess,
@@ -463,6 +506,7 @@ async fn start_split_processes(
     identity_database_url: &str,
     groups_database_url: &str,
     rbac_database_url: &str,
+    audit_database_url: &str,
     redis: &str,
 ) -> Result<SplitProcesses, String> {
     let data_dir = TempDir::new("e2e-split");
@@ -475,8 +519,31 @@ async fn start_split_processes(
     let rbac_grpc = free_loopback_addr();
     let groups_url = format!("http://{groups_grpc}");
     let rbac_url = format!("http://{rbac_grpc}");
+    let audit_http = free_loopback_addr();
+    let audit_grpc = free_loopback_addr();
+    let audit_url = format!("http://{audit_grpc}");
 
-    // rbac-svc consumes the other services' events, so it starts first.
+    // audit-svc and rbac-svc consume the other services' events, so they
+    // start first.
+    let mut audit_args = strings(&[
+        "run",
+        "--services",
+        "audit",
+        "--data-dir",
+        &path_text(&data_dir.path().join("audit")),
+        "--http-addr",
+        &audit_http.to_string(),
+        "--audit-grpc-addr",
+        &audit_grpc.to_string(),
+        "--audit-database-url",
+        audit_database_url,
+        "--bootstrap-demo",
+        "false",
+    ]);
+    audit_args.extend(options.args());
+    let mut audit = ChildProcess::spawn("audit", program, &audit_args, data_dir.path());
+    audit.try_wait_ready(http, audit_http).await?;
+
     let mut rbac_args = strings(&[
         "run",
         "--services",
@@ -489,6 +556,8 @@ async fn start_split_processes(
         &rbac_grpc.to_string(),
         "--rbac-database-url",
         rbac_database_url,
+        "--audit-url",
+        &audit_url,
         "--redis-url",
         redis,
         "--bootstrap-demo",
@@ -514,6 +583,8 @@ async fn start_split_processes(
         groups_database_url,
         "--rbac-url",
         &rbac_url,
+        "--audit-url",
+        &audit_url,
         "--redis-url",
         redis,
         "--bootstrap-demo",
@@ -539,6 +610,8 @@ async fn start_split_processes(
         &groups_url,
         "--rbac-url",
         &rbac_url,
+        "--audit-url",
+        &audit_url,
         "--bootstrap-demo",
         "true",
         "--public-url",
@@ -562,6 +635,8 @@ async fn start_split_processes(
         &groups_url,
         "--rbac-url",
         &rbac_url,
+        "--audit-url",
+        &audit_url,
         "--redis-url",
         redis,
         "--bootstrap-demo",
@@ -571,14 +646,29 @@ async fn start_split_processes(
     let mut gateway = ChildProcess::spawn("gateway", program, &gateway_args, data_dir.path());
     gateway.try_wait_ready(http, gateway_http).await?;
 
+    let log_dir = data_dir.path().to_owned();
     Ok(SplitProcesses {
         data_dir,
         gateway_http,
         identity_grpc,
         rbac_grpc,
-        rbac_http,
-        rbac_args,
-        rbac,
+        audit_grpc,
+        rbac: Restartable {
+            name: "rbac",
+            process: Some(rbac),
+            program: program.to_owned(),
+            args: rbac_args,
+            http: rbac_http,
+            log_dir: log_dir.clone(),
+        },
+        audit: Restartable {
+            name: "audit",
+            process: Some(audit),
+            program: program.to_owned(),
+            args: audit_args,
+            http: audit_http,
+            log_dir,
+        },
         groups,
         identity,
         gateway,
