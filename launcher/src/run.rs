@@ -175,8 +175,16 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let mut http = plumbing::shutdown::health_router(readiness.clone())
         .merge(plumbing::metrics::metrics_router(metrics));
     if args.runs(Service::Gateway) {
-        http = http
-            .merge(build_gateway(&args, &identity_url, &groups_url, admin_key.as_deref()).await?);
+        http = http.merge(
+            build_gateway(
+                &args,
+                &identity_url,
+                &groups_url,
+                &rbac_url,
+                admin_key.as_deref(),
+            )
+            .await?,
+        );
     }
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
@@ -285,12 +293,14 @@ async fn build_gateway(
     args: &RunArgs,
     identity_url: &str,
     groups_url: &str,
+    rbac_url: &str,
     admin_key: Option<&[u8]>,
 ) -> anyhow::Result<Router> {
     let identity =
         plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
     let groups =
         plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
+    let rbac = plumbing::grpc::connect_traced_channel(rbac_url, args.gateway.grpc_timeout).await?;
     let auth_failure_limit = plumbing::ratelimit::RateLimitConfig {
         per_second: args.gateway.auth_failures_per_second,
         burst: args.gateway.auth_failure_burst,
@@ -316,7 +326,7 @@ async fn build_gateway(
         auth_failures,
         args.gateway.clone(),
     );
-    let admin = gateway::admin::AdminState::new(state.clone(), identity, verifier);
+    let admin = gateway::admin::AdminState::new(state.clone(), identity, rbac, verifier);
     Ok(gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new()))
 }
 

@@ -1,10 +1,10 @@
 //! JSON errors of the admin API, mapped once from gRPC statuses.
 //!
 //! The body is `{"status", "code", "message"}`, plus `reason` for a failed
-//! precondition, `field` for an invalid value and `pending_steps` for an
-//! unfinished reset. Messages written for admins by identity-svc (field
-//! violations, precondition descriptions) pass through; other service text
-//! stays in the log.
+//! precondition or a role service error, `field` for an invalid value and
+//! `pending_steps` for an unfinished reset. Messages written for admins by
+//! the services (field violations, precondition descriptions, not-found
+//! messages) pass through; other service text stays in the log.
 
 use axum::{
     Json,
@@ -14,6 +14,34 @@ use axum::{
 use serde::Serialize;
 use tonic::Code;
 use tonic_types::StatusExt;
+
+/// `ErrorInfo.domain` of rbac-svc's errors.
+const RBAC_ERROR_DOMAIN: &str = "rbac.v1";
+/// Reason of a role that is not in the workspace's catalogue.
+pub const REASON_UNKNOWN_ROLE: &str = "UNKNOWN_ROLE";
+
+/// The service behind a gRPC status, named in logs and in 503 messages.
+#[derive(Debug, Clone, Copy)]
+enum Upstream {
+    Identity,
+    Rbac,
+}
+
+impl Upstream {
+    fn log_name(self) -> &'static str {
+        match self {
+            Self::Identity => "identity-svc",
+            Self::Rbac => "rbac-svc",
+        }
+    }
+
+    fn unavailable_message(self) -> &'static str {
+        match self {
+            Self::Identity => "The identity service is temporarily unavailable; retry later.",
+            Self::Rbac => "The role service is temporarily unavailable; retry later.",
+        }
+    }
+}
 
 /// An admin API error on its way to the client. Boxed, so results that
 /// carry it stay small.
@@ -90,8 +118,78 @@ impl AdminError {
         error
     }
 
+    /// Sets `reason`, the stable name of the failed check.
+    pub fn with_reason(mut self, reason: &str) -> Self {
+        self.0.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// Names `field` as the invalid value of an `UNKNOWN_ROLE` error, for a
+    /// request that sends the role under another name than `role`.
+    pub fn with_role_field(mut self, field: &str) -> Self {
+        if self.0.reason.as_deref() == Some(REASON_UNKNOWN_ROLE) {
+            self.0.field = Some(field.to_owned());
+        }
+        self
+    }
+
+    /// Puts `context` before the message.
+    pub fn with_context(mut self, context: &str) -> Self {
+        self.0.message = format!("{context} {}", self.0.message);
+        self
+    }
+
     /// Maps a gRPC status from identity-svc.
     pub fn from_status(status: &tonic::Status) -> Self {
+        Self::map_status(status, Upstream::Identity)
+    }
+
+    /// Maps a gRPC status from rbac-svc. Its error reasons become `reason`
+    /// beside the usual status and code: `UNKNOWN_ROLE` is 400 on `role`,
+    /// `GROUP_NOT_FOUND`, `MAPPING_NOT_FOUND` and `USER_NOT_FOUND` are 404,
+    /// and `ROLE_MANAGED_BY_SCIM` is 409.
+    pub fn from_rbac_status(status: &tonic::Status) -> Self {
+        let details = status.get_error_details();
+        let Some(info) = details
+            .error_info()
+            .filter(|info| info.domain == RBAC_ERROR_DOMAIN)
+        else {
+            return Self::map_status(status, Upstream::Rbac);
+        };
+        let mut error = match info.reason.as_str() {
+            REASON_UNKNOWN_ROLE => Self::invalid(
+                "role",
+                format!(
+                    "{}. List the workspace's roles with `GET roles` or `scimctl roles list`.",
+                    capitalize(status.message())
+                ),
+            ),
+            "GROUP_NOT_FOUND" => Self::new(
+                404,
+                "not_found",
+                format!(
+                    "{}. The role service receives a group a moment after the identity provider creates it, so retry if the group is new.",
+                    capitalize(status.message())
+                ),
+            ),
+            "MAPPING_NOT_FOUND" | "USER_NOT_FOUND" => Self::new(
+                404,
+                "not_found",
+                format!("{}.", capitalize(status.message())),
+            ),
+            "ROLE_MANAGED_BY_SCIM" => Self::new(
+                409,
+                "failed_precondition",
+                "This user is managed by SCIM, so its role comes from the identity provider's group mappings. \
+                 Map one of the user's groups to the role, or change the user's groups in the identity provider.",
+            ),
+            _ => return Self::map_status(status, Upstream::Rbac),
+        };
+        error.0.reason = Some(info.reason.clone());
+        error
+    }
+
+    fn map_status(status: &tonic::Status, upstream: Upstream) -> Self {
         let details = status.get_error_details();
         match status.code() {
             Code::InvalidArgument => match details
@@ -132,17 +230,18 @@ impl AdminError {
                 "The workspace changed during the request; retry it.",
             ),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                tracing::warn!(code = ?status.code(), "identity-svc call failed");
-                let mut error = Self::new(
-                    503,
-                    "unavailable",
-                    "The identity service is temporarily unavailable; retry later.",
-                );
+                tracing::warn!(code = ?status.code(), service = upstream.log_name(), "service call failed");
+                let mut error = Self::new(503, "unavailable", upstream.unavailable_message());
                 error.0.retry_after_seconds = Some(1);
                 error
             }
             _ => {
-                tracing::error!(code = ?status.code(), message = status.message(), "identity-svc call failed");
+                tracing::error!(
+                    code = ?status.code(),
+                    message = status.message(),
+                    service = upstream.log_name(),
+                    "service call failed"
+                );
                 Self::internal()
             }
         }

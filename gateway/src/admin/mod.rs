@@ -1,6 +1,6 @@
 //! Admin HTTP API under `/admin/v1/workspaces/{workspace_id}/...`: a
-//! workspace's SCIM switches, setup, tokens, domains and users created
-//! outside SCIM, as JSON. Callers authenticate with a platform-signed JWT
+//! workspace's SCIM switches, setup, tokens, domains, users created
+//! outside SCIM, roles and IdP group mappings, as JSON. Callers authenticate with a platform-signed JWT
 //! (see [`jwt`]); SCIM bearer tokens are never accepted here, and admin
 //! tokens are never accepted on SCIM routes. docs/admin-api.md lists the
 //! routes and their bodies.
@@ -9,6 +9,7 @@ mod directory;
 pub mod error;
 pub mod jwks;
 pub mod jwt;
+mod roles;
 mod settings;
 mod tokens;
 mod views;
@@ -23,7 +24,12 @@ use axum::{
     routing::{get, post, put},
 };
 use plumbing::grpc::TracedChannel;
-use proto::identity::v1::workspace_service_client::WorkspaceServiceClient;
+use proto::{
+    identity::v1::workspace_service_client::WorkspaceServiceClient,
+    rbac::v1::{
+        role_admin_service_client::RoleAdminServiceClient, role_service_client::RoleServiceClient,
+    },
+};
 use serde::de::DeserializeOwned;
 
 use self::{error::AdminError, jwt::AdminVerifier};
@@ -66,17 +72,27 @@ pub struct AdminState {
 struct AdminInner {
     app: AppState,
     workspaces: WorkspaceServiceClient<TracedChannel>,
+    role_admin: RoleAdminServiceClient<TracedChannel>,
+    roles: RoleServiceClient<TracedChannel>,
     verifier: AdminVerifier,
 }
 
 impl AdminState {
     /// Builds the state from the SCIM state (for identity-svc clients and
-    /// the public URL), a channel to identity-svc and the verifier.
-    pub fn new(app: AppState, identity: TracedChannel, verifier: AdminVerifier) -> Self {
+    /// the public URL), channels to identity-svc and rbac-svc, and the
+    /// verifier.
+    pub fn new(
+        app: AppState,
+        identity: TracedChannel,
+        rbac: TracedChannel,
+        verifier: AdminVerifier,
+    ) -> Self {
         Self {
             inner: Arc::new(AdminInner {
                 app,
                 workspaces: WorkspaceServiceClient::new(identity),
+                role_admin: RoleAdminServiceClient::new(rbac.clone()),
+                roles: RoleServiceClient::new(rbac),
                 verifier,
             }),
         }
@@ -88,6 +104,14 @@ impl AdminState {
 
     fn workspaces(&self) -> WorkspaceServiceClient<TracedChannel> {
         self.inner.workspaces.clone()
+    }
+
+    fn role_admin(&self) -> RoleAdminServiceClient<TracedChannel> {
+        self.inner.role_admin.clone()
+    }
+
+    fn roles(&self) -> RoleServiceClient<TracedChannel> {
+        self.inner.roles.clone()
     }
 }
 
@@ -143,6 +167,31 @@ pub fn router(state: AdminState) -> Router {
             "/users/{user_id}",
             get(directory::get_user).fallback(method_not_allowed),
         )
+        .route(
+            "/users/{user_id}/role",
+            get(roles::user_role)
+                .put(roles::set_user_role)
+                .fallback(method_not_allowed),
+        )
+        .route("/roles", get(roles::list).fallback(method_not_allowed))
+        .route(
+            "/roles/default",
+            put(roles::set_default).fallback(method_not_allowed),
+        )
+        .route(
+            "/mappings",
+            get(roles::list_mappings).fallback(method_not_allowed),
+        )
+        .route(
+            "/mappings/preview",
+            post(roles::preview).fallback(method_not_allowed),
+        )
+        .route(
+            "/mappings/{group_id}",
+            put(roles::set_mapping)
+                .delete(roles::remove_mapping)
+                .fallback(method_not_allowed),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state);
 
@@ -154,11 +203,12 @@ pub fn router(state: AdminState) -> Router {
 
 /// Verifies the admin token and that it grants the admin role for the
 /// workspace in the path: 401 for a missing, invalid or expired token, 403
-/// for a valid token of another role or workspace.
+/// for a valid token of another role or workspace. The accepted token's
+/// [`AdminClaims`](jwt::AdminClaims) go into the request's extensions.
 async fn authorize(
     State(state): State<AdminState>,
     Path(path): Path<HashMap<String, String>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let workspace_id = path.get("workspace_id").cloned().unwrap_or_default();
@@ -183,6 +233,7 @@ async fn authorize(
         tracing::info!(workspace_id = %workspace_id, "admin token lacks the admin role for this workspace");
         return AdminError::forbidden().into_response();
     }
+    request.extensions_mut().insert(claims);
     next.run(request).await
 }
 
