@@ -25,4 +25,5 @@ mod okta;
 mod pagination;
 mod patch;
 mod roles;
+mod scimctl_roles;
 mod users;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,9 +74,15 @@ pub enum Command {
     /// Manage the workspace's email domains.
     #[command(subcommand)]
     Domains(DomainsCommand),
-    /// Manage users created outside SCIM.
+    /// Manage users created outside SCIM, and users' roles.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Show the workspace's roles and set the default role.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Map the identity provider's groups to roles.
+    #[command(subcommand)]
+    Mappings(MappingsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,11 +100,17 @@ pub enum ScimCommand {
     /// Turn SCIM off and remove its tokens, identity provider choice and IdP
     /// groups. Users are kept. Run it again to finish an unfinished reset.
     Reset,
-    /// Record the identity provider, which decides the SCIM URL to paste.
+    /// Record the identity provider, which decides the SCIM URL to paste,
+    /// and optionally the default role.
     Setup {
         /// Identity provider.
         #[arg(long, value_enum)]
         idp: IdentityProvider,
+        /// Role of users in no mapped group, such as viewer. Without it the
+        /// default role is kept. An unknown role is rejected and changes
+        /// nothing.
+        #[arg(long, value_name = "ROLE")]
+        default_role: Option<String>,
     },
 }
 
@@ -177,6 +189,84 @@ pub enum UsersCommand {
         /// User id.
         id: String,
     },
+    /// Show a user's effective role and where it comes from.
+    Role {
+        /// User id.
+        id: String,
+    },
+    /// Give a user that SCIM does not manage a role. A SCIM-managed user's
+    /// role comes from group mappings, so this is rejected for it.
+    SetRole {
+        /// User id.
+        id: String,
+        /// Role name, such as manager.
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// List the roles, highest rank first, and the default role.
+    List,
+    /// Set the role of users in no mapped group.
+    Default {
+        /// Role name, such as viewer.
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingsCommand {
+    /// List the identity provider's groups with their mapped roles.
+    List {
+        /// Only groups mapped to a role.
+        #[arg(long)]
+        mapped_only: bool,
+        /// Groups per page, at most 1000. The server uses 100 without it.
+        #[arg(long)]
+        page_size: Option<u32>,
+        /// `next_page_token` of the previous page.
+        #[arg(long)]
+        page_token: Option<String>,
+    },
+    /// Map a group to a role, replacing its previous mapping. Its members'
+    /// roles change at once.
+    Set {
+        /// Group id, as `mappings list` shows it.
+        group_id: String,
+        /// Role name, such as manager.
+        role: String,
+    },
+    /// Remove a group's mapping. Its members fall back to their other
+    /// groups' roles or the default role.
+    Remove {
+        /// Group id.
+        group_id: String,
+    },
+    /// Show which users a change would move between roles, without applying
+    /// it: `preview GROUP_ID ROLE`, `preview --remove GROUP_ID` or
+    /// `preview --default-role ROLE`.
+    #[command(group(
+        ArgGroup::new("change")
+            .required(true)
+            .args(["group_id", "remove", "default_role"])
+    ))]
+    Preview {
+        /// Group id of a proposed mapping.
+        #[arg(requires = "role")]
+        group_id: Option<String>,
+        /// Role of the proposed mapping.
+        role: Option<String>,
+        /// Group id whose mapping would be removed.
+        #[arg(long, value_name = "GROUP_ID")]
+        remove: Option<String>,
+        /// Role that would become the default.
+        #[arg(long, value_name = "ROLE")]
+        default_role: Option<String>,
+        /// Changed users to list, at most 100. The server uses 20 without it.
+        #[arg(long)]
+        sample_size: Option<u32>,
+    },
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` or a plain number of seconds.
@@ -226,6 +316,29 @@ mod tests {
         assert!(parse_duration_seconds("-5s").is_err());
         assert!(parse_duration_seconds("5w").is_err());
         assert!(parse_duration_seconds("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn preview_takes_one_change() {
+        let mapping = Cli::try_parse_from(["scimctl", "mappings", "preview", "g1", "manager"]);
+        let removal = Cli::try_parse_from(["scimctl", "mappings", "preview", "--remove", "g1"]);
+        let both = Cli::try_parse_from([
+            "scimctl",
+            "mappings",
+            "preview",
+            "--remove",
+            "g1",
+            "--default-role",
+            "viewer",
+        ]);
+        let none = Cli::try_parse_from(["scimctl", "mappings", "preview"]);
+        let group_without_role = Cli::try_parse_from(["scimctl", "mappings", "preview", "g1"]);
+
+        assert!(mapping.is_ok());
+        assert!(removal.is_ok());
+        assert!(both.is_err());
+        assert!(none.is_err());
+        assert!(group_without_role.is_err());
     }
 
     #[test]

@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use crate::{
     api::{AdminApi, encode_segment},
     cli::{
-        Cli, Command, DomainsCommand, ScimCommand, TokenCommand, UsersCommand, WorkspaceCommand,
+        Cli, Command, DomainsCommand, MappingsCommand, RolesCommand, ScimCommand, TokenCommand,
+        UsersCommand, WorkspaceCommand,
     },
 };
 
@@ -43,6 +44,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => token(&api, command).await?,
         Command::Domains(command) => domains(&api, command).await?,
         Command::Users(command) => users(&api, command).await?,
+        Command::Roles(command) => roles(&api, command).await?,
+        Command::Mappings(command) => mappings(&api, command).await?,
     };
 
     if cli.json {
@@ -58,8 +61,11 @@ async fn scim(api: &AdminApi, command: ScimCommand) -> anyhow::Result<(Value, fn
         ScimCommand::Enable => api.send(Method::POST, "scim/enable", None).await?,
         ScimCommand::Disable => api.send(Method::POST, "scim/disable", None).await?,
         ScimCommand::Reset => api.send(Method::POST, "scim/reset", None).await?,
-        ScimCommand::Setup { idp } => {
-            let body = json!({ "identity_provider": idp.api_name() });
+        ScimCommand::Setup { idp, default_role } => {
+            let mut body = json!({ "identity_provider": idp.api_name() });
+            if let Some(role) = default_role {
+                body["default_role"] = json!(role);
+            }
             api.send(Method::PUT, "scim/setup", Some(body)).await?
         }
     };
@@ -122,7 +128,7 @@ async fn domains(api: &AdminApi, command: DomainsCommand) -> anyhow::Result<(Val
 }
 
 async fn users(api: &AdminApi, command: UsersCommand) -> anyhow::Result<(Value, fn(&Value))> {
-    let response = match command {
+    Ok(match command {
         UsersCommand::Create {
             email,
             given_name,
@@ -135,12 +141,100 @@ async fn users(api: &AdminApi, command: UsersCommand) -> anyhow::Result<(Value, 
                 "family_name": family_name,
                 "display_name": display_name,
             });
-            api.send(Method::POST, "users", Some(body)).await?
+            (
+                api.send(Method::POST, "users", Some(body)).await?,
+                output::user,
+            )
         }
         UsersCommand::Show { id } => {
-            api.send(Method::GET, &format!("users/{}", encode_segment(&id)), None)
-                .await?
+            let path = format!("users/{}", encode_segment(&id));
+            (api.send(Method::GET, &path, None).await?, output::user)
         }
-    };
-    Ok((response, output::user))
+        UsersCommand::Role { id } => {
+            let path = format!("users/{}/role", encode_segment(&id));
+            (api.send(Method::GET, &path, None).await?, output::user_role)
+        }
+        UsersCommand::SetRole { id, role } => {
+            let path = format!("users/{}/role", encode_segment(&id));
+            let body = json!({ "role": role });
+            (
+                api.send(Method::PUT, &path, Some(body)).await?,
+                output::user_role,
+            )
+        }
+    })
+}
+
+async fn roles(api: &AdminApi, command: RolesCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    Ok(match command {
+        RolesCommand::List => (
+            api.send(Method::GET, "roles", None).await?,
+            output::role_list,
+        ),
+        RolesCommand::Default { role } => {
+            let body = json!({ "role": role });
+            let response = api.send(Method::PUT, "roles/default", Some(body)).await?;
+            (response, output::default_role_change)
+        }
+    })
+}
+
+async fn mappings(api: &AdminApi, command: MappingsCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    Ok(match command {
+        MappingsCommand::List {
+            mapped_only,
+            page_size,
+            page_token,
+        } => {
+            let mut query = vec![format!("mapped_only={mapped_only}")];
+            if let Some(size) = page_size {
+                query.push(format!("page_size={size}"));
+            }
+            if let Some(token) = page_token {
+                query.push(format!("page_token={}", encode_segment(&token)));
+            }
+            let path = format!("mappings?{}", query.join("&"));
+            (
+                api.send(Method::GET, &path, None).await?,
+                output::mapping_list,
+            )
+        }
+        MappingsCommand::Set { group_id, role } => {
+            let path = format!("mappings/{}", encode_segment(&group_id));
+            let body = json!({ "role": role });
+            (
+                api.send(Method::PUT, &path, Some(body)).await?,
+                output::mapping_set,
+            )
+        }
+        MappingsCommand::Remove { group_id } => {
+            let path = format!("mappings/{}", encode_segment(&group_id));
+            (
+                api.send(Method::DELETE, &path, None).await?,
+                output::mapping_removed,
+            )
+        }
+        MappingsCommand::Preview {
+            group_id,
+            role,
+            remove,
+            default_role,
+            sample_size,
+        } => {
+            // clap admits exactly one of the three forms.
+            let mut body = match (group_id, remove, default_role) {
+                (Some(group_id), _, _) => json!({ "group_id": group_id, "role": role }),
+                (None, Some(group_id), _) => json!({ "remove_group_id": group_id }),
+                (None, None, role) => json!({ "default_role": role }),
+            };
+            if let Some(size) = sample_size {
+                body["sample_size"] = json!(size);
+            }
+            (
+                api.send(Method::POST, "mappings/preview", Some(body))
+                    .await?,
+                output::preview,
+            )
+        }
+    })
 }
