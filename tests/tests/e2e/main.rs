@@ -6,6 +6,7 @@
 
 mod admin;
 mod admin_roles;
+mod audit;
 mod auth;
 mod bootstrap;
 mod concurrency;
