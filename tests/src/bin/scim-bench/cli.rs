@@ -21,8 +21,8 @@ pub const MAX_BATCH: usize = 1_000;
 #[command(
     name = "scim-bench",
     version,
-    about = "Load generator for SCIM 2.0 servers and the groups-svc membership API. \
-             It sends traffic only to loopback addresses (127.0.0.0/8 and ::1)."
+    about = "Load generator for SCIM 2.0 servers, the groups-svc membership API and the \
+             rbac-svc role API. It sends traffic only to loopback addresses (127.0.0.0/8 and ::1)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -51,6 +51,10 @@ pub struct TargetArgs {
     /// groups-svc gRPC URL for membership-checks.
     #[arg(long, global = true, default_value = "http://127.0.0.1:50052")]
     pub grpc_url: String,
+
+    /// rbac-svc gRPC URL for role-checks and role-delay.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:50053")]
+    pub rbac_url: String,
 
     /// Workspace id sent in gRPC requests; defaults to the demo file's.
     #[arg(long, global = true)]
@@ -107,6 +111,25 @@ pub enum Command {
         load: LoadArgs,
         #[command(flatten)]
         checks: ChecksArgs,
+    },
+    /// gRPC rbac.v1.RoleService/GetEffectiveRole against rbac-svc, with
+    /// users set up over SCIM and every second one in a group mapped to
+    /// "manager".
+    RoleChecks {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        checks: RoleChecksArgs,
+    },
+    /// Delay from a SCIM membership PATCH to the new effective role: each
+    /// iteration adds one new user to a group mapped to "admin", then polls
+    /// GetEffectiveRole until it returns "admin" (--count iterations,
+    /// default 100).
+    RoleDelay {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        delay: RoleDelayArgs,
     },
     /// Draws SVG latency and throughput charts from a --samples CSV file.
     Plot {
@@ -240,6 +263,38 @@ pub struct ChecksArgs {
     pub connections: usize,
 }
 
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("role_cache_mode").required(true).args(["cached", "uncached"])))]
+pub struct RoleChecksArgs {
+    /// Repeat a small hot set of users (--hot-users).
+    #[arg(long)]
+    pub cached: bool,
+    /// Spread the lookups over every user of the pool.
+    #[arg(long)]
+    pub uncached: bool,
+    /// Users set up over SCIM; every second one joins the group mapped to
+    /// "manager".
+    #[arg(long, default_value_t = 1_000)]
+    pub users: u64,
+    /// Users repeated by --cached.
+    #[arg(long, default_value_t = 64)]
+    pub hot_users: u64,
+    /// HTTP/2 connections to rbac-svc.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoleDelayArgs {
+    /// Wait between two GetEffectiveRole polls of one iteration, such as
+    /// 2ms (1ms to 1s).
+    #[arg(long, default_value = "2ms", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// HTTP/2 connections to rbac-svc.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+}
+
 impl LoadArgs {
     /// Rejects values outside the bounds, so every run stops by itself.
     pub fn validate(&self) -> Result<()> {
@@ -355,6 +410,38 @@ mod tests {
     fn checks_require_cache_mode() {
         let parsed = Cli::try_parse_from(["scim-bench", "membership-checks"]);
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn role_checks_require_cache_mode() {
+        assert!(Cli::try_parse_from(["scim-bench", "role-checks"]).is_err());
+        assert!(
+            Cli::try_parse_from(["scim-bench", "role-checks", "--cached", "--uncached"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["scim-bench", "role-checks", "--uncached"]).is_ok());
+    }
+
+    #[test]
+    fn role_delay_defaults() {
+        let parsed = Cli::try_parse_from(["scim-bench", "role-delay"]).map(|cli| cli.command);
+
+        match parsed {
+            Ok(Command::RoleDelay { delay, load }) => {
+                assert_eq!(delay.poll_interval, Duration::from_millis(2));
+                assert_eq!(load.count, None);
+            }
+            other => panic!("unexpected parse result: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rbac_url_defaults_to_local_rbac_port() {
+        let parsed = Cli::try_parse_from(["scim-bench", "role-delay"]);
+
+        assert!(
+            matches!(parsed, Ok(ref cli) if cli.target.rbac_url == "http://127.0.0.1:50053"),
+            "{parsed:?}"
+        );
     }
 
     #[test]

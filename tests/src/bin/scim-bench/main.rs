@@ -1,9 +1,11 @@
-//! `scim-bench`: a load generator for SCIM 2.0 servers and the groups-svc
-//! membership API. Every target must resolve to loopback addresses only,
-//! and every run is bounded in count and time.
+//! `scim-bench`: a load generator for SCIM 2.0 servers, the groups-svc
+//! membership API and the rbac-svc role API. Every target must resolve to
+//! loopback addresses only, and every run is bounded in count and time.
 
 mod cli;
+mod grpc;
 mod plot;
+mod rbac;
 mod record;
 mod report;
 mod runner;
@@ -88,6 +90,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::MembershipChecks { checks, .. } => {
             workloads::checks::membership_checks(bench, &target_args, checks).await?
         }
+        Command::RoleChecks { checks, .. } => {
+            workloads::roles::role_checks(bench, &target_args, checks).await?
+        }
+        Command::RoleDelay { delay, .. } => {
+            workloads::role_delay::role_delay(bench, &target_args, delay).await?
+        }
         Command::Plot { .. } | Command::Report { .. } => return Ok(ExitCode::SUCCESS),
     };
     summary.command = command_line();
@@ -107,7 +115,9 @@ fn load_args(command: &Command) -> Option<&LoadArgs> {
         | Command::InitialSync { load, .. }
         | Command::PatchMembers { load, .. }
         | Command::Mixed { load, .. }
-        | Command::MembershipChecks { load, .. } => Some(load),
+        | Command::MembershipChecks { load, .. }
+        | Command::RoleChecks { load, .. }
+        | Command::RoleDelay { load, .. } => Some(load),
         Command::Plot { .. } | Command::Report { .. } => None,
     }
 }

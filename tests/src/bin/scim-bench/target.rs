@@ -1,4 +1,4 @@
-//! Target resolution: the SCIM base URL and token, the gRPC URL, and the
+//! Target resolution: the SCIM base URL and token, the gRPC URLs, and the
 //! loopback-only rule every target must pass before any request is sent.
 
 use std::{
@@ -122,16 +122,16 @@ pub fn workspace_id(args: &TargetArgs) -> Result<String> {
     }
 }
 
-/// Checks the gRPC URL and returns it with the host replaced by its first
-/// resolved loopback address.
-pub async fn grpc_target(raw: &str) -> Result<Url> {
-    let mut url = Url::parse(raw).with_context(|| format!("invalid --grpc-url {raw:?}"))?;
+/// Checks the gRPC URL given by `flag` (such as `--grpc-url`) and returns it
+/// with the host replaced by its first resolved loopback address.
+pub async fn grpc_target(flag: &str, raw: &str) -> Result<Url> {
+    let mut url = Url::parse(raw).with_context(|| format!("invalid {flag} {raw:?}"))?;
     let addrs = resolve_loopback(&url).await?;
     let first = addrs
         .first()
         .ok_or_else(|| anyhow!("rejected target {url}: no address"))?;
     url.set_ip_host(first.ip())
-        .map_err(|()| anyhow!("invalid --grpc-url {raw:?}: cannot set its host"))?;
+        .map_err(|()| anyhow!("invalid {flag} {raw:?}: cannot set its host"))?;
     Ok(url)
 }
 
@@ -226,8 +226,25 @@ mod tests {
 
     #[tokio::test]
     async fn grpc_url_host_pinned_to_address() {
-        let pinned = grpc_target("http://127.0.0.2:50052").await;
+        let pinned = grpc_target("--grpc-url", "http://127.0.0.2:50052").await;
 
         assert!(matches!(pinned, Ok(ref pinned) if pinned.as_str() == "http://127.0.0.2:50052/"));
+    }
+
+    #[tokio::test]
+    async fn rbac_url_outside_loopback_rejected() {
+        let rejected = grpc_target("--rbac-url", "http://192.0.2.1:50053").await;
+
+        assert!(rejected.is_err());
+    }
+
+    #[tokio::test]
+    async fn invalid_grpc_url_names_its_flag() {
+        let error = grpc_target("--rbac-url", "not a url").await.err();
+
+        assert!(
+            error.is_some_and(|error| error.to_string().contains("--rbac-url")),
+            "the error names the flag to fix"
+        );
     }
 }

@@ -2,25 +2,23 @@
 //! against groups-svc. Users and groups are set up over SCIM first; each
 //! group gets every second user, so about half the checks return true.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use proto::groups::v1::{
     CheckMembershipRequest, membership_service_client::MembershipServiceClient,
 };
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::{
     cli::{self, ChecksArgs, TargetArgs},
+    grpc::{self, GROUPS_SVC, grpc_failure},
     report::Summary,
     setup::{Bench, add_members, create_groups, user_pool},
-    stats::{Failure, Recorder},
+    stats::Recorder,
     target,
     workloads::{measure, spread},
 };
-
-/// Most HTTP/2 connections to groups-svc.
-const MAX_CONNECTIONS: usize = 64;
 
 /// Checks groups-svc is reachable, sets up the pairs, then measures checks
 /// over a hot set (`--cached`) or over every pair (`--uncached`).
@@ -31,7 +29,13 @@ pub async fn membership_checks(
 ) -> Result<Summary> {
     validate(&args)?;
     let workspace_id = target::workspace_id(target_args)?;
-    let channels = connect(&target_args.grpc_url, args.connections, bench.load.timeout).await?;
+    let channels = grpc::connect(
+        GROUPS_SVC,
+        &target_args.grpc_url,
+        args.connections,
+        bench.load.timeout,
+    )
+    .await?;
     preflight(&channels, &workspace_id, &target_args.grpc_url).await?;
 
     let users: Vec<String> = user_pool(&bench, args.users)
@@ -137,12 +141,7 @@ fn validate(args: &ChecksArgs) -> Result<()> {
     cli::check_count("--users", args.users)?;
     cli::check_count("--groups", args.groups)?;
     cli::check_count("--hot-pairs", args.hot_pairs)?;
-    if args.connections == 0 || args.connections > MAX_CONNECTIONS {
-        bail!(
-            "invalid --connections {}: use 1 to {MAX_CONNECTIONS}",
-            args.connections
-        );
-    }
+    grpc::check_connections(args.connections)?;
     if args.users.saturating_mul(args.groups) > cli::MAX_COUNT {
         bail!(
             "invalid --users x --groups: at most {} pairs",
@@ -150,27 +149,6 @@ fn validate(args: &ChecksArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Opens `connections` channels to the checked loopback address of `raw`.
-async fn connect(raw: &str, connections: usize, timeout: Duration) -> Result<Vec<Channel>> {
-    let url = target::grpc_target(raw).await?;
-    let endpoint = Endpoint::from_shared(url.to_string())
-        .with_context(|| format!("invalid --grpc-url {raw:?}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .tcp_nodelay(true);
-
-    let mut channels = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let channel = endpoint.connect().await.with_context(|| {
-            format!(
-                "cannot reach groups-svc at {raw}: start groups-svc (scim-server runs it once it is built) or pass --grpc-url"
-            )
-        })?;
-        channels.push(channel);
-    }
-    Ok(channels)
 }
 
 /// Sends one check with random ids and fails when groups-svc does not
@@ -202,12 +180,5 @@ async fn preflight(channels: &[Channel], workspace_id: &str, raw: &str) -> Resul
             )
         }
         _ => Ok(()),
-    }
-}
-
-fn grpc_failure(status: tonic::Status) -> Failure {
-    Failure::Grpc {
-        code: status.code(),
-        message: status.message().chars().take(300).collect(),
     }
 }

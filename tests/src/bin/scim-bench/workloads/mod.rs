@@ -4,6 +4,8 @@
 pub mod checks;
 pub mod members;
 pub mod mixed;
+pub mod role_delay;
+pub mod roles;
 pub mod sync;
 pub mod users;
 
