@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the scim-bench workloads against a stack this script starts on
-# loopback ports: first on PostgreSQL and Redis, then get-user and
-# create-users on the embedded SQLite default. It writes one JSON summary,
+# loopback ports: first on PostgreSQL and Redis, then get-user,
+# create-users and the role rows on the embedded SQLite default. It writes one JSON summary,
 # one samples CSV and two SVG charts per row, then regenerates
 # docs/benchmarks.md with `scim-bench report`.
 #
@@ -9,15 +9,21 @@
 #   With no ROW, every row runs. Rows: get-user create-users initial-sync
 #   patch-members-add-10000 patch-members-add-1 mixed
 #   membership-checks-cached-10k membership-checks-cached-max
-#   membership-checks-uncached sqlite-get-user sqlite-create-users
-#   (`patch-members` and `membership-checks` select their variants).
+#   membership-checks-uncached role-delay-c4 role-delay-c16
+#   role-checks-cached-10k role-checks-cached-max role-checks-uncached
+#   sqlite-get-user sqlite-create-users sqlite-role-delay-c4
+#   sqlite-role-delay-c16 sqlite-role-checks-cached-10k
+#   sqlite-role-checks-cached-max sqlite-role-checks-uncached
+#   A ROW also selects every row whose name starts with ROW and a dash:
+#   `role` selects the five PostgreSQL role rows, `sqlite-role` the
+#   embedded ones.
 #
 # Environment:
 #   BENCH_QUICK=1      small counts for testing this script; results go to
 #                      target/bench/runs/ and docs/ is left unchanged
 #   BENCH_PROFILE=dev  use a debug build instead of release (for testing)
-#   BENCH_PORT_BASE    first of three loopback ports (default 18600): HTTP,
-#                      identity-svc gRPC, groups-svc gRPC
+#   BENCH_PORT_BASE    first of four loopback ports (default 18600): HTTP,
+#                      identity-svc gRPC, groups-svc gRPC, rbac-svc gRPC
 #   PGHOST_URL         PostgreSQL admin URL
 #                      (default postgres://postgres:postgres@127.0.0.1:5432)
 #   REDIS_URL          default redis://127.0.0.1:6379
@@ -35,6 +41,7 @@ PORT_BASE=${BENCH_PORT_BASE:-18600}
 HTTP_PORT=$PORT_BASE
 IDENTITY_PORT=$((PORT_BASE + 1))
 GROUPS_PORT=$((PORT_BASE + 2))
+RBAC_PORT=$((PORT_BASE + 3))
 PG_ADMIN=${PGHOST_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
 RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)
@@ -71,7 +78,10 @@ trap cleanup EXIT
 
 ALL_ROWS=(get-user create-users initial-sync patch-members-add-10000 patch-members-add-1 mixed
     membership-checks-cached-10k membership-checks-cached-max membership-checks-uncached
-    sqlite-get-user sqlite-create-users)
+    role-delay-c4 role-delay-c16 role-checks-cached-10k role-checks-cached-max role-checks-uncached
+    sqlite-get-user sqlite-create-users
+    sqlite-role-delay-c4 sqlite-role-delay-c16 sqlite-role-checks-cached-10k
+    sqlite-role-checks-cached-max sqlite-role-checks-uncached)
 
 # Expands the command-line selection into row names.
 selected_rows() {
@@ -100,6 +110,7 @@ row_args() {
     local row=${1#sqlite-}
     case $row in
     membership-checks-*) printf -- '--grpc-url http://127.0.0.1:%s ' "$GROUPS_PORT" ;;
+    role-*) printf -- '--rbac-url http://127.0.0.1:%s ' "$RBAC_PORT" ;;
     esac
     if [ "$QUICK" = 1 ]; then
         case $row in
@@ -112,6 +123,11 @@ row_args() {
         membership-checks-cached-10k) echo "membership-checks --cached --users 20 --groups 5 --rate 200 --concurrency 4 --count 500 --duration 5s" ;;
         membership-checks-cached-max) echo "membership-checks --cached --users 20 --groups 5 --concurrency 4 --count 500 --duration 5s" ;;
         membership-checks-uncached) echo "membership-checks --uncached --users 20 --groups 5 --concurrency 4 --count 500 --duration 5s" ;;
+        role-delay-c4) echo "role-delay --count 20 --concurrency 4 --duration 20s --setup-timeout 2m" ;;
+        role-delay-c16) echo "role-delay --count 40 --concurrency 16 --duration 20s --setup-timeout 2m" ;;
+        role-checks-cached-10k) echo "role-checks --cached --users 20 --rate 200 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
+        role-checks-cached-max) echo "role-checks --cached --users 20 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
+        role-checks-uncached) echo "role-checks --uncached --users 50 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
         esac
         return
     fi
@@ -125,6 +141,14 @@ row_args() {
     membership-checks-cached-10k) echo "membership-checks --cached --rate 10000 --concurrency 64 --duration 30s" ;;
     membership-checks-cached-max) echo "membership-checks --cached --concurrency 64 --duration 30s" ;;
     membership-checks-uncached) echo "membership-checks --uncached --users 1000 --groups 100 --concurrency 64 --duration 30s" ;;
+    role-delay-c4) echo "role-delay --count 1000 --concurrency 4 --duration 5m" ;;
+    role-delay-c16) echo "role-delay --count 1000 --concurrency 16 --duration 5m" ;;
+    role-checks-cached-10k) echo "role-checks --cached --rate 10000 --concurrency 64 --duration 30s" ;;
+    role-checks-cached-max) echo "role-checks --cached --concurrency 64 --duration 30s" ;;
+    # 100,000 users, so that most lookups find no cached version of their
+    # user: rbac-svc trusts a cached version for 2 s, and the pool takes
+    # longer than that to go round at the goal's 15,000 lookups/s.
+    role-checks-uncached) echo "role-checks --uncached --users 100000 --concurrency 64 --duration 30s --setup-timeout 20m" ;;
     esac
 }
 
@@ -145,35 +169,28 @@ build() {
 # Starts the stack; $1 is postgres or sqlite. Sets WORKSPACE_FILE.
 start_stack() {
     local stack=$1 data="$WORK_DIR/data-$1"
-    for port in "$HTTP_PORT" "$IDENTITY_PORT" "$GROUPS_PORT"; do
+    for port in "$HTTP_PORT" "$IDENTITY_PORT" "$GROUPS_PORT" "$RBAC_PORT"; do
         if port_open "$port"; then
             log "port $port on 127.0.0.1 is in use; set BENCH_PORT_BASE to a free range"
             exit 1
         fi
     done
     mkdir -p "$data"
-    local help args=(run --data-dir "$data" --http-addr "127.0.0.1:$HTTP_PORT"
-        --identity-grpc-addr "127.0.0.1:$IDENTITY_PORT" --groups-url "http://127.0.0.1:$GROUPS_PORT"
+    local args=(run --data-dir "$data" --http-addr "127.0.0.1:$HTTP_PORT"
+        --identity-grpc-addr "127.0.0.1:$IDENTITY_PORT"
+        --groups-grpc-addr "127.0.0.1:$GROUPS_PORT" --groups-url "http://127.0.0.1:$GROUPS_PORT"
+        --rbac-grpc-addr "127.0.0.1:$RBAC_PORT"
         --public-url "http://127.0.0.1:$HTTP_PORT"
         --rate-limit-per-second 1000000000 --rate-limit-burst 1000000000)
-    help=$("$SERVER" run --help)
-    # NOTE: the groups-svc flag names are assumed to mirror identity-svc's
-    # (--groups-grpc-addr, --groups-database-url); check them once the
-    # launcher runs groups-svc. Until then the group rows are not run.
-    if grep -q -- '--groups-grpc-addr' <<<"$help"; then
-        args+=(--groups-grpc-addr "127.0.0.1:$GROUPS_PORT")
-    fi
     if [ "$stack" = postgres ]; then
-        local identity_db="${DB_PREFIX}_identity"
-        psql_admin "CREATE DATABASE $identity_db"
-        DATABASES+=("$identity_db")
-        args+=(--identity-database-url "$PG_ADMIN/$identity_db" --redis-url "$REDIS" --bootstrap-demo false)
-        if grep -q -- '--groups-database-url' <<<"$help"; then
-            local groups_db="${DB_PREFIX}_groups"
-            psql_admin "CREATE DATABASE $groups_db"
-            DATABASES+=("$groups_db")
-            args+=(--groups-database-url "$PG_ADMIN/$groups_db")
-        fi
+        local service db
+        for service in identity groups rbac; do
+            db="${DB_PREFIX}_$service"
+            psql_admin "CREATE DATABASE $db"
+            DATABASES+=("$db")
+            args+=("--$service-database-url" "$PG_ADMIN/$db")
+        done
+        args+=(--redis-url "$REDIS" --bootstrap-demo false)
     fi
 
     log "starting the $stack stack on 127.0.0.1:$HTTP_PORT"
@@ -222,6 +239,8 @@ run_row() {
     printf '%s\t%s\t%s\n' "$name" "$stack" "$command" >>"$RUN_DIR/rows.tsv"
 
     log "running $name on $stack: $command"
+    # The 1-minute load average, because other work may share the cores.
+    cut -d ' ' -f 1 /proc/loadavg >"$RUN_DIR/$name.load"
     local status=0
     # shellcheck disable=SC2086 # the row's arguments are words
     "$BENCH" --demo-file "$WORKSPACE_FILE" $args --json --samples "$RUN_DIR/$name.csv" \
@@ -238,6 +257,19 @@ run_row() {
         log "failed to plot $name"
 }
 
+# Prints the 1, 5 and 15-minute load averages.
+load_average() { cut -d ' ' -f 1-3 /proc/loadavg; }
+
+# Writes run.json for `scim-bench report`. $1 is the load average at the
+# end of the run, empty while the run goes on.
+write_run_info() {
+    local quick=false end=""
+    if [ "$QUICK" = 1 ]; then quick=true; fi
+    if [ -n "$1" ]; then end=",\"load_end\":\"$1\""; fi
+    printf '{"date":"%s","commit":"%s","cores":%s,"profile":"%s","quick":%s,"load_start":"%s"%s}\n' \
+        "$RUN_DATE" "$RUN_COMMIT" "$(nproc)" "$PROFILE" "$quick" "$LOAD_START" "$end" >"$RUN_DIR/run.json"
+}
+
 main() {
     local rows selection
     selection=$(selected_rows "$@") || exit 2
@@ -246,13 +278,11 @@ main() {
     build
     mkdir -p "$RUN_DIR"
 
-    local quick=false commit
-    [ "$QUICK" = 1 ] && quick=true
-    commit=$(git rev-parse --short HEAD)
-    git diff --quiet HEAD -- || commit="$commit with uncommitted changes"
-    printf '{"date":"%s","commit":"%s","cores":%s,"profile":"%s","quick":%s}\n' \
-        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$(nproc)" "$PROFILE" "$quick" \
-        >"$RUN_DIR/run.json"
+    RUN_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    RUN_COMMIT=$(git rev-parse --short HEAD)
+    git diff --quiet HEAD -- || RUN_COMMIT="$RUN_COMMIT with uncommitted changes"
+    LOAD_START=$(load_average)
+    write_run_info ""
 
     local postgres_rows=() sqlite_rows=() row
     for row in "${rows[@]}"; do
@@ -277,6 +307,7 @@ main() {
         stop_stack
     fi
 
+    write_run_info "$(load_average)"
     "$BENCH" report --runs "$(dirname "$RUN_DIR")" --out "$PAGE"
     log "results in $RUN_DIR; page $PAGE"
 }

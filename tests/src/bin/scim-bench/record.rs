@@ -18,6 +18,12 @@ struct RunInfo {
     cores: u32,
     profile: String,
     quick: bool,
+    /// `/proc/loadavg` (1, 5 and 15 minutes) when the run started and
+    /// ended. Runs recorded before the script wrote them have none.
+    #[serde(default)]
+    load_start: Option<String>,
+    #[serde(default)]
+    load_end: Option<String>,
 }
 
 /// A goal shown next to a row, and how to check it from the summary.
@@ -68,7 +74,39 @@ const GOALS: &[Goal] = &[
         text: ">= 15,000 checks/s",
         met: |s| number(s, "throughput_per_s") >= 15_000.0,
     },
+    Goal {
+        row: "role-delay-c4",
+        text: "SCIM-to-role delay p99 < 1 s, no failed iteration",
+        met: role_delay_met,
+    },
+    Goal {
+        row: "role-delay-c16",
+        text: "SCIM-to-role delay p99 < 1 s, no failed iteration",
+        met: role_delay_met,
+    },
+    Goal {
+        row: "role-checks-cached-10k",
+        text: "p99 < 2 ms at 10,000/s offered",
+        met: |s| number(s, "p99_ms") < 2.0 && number(s, "throughput_per_s") >= 9_500.0,
+    },
+    Goal {
+        row: "role-checks-cached-max",
+        text: ">= 40,000 lookups/s",
+        met: |s| number(s, "throughput_per_s") >= 40_000.0,
+    },
+    Goal {
+        row: "role-checks-uncached",
+        text: ">= 15,000 lookups/s",
+        met: |s| number(s, "throughput_per_s") >= 15_000.0,
+    },
 ];
+
+/// Checks the role-delay goal. It needs every iteration to succeed as well,
+/// because the percentiles leave out iterations that failed or timed out.
+fn role_delay_met(summary: &Value) -> bool {
+    let errors = summary.get("errors").and_then(Value::as_u64);
+    number(summary, "p99_ms") < 1_000.0 && errors == Some(0)
+}
 
 const INTRO: &str = "\
 # Benchmarks
@@ -92,7 +130,8 @@ because the next run rewrites this page from the summaries kept under
   requests only.
 - The script runs the stack in release mode on PostgreSQL (one fresh
   database per service, default `synchronous_commit`) with Redis, then
-  get-user and create-users once more on the embedded SQLite default.
+  get-user, create-users and the role rows once more on the embedded
+  SQLite default, which caches in process.
 - The stack, PostgreSQL, Redis and the load generator share one machine,
   so every number is a measurement of that shared machine, not of the
   stack alone.
@@ -102,12 +141,29 @@ because the next run rewrites this page from the summaries kept under
   ones.
 - patch-members builds the group with 1,000-member PATCHes, then each
   measured PATCH adds new users, so the group grows by `--add` per PATCH.
+- role-checks calls rbac-svc's `GetEffectiveRole` over gRPC. Every second
+  user of the pool is in a group mapped to \"manager\", and the run starts
+  once rbac-svc returns every user with the expected role. Cached rows
+  repeat 64 users. Uncached rows spread the lookups over the pool. rbac-svc
+  trusts a cached user version for 2 s, so a lookup misses the cache when
+  its user was not looked up in the 2 s before.
+- role-delay measures the delay from a SCIM membership PATCH to the new
+  effective role. Each iteration adds one new user to a group mapped to
+  \"admin\" and polls `GetEffectiveRole` every 2 ms once the PATCH has
+  returned. The latency runs from sending the PATCH to the first answer
+  with \"admin\", so it includes the PATCH, groups-svc's outbox relay and
+  rbac-svc's update. The polls add load of their own: about 500 calls per
+  second per iteration in flight. An iteration without the new role within
+  `--timeout` is an error.
+- The `load` column is the 1-minute load average (`/proc/loadavg`) when
+  the row started, because other work on the machine shares its cores.
 - A row is `not run` when its setup failed, such as groups-svc not running;
   the reason is scim-bench's error message.
 
-Run it with `scripts/bench.sh` (all rows) or `scripts/bench.sh get-user`
-(one row); `BENCH_QUICK=1` uses small counts to test the script and records
-nothing here.
+Run it with `scripts/bench.sh` (all rows), `scripts/bench.sh get-user`
+(one row) or `scripts/bench.sh role sqlite-role` (the rows whose names
+start with `role-` or `sqlite-role-`); `BENCH_QUICK=1` uses small counts to
+test the script and records nothing here.
 ";
 
 /// Writes the record page from every run folder under `runs` to `out`.
@@ -158,15 +214,23 @@ fn run_section(folder: &Path, page: &Path) -> Result<String> {
         info.cores
     );
     let _ = writeln!(out, "- build profile: {}", info.profile);
+    if let (Some(start), Some(end)) = (&info.load_start, &info.load_end) {
+        let _ = writeln!(
+            out,
+            "- load average (1, 5, 15 min): {start} at the start, {end} at the end"
+        );
+    } else if let Some(start) = &info.load_start {
+        let _ = writeln!(out, "- load average (1, 5, 15 min): {start} at the start");
+    }
     if info.quick {
         let _ = writeln!(
             out,
             "- quick mode: small counts, not comparable with the goals"
         );
     }
-    out.push_str("\n| row | stack | result | ok | errors | req/s | p50 ms | p99 ms | max ms | goal | command | plots |\n");
+    out.push_str("\n| row | stack | load | result | ok | errors | req/s | p50 ms | p99 ms | max ms | goal | command | plots |\n");
     out.push_str(
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n",
     );
 
     let rows = std::fs::read_to_string(folder.join("rows.tsv")).unwrap_or_default();
@@ -191,6 +255,9 @@ fn row(
     command: &str,
 ) -> String {
     let command = format!("`{}`", command.replace('|', "\\|"));
+    let load = std::fs::read_to_string(folder.join(format!("{name}.load")))
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_default();
     let summary: Option<Value> = std::fs::read_to_string(folder.join(format!("{name}.json")))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok());
@@ -202,7 +269,9 @@ fn row(
             .next()
             .unwrap_or_default()
             .replace('|', "\\|");
-        return format!("| {name} | {stack} | not run: {reason} | | | | | | | | {command} | |\n");
+        return format!(
+            "| {name} | {stack} | {load} | not run: {reason} | | | | | | | | {command} | |\n"
+        );
     };
 
     let goal = GOALS
@@ -235,7 +304,7 @@ fn row(
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "| {name} | {stack} | {result} | {} | {errors} | {:.1} | {:.2} | {:.2} | {:.2} | {verdict} | {command} | {plots} |\n",
+        "| {name} | {stack} | {load} | {result} | {} | {errors} | {:.1} | {:.2} | {:.2} | {:.2} | {verdict} | {command} | {plots} |\n",
         summary
             .get("ok")
             .and_then(Value::as_u64)
@@ -268,6 +337,66 @@ mod tests {
         let slow_tail = json!({"throughput_per_s": 12_000.0, "p99_ms": 12.0});
         assert!(goal.is_some_and(|goal| (goal.met)(&fast)));
         assert!(goal.is_some_and(|goal| !(goal.met)(&slow_tail)));
+    }
+
+    #[test]
+    fn role_delay_goal_needs_p99_and_no_errors() {
+        let goal = GOALS.iter().find(|goal| goal.row == "role-delay-c16");
+
+        let fast = json!({"p99_ms": 120.0, "errors": 0});
+        let slow = json!({"p99_ms": 1_200.0, "errors": 0});
+        let timed_out = json!({"p99_ms": 120.0, "errors": 2});
+        assert!(goal.is_some_and(|goal| (goal.met)(&fast)));
+        assert!(goal.is_some_and(|goal| !(goal.met)(&slow)));
+        assert!(goal.is_some_and(|goal| !(goal.met)(&timed_out)));
+    }
+
+    #[test]
+    fn every_role_row_has_a_goal() {
+        for row in [
+            "role-delay-c4",
+            "role-delay-c16",
+            "role-checks-cached-10k",
+            "role-checks-cached-max",
+            "role-checks-uncached",
+        ] {
+            assert!(
+                GOALS.iter().any(|goal| goal.row == row),
+                "no goal for {row}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_shows_load_and_missed_goal() -> Result<()> {
+        let root =
+            std::env::temp_dir().join(format!("scim-bench-report-load-{}", std::process::id()));
+        let run = root.join("runs").join("20260101T000000Z");
+        std::fs::create_dir_all(&run)?;
+        let info = json!({"date": "2026-01-01T00:00:00Z", "commit": "abc1234", "cores": 2, "profile": "release", "quick": false, "load_start": "1.50 1.20 0.90", "load_end": "2.10 1.60 1.00"});
+        std::fs::write(run.join("run.json"), info.to_string())?;
+        std::fs::write(
+            run.join("rows.tsv"),
+            "role-checks-uncached\tpostgres\tscim-bench role-checks --uncached\n",
+        )?;
+        let summary = json!({"ok": 1000, "errors": 0, "throughput_per_s": 9_000.0, "p50_ms": 1.0, "p99_ms": 4.0, "max_ms": 9.0});
+        std::fs::write(run.join("role-checks-uncached.json"), summary.to_string())?;
+        std::fs::write(run.join("role-checks-uncached.load"), "1.73\n")?;
+
+        write_report(&root.join("runs"), &root.join("benchmarks.md"))?;
+        let page = std::fs::read_to_string(root.join("benchmarks.md"))?;
+        let _ = std::fs::remove_dir_all(&root);
+
+        assert!(
+            page.contains("| role-checks-uncached | postgres | 1.73 | completed |"),
+            "{page}"
+        );
+        assert!(page.contains("missed: >= 15,000 lookups/s"), "{page}");
+        assert!(
+            page.contains("1.50 1.20 0.90 at the start, 2.10 1.60 1.00 at the end"),
+            "{page}"
+        );
+        Ok(())
     }
 
     #[test]
