@@ -22,8 +22,9 @@
 #   BENCH_QUICK=1      small counts for testing this script; results go to
 #                      target/bench/runs/ and docs/ is left unchanged
 #   BENCH_PROFILE=dev  use a debug build instead of release (for testing)
-#   BENCH_PORT_BASE    first of four loopback ports (default 18600): HTTP,
-#                      identity-svc gRPC, groups-svc gRPC, rbac-svc gRPC
+#   BENCH_PORT_BASE    first of five loopback ports (default 18600): HTTP,
+#                      identity-svc gRPC, groups-svc gRPC, rbac-svc gRPC,
+#                      audit-svc gRPC
 #   PGHOST_URL         PostgreSQL admin URL
 #                      (default postgres://postgres:postgres@127.0.0.1:5432)
 #   REDIS_URL          default redis://127.0.0.1:6379
@@ -42,6 +43,7 @@ HTTP_PORT=$PORT_BASE
 IDENTITY_PORT=$((PORT_BASE + 1))
 GROUPS_PORT=$((PORT_BASE + 2))
 RBAC_PORT=$((PORT_BASE + 3))
+AUDIT_PORT=$((PORT_BASE + 4))
 PG_ADMIN=${PGHOST_URL:-postgres://postgres:postgres@127.0.0.1:5432}
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
 RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)
@@ -169,7 +171,7 @@ build() {
 # Starts the stack; $1 is postgres or sqlite. Sets WORKSPACE_FILE.
 start_stack() {
     local stack=$1 data="$WORK_DIR/data-$1"
-    for port in "$HTTP_PORT" "$IDENTITY_PORT" "$GROUPS_PORT" "$RBAC_PORT"; do
+    for port in "$HTTP_PORT" "$IDENTITY_PORT" "$GROUPS_PORT" "$RBAC_PORT" "$AUDIT_PORT"; do
         if port_open "$port"; then
             log "port $port on 127.0.0.1 is in use; set BENCH_PORT_BASE to a free range"
             exit 1
@@ -179,12 +181,12 @@ start_stack() {
     local args=(run --data-dir "$data" --http-addr "127.0.0.1:$HTTP_PORT"
         --identity-grpc-addr "127.0.0.1:$IDENTITY_PORT"
         --groups-grpc-addr "127.0.0.1:$GROUPS_PORT" --groups-url "http://127.0.0.1:$GROUPS_PORT"
-        --rbac-grpc-addr "127.0.0.1:$RBAC_PORT"
+        --rbac-grpc-addr "127.0.0.1:$RBAC_PORT" --audit-grpc-addr "127.0.0.1:$AUDIT_PORT"
         --public-url "http://127.0.0.1:$HTTP_PORT"
         --rate-limit-per-second 1000000000 --rate-limit-burst 1000000000)
     if [ "$stack" = postgres ]; then
         local service db
-        for service in identity groups rbac; do
+        for service in identity groups rbac audit; do
             db="${DB_PREFIX}_$service"
             psql_admin "CREATE DATABASE $db"
             DATABASES+=("$db")
