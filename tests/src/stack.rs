@@ -117,6 +117,10 @@ struct DemoWorkspace {
     token: String,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test holds one stack, so the variant size costs nothing"
+)]
 enum Services {
     Embedded(launcher::run::Stack),
     // Field order is drop order: processes stop before their database goes.
@@ -287,16 +291,13 @@ impl TestStack {
         let mut attempt = 0;
         let started = loop {
             attempt += 1;
-            match start_split_processes(
-                program,
-                &options,
-                &http,
-                &database.url,
-                &groups_database.url,
-                &rbac_database.url,
-                &audit_database.url,
-                &redis,
-            )
+            let databases = DatabaseUrls {
+                identity: &database.url,
+                groups: &groups_database.url,
+                rbac: &rbac_database.url,
+                audit: &audit_database.url,
+            };
+            match start_split_processes(program, &options, &http, &databases, &redis)
             .await
             {
                 Ok(started) => break started,
@@ -497,16 +498,21 @@ struct SplitProcesses {
     gateway: ChildProcess,
 }
 
+/// Database URL of each service of a split stack.
+struct DatabaseUrls<'a> {
+    identity: &'a str,
+    groups: &'a str,
+    rbac: &'a str,
+    audit: &'a str,
+}
+
 /// Starts rbac-svc, groups-svc, identity-svc and the gateway as separate
 /// processes on fresh loopback ports and waits until each is ready.
 async fn start_split_processes(
     program: &str,
     options: &StackOptions,
     http: &reqwest::Client,
-    identity_database_url: &str,
-    groups_database_url: &str,
-    rbac_database_url: &str,
-    audit_database_url: &str,
+    databases: &DatabaseUrls<'_>,
     redis: &str,
 ) -> Result<SplitProcesses, String> {
     let data_dir = TempDir::new("e2e-split");
@@ -536,7 +542,7 @@ async fn start_split_processes(
         "--audit-grpc-addr",
         &audit_grpc.to_string(),
         "--audit-database-url",
-        audit_database_url,
+        databases.audit,
         "--bootstrap-demo",
         "false",
     ]);
@@ -555,7 +561,7 @@ async fn start_split_processes(
         "--rbac-grpc-addr",
         &rbac_grpc.to_string(),
         "--rbac-database-url",
-        rbac_database_url,
+        databases.rbac,
         "--audit-url",
         &audit_url,
         "--redis-url",
@@ -580,7 +586,7 @@ async fn start_split_processes(
         "--groups-grpc-addr",
         &groups_grpc.to_string(),
         "--groups-database-url",
-        groups_database_url,
+        databases.groups,
         "--rbac-url",
         &rbac_url,
         "--audit-url",
@@ -605,7 +611,7 @@ async fn start_split_processes(
         "--identity-grpc-addr",
         &identity_grpc.to_string(),
         "--identity-database-url",
-        identity_database_url,
+        databases.identity,
         "--groups-url",
         &groups_url,
         "--rbac-url",
