@@ -9,16 +9,23 @@
 //!   is a member at that epoch.
 //! - `groups:ue:{workspace}:{user}` and `groups:ug:{workspace}:{user}:{epoch}`
 //!   do the same for the user's membership epoch and the user's groups.
+//! - `groups:uge:{workspace}:{user group}` and
+//!   `groups:ugm:{workspace}:{user group}:{epoch}:{user}` do for User Groups
+//!   what `ge` and `gm` do for groups, with the User Group's `version`.
+//! - `groups:uug:{workspace}:{user}:{epoch}` contains the user's User
+//!   Groups under the same user epoch as `ug`, because one epoch per user
+//!   covers both kinds of membership.
 //!
 //! # Why a result is never staler than [`EPOCH_MAX_AGE`]
 //!
 //! 1. Results are exact for their epoch. The database returns a result and
 //!    its epoch from one statement or snapshot, and the result is stored
 //!    under exactly that epoch. Every change that can alter a result bumps
-//!    the epoch in the same transaction (membership changes bump the group's
-//!    version and the users' epochs; renaming or deleting a group bumps every
-//!    member's user epoch), so a result stored under epoch `e` is the result
-//!    for every database state whose epoch is `e`.
+//!    the epoch in the same transaction. Membership changes bump the
+//!    group's or User Group's version and the users' epochs, and renaming
+//!    or deleting a group or User Group bumps every member's user epoch. So
+//!    a result stored under epoch `e` is the result for every database
+//!    state whose epoch is `e`.
 //! 2. An epoch entry records `read_at`, the wall-clock time just before the
 //!    database read it came from, and readers ignore entries older than
 //!    [`EPOCH_MAX_AGE`]. The epoch in a valid entry therefore includes every
@@ -29,6 +36,10 @@
 //!    depend on it: when it is lost (Redis unreachable, process crash after
 //!    the commit, or a reader that read the old epoch before the commit and
 //!    writes it back after the delete), point 2 still bounds the staleness.
+//!    User Group writes that bump the epochs of all members of a User
+//!    Group delete the entries of at most
+//!    [`crate::store::user_group_writes::MAX_LISTED_MEMBER_IDS`] of them,
+//!    and point 2 covers the rest.
 //!
 //! So a result reflects every change committed at least [`EPOCH_MAX_AGE`]
 //! before the check, plus the clock skew between replicas that share Redis
@@ -44,9 +55,11 @@
 
 mod backend;
 mod keys;
+mod user_groups;
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -55,6 +68,7 @@ use std::{
 };
 
 use plumbing::cache::Cache;
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     error::StoreError,
@@ -128,13 +142,33 @@ impl MembershipCache {
         group_id: &str,
         user_id: &str,
     ) -> Result<bool, StoreError> {
-        let epoch_key = keys::group_epoch(workspace_id, group_id);
+        self.cached_check(
+            keys::group_epoch(workspace_id, group_id),
+            |epoch| keys::membership(workspace_id, group_id, epoch, user_id),
+            || store.check_membership(workspace_id, group_id, user_id),
+        )
+        .await
+    }
+
+    /// Returns a membership result of a group or User Group whose epoch is
+    /// stored under `epoch_key` and whose result under `result_key(epoch)`,
+    /// reading both with `read` on a miss. An epoch of 0 means that the
+    /// group does not exist.
+    async fn cached_check<Read, ReadFuture>(
+        &self,
+        epoch_key: String,
+        result_key: impl Fn(i64) -> String,
+        read: Read,
+    ) -> Result<bool, StoreError>
+    where
+        Read: FnOnce() -> ReadFuture,
+        ReadFuture: Future<Output = Result<(GroupEpoch, bool), StoreError>>,
+    {
         if let Some(cached) = self.epoch(&epoch_key).await {
             if cached == 0 {
                 return Ok(false);
             }
-            let result_key = keys::membership(workspace_id, group_id, cached, user_id);
-            if let Some(result) = self.get_many(&[result_key]).await.pop().flatten() {
+            if let Some(result) = self.get_many(&[result_key(cached)]).await.pop().flatten() {
                 metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
                 return Ok(result == b"1");
             }
@@ -142,17 +176,14 @@ impl MembershipCache {
         metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
 
         let read_at = unix_millis();
-        let (epoch, is_member) = store
-            .check_membership(workspace_id, group_id, user_id)
-            .await?;
+        let (epoch, is_member) = read().await?;
         let mut entries = vec![(
             epoch_key,
             encode_epoch(epoch_value(epoch), read_at),
             EPOCH_MAX_AGE,
         )];
         if let GroupEpoch::Version(version) = epoch {
-            let result_key = keys::membership(workspace_id, group_id, version, user_id);
-            entries.push((result_key, encode_bool(is_member), RESULT_TTL));
+            entries.push((result_key(version), encode_bool(is_member), RESULT_TTL));
         }
         self.set_many(entries).await;
         Ok(is_member)
@@ -261,41 +292,77 @@ impl MembershipCache {
         workspace_id: &str,
         user_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        self.cached_user_list(
+            workspace_id,
+            user_id,
+            |epoch| keys::user_groups(workspace_id, user_id, epoch),
+            || async {
+                let user_groups = store.groups_for_user(workspace_id, user_id).await?;
+                Ok((user_groups.epoch, user_groups.groups))
+            },
+        )
+        .await
+    }
+
+    /// Returns a list about one user that is versioned by the user's
+    /// membership epoch and stored under `result_key(epoch)`, reading the
+    /// epoch and the list with `read` on a miss.
+    async fn cached_user_list<T, Read, ReadFuture>(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        result_key: impl Fn(i64) -> String,
+        read: Read,
+    ) -> Result<T, StoreError>
+    where
+        T: Serialize + DeserializeOwned,
+        Read: FnOnce() -> ReadFuture,
+        ReadFuture: Future<Output = Result<(i64, T), StoreError>>,
+    {
         let epoch_key = keys::user_epoch(workspace_id, user_id);
         if let Some(cached) = self.epoch(&epoch_key).await {
-            let result_key = keys::user_groups(workspace_id, user_id, cached);
-            let result = self.get_many(&[result_key]).await.pop().flatten();
-            if let Some(groups) = result.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+            let result = self.get_many(&[result_key(cached)]).await.pop().flatten();
+            if let Some(list) = result.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
                 metrics::counter!("groups_cache_requests_total", "result" => "hit").increment(1);
-                return Ok(groups);
+                return Ok(list);
             }
         }
         metrics::counter!("groups_cache_requests_total", "result" => "miss").increment(1);
 
         let read_at = unix_millis();
-        let user_groups = store.groups_for_user(workspace_id, user_id).await?;
-        let mut entries = vec![(
-            epoch_key,
-            encode_epoch(user_groups.epoch, read_at),
-            EPOCH_MAX_AGE,
-        )];
-        if let Ok(encoded) = serde_json::to_vec(&user_groups.groups) {
-            entries.push((
-                keys::user_groups(workspace_id, user_id, user_groups.epoch),
-                encoded,
-                RESULT_TTL,
-            ));
+        let (epoch, list) = read().await?;
+        let mut entries = vec![(epoch_key, encode_epoch(epoch, read_at), EPOCH_MAX_AGE)];
+        if let Ok(encoded) = serde_json::to_vec(&list) {
+            entries.push((result_key(epoch), encoded, RESULT_TTL));
         }
         self.set_many(entries).await;
-        Ok(user_groups.groups)
+        Ok(list)
     }
 
     /// Deletes the epoch entries of groups and users whose epoch a committed
     /// change bumped, so the next check reads the new epoch.
     pub async fn invalidate(&self, workspace_id: &str, group_ids: &[String], user_ids: &[String]) {
+        self.invalidate_with_user_groups(workspace_id, group_ids, &[], user_ids)
+            .await;
+    }
+
+    /// Deletes the epoch entries of groups, User Groups and users whose
+    /// epoch a committed change bumped.
+    pub async fn invalidate_with_user_groups(
+        &self,
+        workspace_id: &str,
+        group_ids: &[String],
+        user_group_ids: &[String],
+        user_ids: &[String],
+    ) {
         let keys: Vec<String> = group_ids
             .iter()
             .map(|group_id| keys::group_epoch(workspace_id, group_id))
+            .chain(
+                user_group_ids
+                    .iter()
+                    .map(|user_group_id| keys::user_group_epoch(workspace_id, user_group_id)),
+            )
             .chain(
                 user_ids
                     .iter()

@@ -1,12 +1,18 @@
 //! Conversions between proto messages and storage records, with the checks
 //! every member list passes before it is stored.
 
-use proto::groups::v1::{Group, GroupMeta, Member};
+use proto::groups::v1::{
+    Group, GroupMeta, Member, SyncableGroup, UserGroup, UserGroupRef,
+    UserGroupSource as ProtoSource,
+};
 use time::OffsetDateTime;
 
 use crate::{
     error::ServiceError,
-    store::{GroupRecord, MemberRecord},
+    store::{
+        GroupRecord, MemberRecord, SyncableGroupRecord, UserGroupEntry, UserGroupRecord,
+        UserGroupSource,
+    },
 };
 
 /// The only member type stored; groups as members are not supported.
@@ -46,6 +52,58 @@ pub fn member_message(record: &MemberRecord) -> Member {
         value: record.user_id.clone(),
         display: record.display.clone(),
         r#type: record.kind.clone(),
+    }
+}
+
+pub fn user_group_message(record: &UserGroupRecord) -> UserGroup {
+    UserGroup {
+        id: record.id.clone(),
+        name: record.name.clone(),
+        source: source_message(record.source) as i32,
+        idp_group_id: record.idp_group_id.clone().unwrap_or_default(),
+        member_count: record.member_count,
+        created: Some(timestamp(record.created)),
+        last_modified: Some(timestamp(record.last_modified)),
+        version: record.version,
+    }
+}
+
+pub fn user_group_ref(entry: UserGroupEntry) -> UserGroupRef {
+    UserGroupRef {
+        id: entry.id,
+        name: entry.name,
+        source: source_message(entry.source) as i32,
+    }
+}
+
+pub fn syncable_group_message(record: SyncableGroupRecord) -> SyncableGroup {
+    SyncableGroup {
+        group_id: record.group_id,
+        display_name: record.display_name,
+        member_count: record.member_count,
+        sync_enabled: record.user_group_id.is_some(),
+        user_group_id: record.user_group_id.unwrap_or_default(),
+    }
+}
+
+fn source_message(source: UserGroupSource) -> ProtoSource {
+    match source {
+        UserGroupSource::Manual => ProtoSource::Manual,
+        UserGroupSource::Idp => ProtoSource::Idp,
+    }
+}
+
+/// Converts the `source` filter of ListUserGroups, where unspecified means
+/// every source.
+pub fn source_filter(value: i32) -> Result<Option<UserGroupSource>, ServiceError> {
+    match ProtoSource::try_from(value) {
+        Ok(ProtoSource::Unspecified) => Ok(None),
+        Ok(ProtoSource::Manual) => Ok(Some(UserGroupSource::Manual)),
+        Ok(ProtoSource::Idp) => Ok(Some(UserGroupSource::Idp)),
+        Err(_) => Err(ServiceError::invalid(
+            "source",
+            format!("unknown user group source {value}; use MANUAL, IDP or leave it unset"),
+        )),
     }
 }
 

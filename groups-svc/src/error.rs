@@ -14,6 +14,16 @@ pub const ERROR_DOMAIN: &str = "groups.v1";
 pub const REASON_DISPLAY_NAME_TAKEN: &str = "DISPLAY_NAME_TAKEN";
 /// `ErrorInfo.reason` when the stored version differs from the expected one.
 pub const REASON_VERSION_MISMATCH: &str = "VERSION_MISMATCH";
+/// `ErrorInfo.reason` when the workspace has no IdP group with the id.
+pub const REASON_GROUP_NOT_FOUND: &str = "GROUP_NOT_FOUND";
+/// `ErrorInfo.reason` when the workspace has no User Group with the id.
+pub const REASON_USER_GROUP_NOT_FOUND: &str = "USER_GROUP_NOT_FOUND";
+/// `ErrorInfo.reason` when a request would change a User Group synced from
+/// an IdP group, whose name and members only the identity provider sets.
+pub const REASON_IDP_MANAGED: &str = "IDP_MANAGED";
+/// `ErrorInfo.reason` when sync is switched on for an IdP group that
+/// already syncs to a User Group.
+pub const REASON_SYNC_ALREADY_ON: &str = "SYNC_ALREADY_ON";
 
 /// Failures of a storage engine.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +80,16 @@ pub enum ServiceError {
     /// the same whether the id is unknown or belongs to another workspace.
     #[error("group {0} not found")]
     GroupNotFound(String),
+    /// The User Group does not exist in the request's workspace, with the
+    /// same message for an unknown id and one of another workspace.
+    #[error("user group {0} not found")]
+    UserGroupNotFound(String),
+    #[error(
+        "user group {0} is synced from an IdP group, and the identity provider manages its name and members. To delete it, switch sync off for that IdP group"
+    )]
+    IdpManaged(String),
+    #[error("sync is already on for group {0}")]
+    SyncAlreadyOn(String),
     #[error("displayName is already taken in this workspace")]
     DisplayNameTaken,
     #[error("version mismatch: the group changed since version {expected}")]
@@ -97,7 +117,30 @@ impl From<ServiceError> for Status {
                 message,
                 ErrorDetails::with_bad_request_violation(field, description),
             ),
-            ServiceError::GroupNotFound(_) => Status::not_found(message),
+            ServiceError::GroupNotFound(group_id) => with_reason_and_metadata(
+                Code::NotFound,
+                message,
+                REASON_GROUP_NOT_FOUND,
+                [("group_id", group_id)],
+            ),
+            ServiceError::UserGroupNotFound(user_group_id) => with_reason_and_metadata(
+                Code::NotFound,
+                message,
+                REASON_USER_GROUP_NOT_FOUND,
+                [("user_group_id", user_group_id)],
+            ),
+            ServiceError::IdpManaged(user_group_id) => with_reason_and_metadata(
+                Code::FailedPrecondition,
+                message,
+                REASON_IDP_MANAGED,
+                [("user_group_id", user_group_id)],
+            ),
+            ServiceError::SyncAlreadyOn(group_id) => with_reason_and_metadata(
+                Code::FailedPrecondition,
+                message,
+                REASON_SYNC_ALREADY_ON,
+                [("group_id", group_id)],
+            ),
             ServiceError::DisplayNameTaken => {
                 with_reason(Code::AlreadyExists, message, REASON_DISPLAY_NAME_TAKEN)
             }
@@ -114,9 +157,23 @@ impl From<ServiceError> for Status {
 }
 
 fn with_reason(code: Code, message: String, reason: &str) -> Status {
+    with_reason_and_metadata(code, message, reason, [])
+}
+
+/// Builds a status with an `ErrorInfo` whose metadata names the ids involved.
+fn with_reason_and_metadata<const N: usize>(
+    code: Code,
+    message: String,
+    reason: &str,
+    metadata: [(&str, String); N],
+) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
     Status::with_error_details(
         code,
         message,
-        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
     )
 }

@@ -1,6 +1,6 @@
 //! GroupService RPCs: create, read, search, replace, update and delete
-//! groups, remove a user from every group, and delete every group of a
-//! workspace for a SCIM reset. Writes run in one transaction each with
+//! groups, remove a user from every group and User Group, and delete every
+//! group of a workspace for a SCIM reset. Writes run in one transaction each with
 //! their outbox events (see `store::writes`). After the commit, cached
 //! membership results are invalidated and the outbox relay is woken.
 
@@ -195,8 +195,8 @@ impl GroupsService {
             now(),
         )
         .await?;
-        let former_members = match outcome {
-            WriteOutcome::Done(members) => members,
+        let deleted = match outcome {
+            WriteOutcome::Done(deleted) => deleted,
             WriteOutcome::NotFound => return Err(ServiceError::GroupNotFound(request.group_id)),
             WriteOutcome::VersionMismatch => {
                 return Err(ServiceError::VersionMismatch {
@@ -205,14 +205,21 @@ impl GroupsService {
             }
         };
         self.outbox_signal.notify();
+        let user_group_ids: Vec<String> = deleted.user_group_id.into_iter().collect();
         self.cache
-            .invalidate(
+            .invalidate_with_user_groups(
                 &request.workspace_id,
                 std::slice::from_ref(&request.group_id),
-                &former_members,
+                &user_group_ids,
+                &deleted.member_ids,
             )
             .await;
-        tracing::info!(workspace_id = %request.workspace_id, group_id = %request.group_id, "group deleted");
+        tracing::info!(
+            workspace_id = %request.workspace_id,
+            group_id = %request.group_id,
+            synced_user_group_id = user_group_ids.first().map(String::as_str),
+            "group deleted"
+        );
         Ok(())
     }
 
@@ -231,18 +238,19 @@ impl GroupsService {
         Ok(RemoveUserMembershipsResponse { group_ids })
     }
 
-    /// Deletes every group of the workspace with its memberships, and
-    /// invalidates the cached epochs of those groups and their former
-    /// members. Returns 0 when the workspace has no groups, for example on
-    /// a repeated call.
+    /// Deletes every group of the workspace with its memberships and the
+    /// User Groups synced from them, and invalidates the cached epochs of
+    /// those groups, User Groups and their former members. Returns 0 when
+    /// the workspace has no groups, for example on a repeated call.
     pub async fn reset_workspace(
         &self,
         request: ResetWorkspaceRequest,
     ) -> Result<ResetWorkspaceResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
-        let deleted =
+        let reset =
             writes::reset_workspace(self.store.as_ref(), &request.workspace_id, now()).await?;
-        let group_ids: Vec<String> = deleted
+        let group_ids: Vec<String> = reset
+            .groups
             .groups
             .iter()
             .map(|group| group.id.clone())
@@ -251,21 +259,28 @@ impl GroupsService {
             self.outbox_signal.notify();
         }
         self.cache
-            .invalidate(&request.workspace_id, &group_ids, &deleted.member_ids)
+            .invalidate_with_user_groups(
+                &request.workspace_id,
+                &group_ids,
+                &reset.user_group_ids,
+                &reset.groups.member_ids,
+            )
             .await;
 
         let deleted_groups = i64::try_from(group_ids.len()).unwrap_or(i64::MAX);
         tracing::info!(
             workspace_id = %request.workspace_id,
             deleted_groups,
-            former_members = deleted.member_ids.len(),
+            deleted_user_groups = reset.user_group_ids.len(),
+            former_members = reset.groups.member_ids.len(),
             "workspace groups reset"
         );
         Ok(ResetWorkspaceResponse { deleted_groups })
     }
 
-    /// Removes the user from every group, once per `event_id` when given.
-    /// Returns `None` when the event was processed before.
+    /// Removes the user from every group and User Group, once per
+    /// `event_id` when given. Returns the groups that lost the user, or
+    /// `None` when the event was processed before.
     pub(crate) async fn remove_user(
         &self,
         workspace_id: &str,
@@ -280,19 +295,29 @@ impl GroupsService {
             now(),
         )
         .await?;
-        let UserRemoval::Removed(group_ids) = removal else {
+        let UserRemoval::Removed {
+            group_ids,
+            user_group_ids,
+        } = removal
+        else {
             return Ok(None);
         };
-        if !group_ids.is_empty() {
+        if !group_ids.is_empty() || !user_group_ids.is_empty() {
             self.outbox_signal.notify();
         }
         self.cache
-            .invalidate(workspace_id, &group_ids, &[user_id.to_owned()])
+            .invalidate_with_user_groups(
+                workspace_id,
+                &group_ids,
+                &user_group_ids,
+                &[user_id.to_owned()],
+            )
             .await;
         tracing::info!(
             workspace_id,
             user_id,
             group_count = group_ids.len(),
+            user_group_count = user_group_ids.len(),
             "user removed from groups"
         );
         Ok(Some(group_ids))
@@ -319,10 +344,12 @@ impl GroupsService {
         };
         if updated.changed {
             self.outbox_signal.notify();
+            let user_group_ids: Vec<String> = updated.user_group_id.iter().cloned().collect();
             self.cache
-                .invalidate(
+                .invalidate_with_user_groups(
                     &change.workspace_id,
                     std::slice::from_ref(&change.group_id),
+                    &user_group_ids,
                     &updated.epoch_user_ids,
                 )
                 .await;
@@ -332,6 +359,7 @@ impl GroupsService {
                 version = updated.group.version,
                 added = updated.added.len(),
                 removed = updated.removed.len(),
+                synced_user_group_id = updated.user_group_id.as_deref(),
                 "group updated"
             );
         }

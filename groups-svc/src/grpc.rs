@@ -1,17 +1,22 @@
-//! tonic adapters of `groups.v1.GroupService`, `groups.v1.MembershipService`
-//! and `events.v1.EventSink`. Each RPC opens a span with the workspace,
-//! group and user ids it names, delegates to [`GroupsService`], maps the
-//! error once, and records a request counter and a latency histogram.
+//! tonic adapters of `groups.v1.GroupService`, `groups.v1.MembershipService`,
+//! `groups.v1.UserGroupService` (in `user_groups`) and `events.v1.EventSink`.
+//! Each RPC opens a span with the workspace, group, User Group and user ids
+//! it names, delegates to [`GroupsService`], maps the error once, and
+//! records a request counter and a latency histogram.
+
+mod user_groups;
 
 use std::{future::Future, time::Instant};
 
 use proto::events::v1::{DeliverRequest, DeliverResponse, event_sink_server::EventSink};
 use proto::groups::v1::{
     BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest,
-    CheckMembershipResponse, CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest,
-    DeleteGroupResponse, GetGroupRequest, GetGroupResponse, ListGroupsForUserRequest,
-    ListGroupsForUserResponse, ListGroupsRequest, ListGroupsResponse, ListMembersRequest,
-    ListMembersResponse, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse,
+    CheckMembershipResponse, CheckUserGroupMembershipRequest, CheckUserGroupMembershipResponse,
+    CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest, DeleteGroupResponse,
+    GetGroupRequest, GetGroupResponse, ListGroupsForUserRequest, ListGroupsForUserResponse,
+    ListGroupsRequest, ListGroupsResponse, ListMembersRequest, ListMembersResponse,
+    ListUserGroupMembersRequest, ListUserGroupMembersResponse, ListUserGroupsForUserRequest,
+    ListUserGroupsForUserResponse, RemoveUserMembershipsRequest, RemoveUserMembershipsResponse,
     ReplaceGroupRequest, ReplaceGroupResponse, ResetWorkspaceRequest, ResetWorkspaceResponse,
     UpdateGroupRequest, UpdateGroupResponse, group_service_server::GroupService,
     membership_service_server::MembershipService,
@@ -19,6 +24,8 @@ use proto::groups::v1::{
 use tonic::{Code, Request, Response, Status};
 
 use crate::{GroupsService, error::ServiceError};
+
+pub use self::user_groups::UserGroupGrpc;
 
 /// Runs one RPC body and records `groups_rpc_requests_total{rpc, code}` and
 /// `groups_rpc_duration_seconds{rpc}`.
@@ -240,6 +247,61 @@ impl MembershipService for MembershipGrpc {
         observe(
             "ListMembers",
             self.service.list_members(request.into_inner()),
+        )
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            rpc = "CheckUserGroupMembership",
+            workspace_id = %request.get_ref().workspace_id,
+            user_group_id = %request.get_ref().user_group_id,
+            user_id = %request.get_ref().user_id
+        )
+    )]
+    async fn check_user_group_membership(
+        &self,
+        request: Request<CheckUserGroupMembershipRequest>,
+    ) -> Result<Response<CheckUserGroupMembershipResponse>, Status> {
+        observe(
+            "CheckUserGroupMembership",
+            self.service
+                .check_user_group_membership(request.into_inner()),
+        )
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(rpc = "ListUserGroupsForUser", workspace_id = %request.get_ref().workspace_id, user_id = %request.get_ref().user_id)
+    )]
+    async fn list_user_groups_for_user(
+        &self,
+        request: Request<ListUserGroupsForUserRequest>,
+    ) -> Result<Response<ListUserGroupsForUserResponse>, Status> {
+        observe(
+            "ListUserGroupsForUser",
+            self.service.list_user_groups_for_user(request.into_inner()),
+        )
+        .await
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            rpc = "ListUserGroupMembers",
+            workspace_id = %request.get_ref().workspace_id,
+            user_group_id = %request.get_ref().user_group_id
+        )
+    )]
+    async fn list_user_group_members(
+        &self,
+        request: Request<ListUserGroupMembersRequest>,
+    ) -> Result<Response<ListUserGroupMembersResponse>, Status> {
+        observe(
+            "ListUserGroupMembers",
+            self.service.list_user_group_members(request.into_inner()),
         )
         .await
     }

@@ -1,7 +1,8 @@
-//! Groups service: IdP groups with set-based memberships, stored in
-//! PostgreSQL or SQLite, and cached membership results, served over the
-//! `groups.v1` gRPC services and the `events.v1.EventSink` consumer. Group
-//! changes are written as events to an outbox and relayed to consumers.
+//! Groups service: IdP groups with set-based memberships and User Groups
+//! (manual or synced from an IdP group), stored in PostgreSQL or SQLite.
+//! It serves them and cached membership results over the `groups.v1` gRPC
+//! services, and consumes `events.v1.EventSink` deliveries. Changes are
+//! written as events to an outbox and relayed to consumers.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cache;
@@ -14,7 +15,9 @@ mod groups;
 mod grpc;
 mod membership;
 pub mod outbox;
+mod paging;
 pub mod store;
+mod user_groups;
 
 use std::sync::Arc;
 
@@ -24,15 +27,19 @@ use plumbing::outbox::OutboxSignal;
 use proto::events::v1::event_sink_server::EventSinkServer;
 use proto::groups::v1::{
     group_service_server::GroupServiceServer, membership_service_server::MembershipServiceServer,
+    user_group_service_server::UserGroupServiceServer,
 };
 use time::OffsetDateTime;
 
 pub use crate::cache::MembershipCache;
 pub use crate::error::{ServiceError, StoreError};
 pub use crate::groups::MAX_RETURNED_MEMBERS;
-pub use crate::grpc::{EventSinkGrpc, GroupGrpc, MembershipGrpc};
-pub use crate::membership::{DEFAULT_PAGE_SIZE, MAX_BATCH_PAIRS, MAX_PAGE_SIZE};
+pub use crate::grpc::{EventSinkGrpc, GroupGrpc, MembershipGrpc, UserGroupGrpc};
+pub use crate::membership::MAX_BATCH_PAIRS;
+pub use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use crate::store::user_group_writes::{MAX_LISTED_MEMBER_IDS, MAX_USER_GROUP_NAME_CHARS};
 use crate::store::{Store, truncate_to_micros};
+pub use crate::user_groups::MAX_USER_IDS_PER_REQUEST;
 
 /// Settings of groups-svc.
 #[derive(Debug, Clone)]
@@ -103,6 +110,10 @@ impl GroupsService {
 
     pub fn membership_server(&self) -> MembershipServiceServer<MembershipGrpc> {
         MembershipServiceServer::new(MembershipGrpc::new(self.clone()))
+    }
+
+    pub fn user_group_server(&self) -> UserGroupServiceServer<UserGroupGrpc> {
+        UserGroupServiceServer::new(UserGroupGrpc::new(self.clone()))
     }
 
     pub fn event_sink_server(&self) -> EventSinkServer<EventSinkGrpc> {

@@ -1,21 +1,25 @@
-//! MembershipService RPCs: membership checks and the groups of a user,
-//! served through the versioned cache in `crate::cache`, and cursor-paged
-//! member lists read from the database.
+//! MembershipService RPCs: membership checks and the groups and User
+//! Groups of a user, served through the versioned cache in `crate::cache`,
+//! and cursor-paged member lists read from the database.
 
 use proto::groups::v1::{
     BatchCheckMembershipRequest, BatchCheckMembershipResponse, CheckMembershipRequest,
-    CheckMembershipResponse, GroupRef, ListGroupsForUserRequest, ListGroupsForUserResponse,
-    ListMembersRequest, ListMembersResponse,
+    CheckMembershipResponse, CheckUserGroupMembershipRequest, CheckUserGroupMembershipResponse,
+    GroupRef, ListGroupsForUserRequest, ListGroupsForUserResponse, ListMembersRequest,
+    ListMembersResponse, ListUserGroupMembersRequest, ListUserGroupMembersResponse,
+    ListUserGroupsForUserRequest, ListUserGroupsForUserResponse,
 };
 
-use crate::{GroupsService, convert::member_message, error::ServiceError, groups::check_workspace};
+use crate::{
+    GroupsService,
+    convert::{member_message, user_group_ref},
+    error::ServiceError,
+    groups::check_workspace,
+    paging::PageRequest,
+};
 
 /// Maximum pairs in one BatchCheckMembership request.
 pub const MAX_BATCH_PAIRS: usize = 1_000;
-/// ListMembers page size when the request sets none.
-pub const DEFAULT_PAGE_SIZE: i32 = 100;
-/// Largest ListMembers page; larger requests are capped to it.
-pub const MAX_PAGE_SIZE: i32 = 1_000;
 
 impl GroupsService {
     /// Returns whether the user is a member of the group. A group that does
@@ -91,90 +95,81 @@ impl GroupsService {
         request: ListMembersRequest,
     ) -> Result<ListMembersResponse, ServiceError> {
         check_workspace(&request.workspace_id)?;
-        let page_size = match request.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            size if size < 0 => {
-                return Err(ServiceError::invalid(
-                    "page_size",
-                    format!("page_size must not be negative, got {size}"),
-                ));
-            }
-            size => size.min(MAX_PAGE_SIZE),
-        };
-        let after = match request.page_token.as_str() {
-            "" => None,
-            token => Some(decode_page_token(token)?),
-        };
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
 
-        // One extra row shows whether another page follows.
         let mut members = self
             .store
             .list_members(
                 &request.workspace_id,
                 &request.group_id,
-                after.as_deref(),
-                i64::from(page_size) + 1,
+                page.after.as_deref(),
+                page.fetch_limit(),
             )
             .await?
             .ok_or_else(|| ServiceError::GroupNotFound(request.group_id.clone()))?;
-        let page_len = usize::try_from(page_size).unwrap_or(usize::MAX);
-        let next_page_token = if members.len() > page_len {
-            members.truncate(page_len);
-            members
-                .last()
-                .map(|member| encode_page_token(&member.user_id))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page.finish(&mut members, |member| &member.user_id);
         Ok(ListMembersResponse {
             members: members.iter().map(member_message).collect(),
             next_page_token,
         })
     }
-}
 
-/// Encodes a user id as the opaque page token: lower-case hex of its UTF-8
-/// bytes, so the token is safe in any transport.
-fn encode_page_token(user_id: &str) -> String {
-    user_id.bytes().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn decode_page_token(token: &str) -> Result<String, ServiceError> {
-    let invalid = || {
-        ServiceError::invalid(
-            "page_token",
-            "invalid page_token; pass next_page_token from the previous page",
-        )
-    };
-    if !token.len().is_multiple_of(2) {
-        return Err(invalid());
+    /// Returns whether the user is a member of the User Group. A User Group
+    /// that does not exist in the workspace has no members.
+    pub async fn check_user_group_membership(
+        &self,
+        request: CheckUserGroupMembershipRequest,
+    ) -> Result<CheckUserGroupMembershipResponse, ServiceError> {
+        check_workspace(&request.workspace_id)?;
+        let is_member = self
+            .cache
+            .check_user_group(
+                self.store.as_ref(),
+                &request.workspace_id,
+                &request.user_group_id,
+                &request.user_id,
+            )
+            .await?;
+        Ok(CheckUserGroupMembershipResponse { is_member })
     }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|index| {
-            token
-                .get(index..index + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+
+    /// Returns the user's User Groups ordered by id.
+    pub async fn list_user_groups_for_user(
+        &self,
+        request: ListUserGroupsForUserRequest,
+    ) -> Result<ListUserGroupsForUserResponse, ServiceError> {
+        check_workspace(&request.workspace_id)?;
+        let user_groups = self
+            .cache
+            .user_groups_for_user(self.store.as_ref(), &request.workspace_id, &request.user_id)
+            .await?;
+        Ok(ListUserGroupsForUserResponse {
+            user_groups: user_groups.into_iter().map(user_group_ref).collect(),
         })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
-    String::from_utf8(bytes).map_err(|_| invalid())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_token_round_trips() {
-        let token = encode_page_token("user:é");
-
-        assert_eq!(decode_page_token(&token).unwrap(), "user:é");
     }
 
-    #[test]
-    fn page_token_rejects_non_hex() {
-        assert!(decode_page_token("zz").is_err());
+    /// Returns one page of a User Group's member ids, ordered.
+    pub async fn list_user_group_members(
+        &self,
+        request: ListUserGroupMembersRequest,
+    ) -> Result<ListUserGroupMembersResponse, ServiceError> {
+        check_workspace(&request.workspace_id)?;
+        let page = PageRequest::parse(request.page_size, &request.page_token)?;
+
+        let mut user_ids = self
+            .store
+            .list_user_group_members(
+                &request.workspace_id,
+                &request.user_group_id,
+                page.after.as_deref(),
+                page.fetch_limit(),
+            )
+            .await?
+            .ok_or_else(|| ServiceError::UserGroupNotFound(request.user_group_id.clone()))?;
+        let next_page_token = page.finish(&mut user_ids, String::as_str);
+        Ok(ListUserGroupMembersResponse {
+            user_ids,
+            next_page_token,
+        })
     }
 }

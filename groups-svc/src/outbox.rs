@@ -1,22 +1,29 @@
 //! Domain events of groups-svc and the relay that delivers them.
 //!
-//! Each group write inserts its event into the `outbox` table in the same
-//! transaction as the change (see `store::writes`), and the relay from
-//! [`plumbing::outbox`] delivers it at least once to each consumer over
-//! `events.v1.EventSink/Deliver`. Every event has aggregate type `group`
-//! and the group id as aggregate id:
+//! Each write inserts its events into the `outbox` table in the same
+//! transaction as the change (see `store::writes` and
+//! `store::user_group_writes`), and the relay from [`plumbing::outbox`]
+//! delivers them at least once to each consumer over
+//! `events.v1.EventSink/Deliver`. Events about an IdP group have aggregate
+//! type `group` and the group id as aggregate id:
 //!
 //! - `GroupCreated` lists the members the group was created with.
 //! - `GroupUpdated` is written once per request that changed the group,
 //!   with only the member ids that request added or removed.
 //! - `GroupDeleted` is written for a DELETE and for each group that a
 //!   workspace reset deleted.
+//! - `GroupSyncSwitched` is written when sync to a User Group is switched
+//!   on or off.
+//!
+//! Events about a User Group have aggregate type `user_group`; the
+//! `user_group_events` module builds them.
 //!
 //! NOTE: `GroupCreated` and a `GroupUpdated` of a replace carry one id per
-//! member, about 38 bytes each for UUIDs, and the relay batches events by
-//! count, not size. A batch of several large groups can therefore exceed a
-//! consumer's gRPC message limit (4 MiB by default in tonic) and be retried
-//! without end.
+//! member, about 38 bytes each for UUIDs, and so does the
+//! `UserGroupMembersChanged` that mirrors such a replace into a synced User
+//! Group. The relay batches events by count, not size, so a batch of
+//! several large groups can exceed a consumer's gRPC message limit (4 MiB
+//! by default in tonic) and be retried without end.
 
 use std::sync::Arc;
 
@@ -32,10 +39,19 @@ use crate::{
     store::{GroupRecord, OutboxEvent},
 };
 
+mod user_group_events;
+
+pub(crate) use self::user_group_events::{
+    DeletionCause, group_sync_switched, user_group_created, user_group_deleted,
+    user_group_members_changed, user_group_renamed,
+};
+
 /// `service` label of this service's outbox metrics.
 pub const OUTBOX_SERVICE: &str = "groups-svc";
-/// `aggregate_type` of events about a group.
+/// `aggregate_type` of events about an IdP group.
 pub const AGGREGATE_GROUP: &str = "group";
+/// `aggregate_type` of events about a User Group.
+pub const AGGREGATE_USER_GROUP: &str = "user_group";
 
 /// `GroupUpdated.changed_attributes` entry of a new displayName.
 pub const ATTRIBUTE_DISPLAY_NAME: &str = "displayName";
@@ -74,7 +90,13 @@ pub(crate) fn group_created(group: &GroupRecord, member_ids: Vec<String>) -> Out
         display_name: group.display_name.clone(),
         member_ids,
     });
-    build_event(&group.workspace_id, &group.id, payload, group.created)
+    build_event(
+        &group.workspace_id,
+        AGGREGATE_GROUP,
+        &group.id,
+        payload,
+        group.created,
+    )
 }
 
 /// Changes one request made to a group, as `GroupUpdated` reports them.
@@ -111,7 +133,7 @@ pub(crate) fn group_updated(
         removed_member_ids: update.removed_member_ids,
         changed_attributes,
     });
-    build_event(&group.workspace_id, &group.id, payload, at)
+    build_event(&group.workspace_id, AGGREGATE_GROUP, &group.id, payload, at)
 }
 
 /// Builds the `GroupUpdated` event of a group that lost one member because
@@ -131,7 +153,7 @@ pub(crate) fn member_removed(
         removed_member_ids: vec![user_id.to_owned()],
         changed_attributes: vec![ATTRIBUTE_MEMBERS.to_owned()],
     });
-    build_event(workspace_id, group_id, payload, at)
+    build_event(workspace_id, AGGREGATE_GROUP, group_id, payload, at)
 }
 
 /// Builds the `GroupDeleted` event of a group with its member count at
@@ -148,13 +170,15 @@ pub(crate) fn group_deleted(
         display_name: display_name.to_owned(),
         member_count,
     });
-    build_event(workspace_id, group_id, payload, at)
+    build_event(workspace_id, AGGREGATE_GROUP, group_id, payload, at)
 }
 
-/// Builds an event about a group with a new UUIDv7 id, and its outbox row.
+/// Builds an event about one aggregate with a new UUIDv7 id, and its
+/// outbox row.
 fn build_event(
     workspace_id: &str,
-    group_id: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
     payload: Payload,
     at: OffsetDateTime,
 ) -> OutboxEvent {
@@ -162,8 +186,8 @@ fn build_event(
     let mut event = Event {
         id: Uuid::now_v7().to_string(),
         workspace_id: workspace_id.to_owned(),
-        aggregate_type: AGGREGATE_GROUP.to_owned(),
-        aggregate_id: group_id.to_owned(),
+        aggregate_type: aggregate_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
         occurred: Some(timestamp(at)),
         payload: Some(payload),
         ..Event::default()

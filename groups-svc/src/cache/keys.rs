@@ -29,6 +29,38 @@ pub fn user_groups(workspace_id: &str, user_id: &str, epoch: i64) -> String {
     )
 }
 
+pub fn user_group_epoch(workspace_id: &str, user_group_id: &str) -> String {
+    format!(
+        "{PREFIX}:uge:{}:{}",
+        escape(workspace_id),
+        escape(user_group_id)
+    )
+}
+
+pub fn user_group_membership(
+    workspace_id: &str,
+    user_group_id: &str,
+    epoch: i64,
+    user_id: &str,
+) -> String {
+    format!(
+        "{PREFIX}:ugm:{}:{}:{epoch}:{}",
+        escape(workspace_id),
+        escape(user_group_id),
+        escape(user_id)
+    )
+}
+
+/// Key of a user's User Groups, versioned by the same user epoch as
+/// [`user_groups`].
+pub fn user_groups_of_user(workspace_id: &str, user_id: &str, epoch: i64) -> String {
+    format!(
+        "{PREFIX}:uug:{}:{}:{epoch}",
+        escape(workspace_id),
+        escape(user_id)
+    )
+}
+
 fn escape(part: &str) -> String {
     part.replace('%', "%25").replace(':', "%3A")
 }

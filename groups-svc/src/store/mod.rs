@@ -2,16 +2,18 @@
 //! PostgreSQL and a SQLite engine chosen by database URL.
 //!
 //! Engines provide reads and the row-level steps of a write transaction
-//! ([`WriteTx`]). `writes` composes those steps into the group operations,
-//! so both engines apply membership changes with the same set semantics,
-//! and each operation inserts its events into the outbox in the same
-//! transaction.
+//! ([`WriteTx`]). `writes` composes those steps into the group operations
+//! and `user_group_writes` into the User Group operations, so both engines
+//! apply membership changes with the same set semantics, and each
+//! operation inserts its events into the outbox in the same transaction.
 
 pub mod outbox;
 mod postgres;
 pub mod query;
 mod render;
 mod sqlite;
+pub mod user_group_writes;
+pub mod user_groups;
 pub mod writes;
 
 use std::sync::Arc;
@@ -24,6 +26,10 @@ pub use self::outbox::OutboxEvent;
 pub use self::postgres::PostgresStore;
 pub use self::query::GroupQuery;
 pub use self::sqlite::SqliteStore;
+pub use self::user_groups::{
+    SyncableGroupRecord, UserGroupEntry, UserGroupRead, UserGroupRecord, UserGroupSource,
+    UserGroupSummary, UserGroupWrite, UserGroupsOfUser,
+};
 use crate::error::StoreError;
 
 /// A group row without its members.
@@ -108,9 +114,10 @@ pub struct DeletedGroups {
 ///
 /// The engine is also the source of this service's outbox relay, so every
 /// engine implements [`OutboxSource`] over its `outbox` and
-/// `outbox_consumers` tables.
+/// `outbox_consumers` tables, and it reads User Groups through
+/// [`UserGroupRead`].
 #[async_trait]
-pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
+pub trait Store: OutboxSource + UserGroupRead + Send + Sync + std::fmt::Debug {
     /// Runs a trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the connection pools and waits for checked-out connections.
@@ -170,10 +177,11 @@ pub trait Store: OutboxSource + Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Vec<MemberRecord>>, StoreError>;
 }
 
-/// Row-level steps of one write transaction. Dropping it without
-/// [`WriteTx::commit`] rolls the transaction back.
+/// Row-level steps of one write transaction, with the User Group steps of
+/// [`UserGroupWrite`]. Dropping it without [`WriteTx::commit`] rolls the
+/// transaction back.
 #[async_trait]
-pub trait WriteTx: Send {
+pub trait WriteTx: UserGroupWrite + Send {
     /// Inserts a group row. Fails with [`StoreError::UniqueViolation`] when
     /// the folded displayName is taken in the workspace.
     async fn insert_group(&mut self, group: &GroupRecord) -> Result<(), StoreError>;

@@ -12,12 +12,22 @@
 //! Every write that changed something inserts its events into the outbox
 //! as the last step of its transaction, so an event exists exactly when
 //! its change committed. A request that changed nothing writes none.
+//!
+//! When sync is on for a group, each write also applies its net effect to
+//! the synced User Group in the same transaction, with the User Group's
+//! own events (see `user_group_writes`).
 
 use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
-use super::{DeletedGroups, GroupRecord, MemberRecord, Store, WriteTx};
+use super::{
+    DeletedGroups, GroupRecord, MemberRecord, Store, WriteTx,
+    user_group_writes::{
+        delete_synced_user_group, delete_workspace_synced_user_groups, mirror_group_change,
+        remove_user_from_user_groups,
+    },
+};
 use crate::{
     error::StoreError,
     outbox::{self, GroupUpdate},
@@ -73,20 +83,43 @@ pub struct UpdatedGroup {
     pub removed: Vec<String>,
     /// Users whose membership epoch was bumped.
     pub epoch_user_ids: Vec<String>,
+    /// The User Group synced from the group, when the change changed it.
+    pub user_group_id: Option<String>,
+}
+
+/// Result of deleting a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletedGroup {
+    /// Former members, whose membership epochs were bumped.
+    pub member_ids: Vec<String>,
+    /// The User Group synced from the group, deleted with it.
+    pub user_group_id: Option<String>,
+}
+
+/// Result of resetting a workspace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkspaceReset {
+    pub groups: DeletedGroups,
+    /// Ids of the deleted synced User Groups, ordered.
+    pub user_group_ids: Vec<String>,
 }
 
 /// Result of removing one user from every group of a workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserRemoval {
-    /// The user's memberships in these groups were removed (possibly none).
-    Removed(Vec<String>),
+    /// The user's memberships in these groups and User Groups were removed
+    /// (possibly none).
+    Removed {
+        group_ids: Vec<String>,
+        user_group_ids: Vec<String>,
+    },
     /// The event id was processed before, so nothing was done.
     AlreadyProcessed,
 }
 
 /// Inserts a new group with its members and its `GroupCreated` event.
 /// Fails with [`StoreError::UniqueViolation`] when the folded displayName
-/// is taken.
+/// is taken. A new group has no synced User Group, so nothing is mirrored.
 pub async fn create_group(
     store: &dyn Store,
     group: &GroupRecord,
@@ -118,7 +151,8 @@ pub async fn create_group(
 }
 
 /// Applies a [`GroupChange`] under the group's lock, with one
-/// `GroupUpdated` event when it changed something.
+/// `GroupUpdated` event when it changed something, and mirrors the change
+/// into the group's synced User Group.
 pub async fn update_group(
     store: &dyn Store,
     change: &GroupChange,
@@ -162,6 +196,7 @@ pub async fn update_group(
         let changed = renamed || external_id_changed || !added.is_empty() || !removed.is_empty();
 
         let mut epoch_user_ids = Vec::new();
+        let mut mirrored = None;
         if changed {
             next.version += 1;
             next.member_count += count(&added) - count(&removed);
@@ -179,6 +214,7 @@ pub async fn update_group(
                     .await?;
                 epoch_user_ids.extend(members);
             }
+            mirrored = mirror_group_change(tx.as_mut(), &next, &added, &removed, change.at).await?;
         }
         let members = if change.return_members_up_to > 0
             && next.member_count <= change.return_members_up_to
@@ -194,8 +230,11 @@ pub async fn update_group(
                 added_member_ids: added.clone(),
                 removed_member_ids: removed.clone(),
             };
-            let event = outbox::group_updated(&next, update, change.at);
-            tx.insert_outbox_events(&[event]).await?;
+            let mut events = vec![outbox::group_updated(&next, update, change.at)];
+            if let Some(mirrored) = &mut mirrored {
+                events.append(&mut mirrored.events);
+            }
+            tx.insert_outbox_events(&events).await?;
         }
         tx.commit().await?;
 
@@ -206,20 +245,22 @@ pub async fn update_group(
             added,
             removed,
             epoch_user_ids,
+            user_group_id: mirrored.map(|mirrored| mirrored.user_group_id),
         }))
     })
     .await
 }
 
 /// Deletes a group, only at `expected_version` when given, with its
-/// `GroupDeleted` event. Returns the former members' user ids.
+/// `GroupDeleted` event, and the User Group synced from it with a
+/// `UserGroupDeleted` event.
 pub async fn delete_group(
     store: &dyn Store,
     workspace_id: &str,
     group_id: &str,
     expected_version: Option<i64>,
     at: OffsetDateTime,
-) -> Result<WriteOutcome<Vec<String>>, StoreError> {
+) -> Result<WriteOutcome<DeletedGroup>, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
         let Some(current) = tx.lock_group(workspace_id, group_id).await? else {
@@ -228,18 +269,26 @@ pub async fn delete_group(
         if expected_version.is_some_and(|expected| expected != current.version) {
             return Ok(WriteOutcome::VersionMismatch);
         }
-        let members = tx.bump_member_epochs(workspace_id, group_id).await?;
+        let member_ids = tx.bump_member_epochs(workspace_id, group_id).await?;
+        let synced = delete_synced_user_group(tx.as_mut(), workspace_id, group_id, at).await?;
         tx.delete_group(workspace_id, group_id).await?;
-        let event = outbox::group_deleted(
+        let mut events = vec![outbox::group_deleted(
             workspace_id,
             group_id,
             &current.display_name,
             current.member_count,
             at,
-        );
-        tx.insert_outbox_events(&[event]).await?;
+        )];
+        let user_group_id = synced.map(|(user_group_id, event)| {
+            events.push(event);
+            user_group_id
+        });
+        tx.insert_outbox_events(&events).await?;
         tx.commit().await?;
-        Ok(WriteOutcome::Done(members))
+        Ok(WriteOutcome::Done(DeletedGroup {
+            member_ids,
+            user_group_id,
+        }))
     })
     .await
 }
@@ -251,18 +300,22 @@ pub async fn delete_group(
 /// A workspace without groups deletes nothing, so a repeated reset succeeds.
 /// Writes one `GroupDeleted` event per deleted group, in group id order.
 ///
-/// NOTE: the proto contract also names sync switches and User Groups synced
-/// from IdP groups. groups-svc stores neither yet; once it does, this
-/// transaction must delete them too.
+/// The User Groups synced from those groups go too, with one
+/// `UserGroupDeleted` event each, and with them every sync switch, because
+/// a switch is on exactly while its synced User Group exists. Manual User
+/// Groups stay. The former members of a synced User Group were members of
+/// its IdP group, so their epochs are already bumped.
 pub async fn reset_workspace(
     store: &dyn Store,
     workspace_id: &str,
     at: OffsetDateTime,
-) -> Result<DeletedGroups, StoreError> {
+) -> Result<WorkspaceReset, StoreError> {
     retry(|| async move {
         let mut tx = store.begin_write().await?;
         let deleted = tx.delete_workspace_groups(workspace_id).await?;
-        let events: Vec<_> = deleted
+        let (user_group_ids, user_group_events) =
+            delete_workspace_synced_user_groups(tx.as_mut(), workspace_id, at).await?;
+        let mut events: Vec<_> = deleted
             .groups
             .iter()
             .map(|group| {
@@ -275,17 +328,22 @@ pub async fn reset_workspace(
                 )
             })
             .collect();
+        events.extend(user_group_events);
         tx.insert_outbox_events(&events).await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(WorkspaceReset {
+            groups: deleted,
+            user_group_ids,
+        })
     })
     .await
 }
 
-/// Removes the user from every group of the workspace, with one
-/// `GroupUpdated` event per group that lost the user. With `event_id`, does
-/// nothing when that event was processed before, and records it as
-/// processed in the same transaction otherwise.
+/// Removes the user from every group and every User Group of the
+/// workspace, with one `GroupUpdated` event per group and one
+/// `UserGroupMembersChanged` event per User Group that lost the user. With
+/// `event_id`, does nothing when that event was processed before, and
+/// records it as processed in the same transaction otherwise.
 pub async fn remove_user_memberships(
     store: &dyn Store,
     workspace_id: &str,
@@ -305,21 +363,26 @@ pub async fn remove_user_memberships(
         let removed = tx
             .remove_user_from_groups(workspace_id, user_id, &locked, at)
             .await?;
-        if !removed.is_empty() {
+        // Groups are locked before User Groups, as in every other write.
+        let (user_group_ids, user_group_events) =
+            remove_user_from_user_groups(tx.as_mut(), workspace_id, user_id, at).await?;
+        if !removed.is_empty() || !user_group_ids.is_empty() {
             tx.bump_user_epochs(workspace_id, &[user_id.to_owned()])
                 .await?;
         }
-        let events: Vec<_> = removed
+        let mut events: Vec<_> = removed
             .iter()
             .map(|group| {
                 outbox::member_removed(workspace_id, &group.id, &group.display_name, user_id, at)
             })
             .collect();
+        events.extend(user_group_events);
         tx.insert_outbox_events(&events).await?;
         tx.commit().await?;
-        Ok(UserRemoval::Removed(
-            removed.into_iter().map(|group| group.id).collect(),
-        ))
+        Ok(UserRemoval::Removed {
+            group_ids: removed.into_iter().map(|group| group.id).collect(),
+            user_group_ids,
+        })
     })
     .await
 }
@@ -419,7 +482,7 @@ impl MembershipTracker {
 }
 
 /// Runs a transaction again when PostgreSQL aborted it to break a deadlock.
-async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+pub(super) async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
@@ -446,7 +509,7 @@ fn unique_members(members: &[MemberRecord]) -> Vec<MemberRecord> {
         .collect()
 }
 
-fn unique_ids(user_ids: &[String]) -> Vec<String> {
+pub(super) fn unique_ids(user_ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
     user_ids
         .iter()
@@ -455,13 +518,13 @@ fn unique_ids(user_ids: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn sorted(mut user_ids: Vec<String>) -> Vec<String> {
+pub(super) fn sorted(mut user_ids: Vec<String>) -> Vec<String> {
     user_ids.sort_unstable();
     user_ids.dedup();
     user_ids
 }
 
-fn count(user_ids: &[String]) -> i64 {
+pub(super) fn count(user_ids: &[String]) -> i64 {
     i64::try_from(user_ids.len()).unwrap_or(i64::MAX)
 }
 

@@ -2,6 +2,7 @@
 //! one `text[]` parameter, so no statement needs chunking.
 
 mod outbox;
+mod user_groups;
 mod write;
 
 use std::{str::FromStr, time::Duration};

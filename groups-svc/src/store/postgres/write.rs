@@ -17,7 +17,7 @@ use crate::{
 
 /// An open PostgreSQL write transaction.
 pub struct PostgresWrite {
-    transaction: Transaction<'static, Postgres>,
+    pub(super) transaction: Transaction<'static, Postgres>,
 }
 
 impl PostgresWrite {

@@ -7,6 +7,7 @@
 //! other processes that open the same file.
 
 mod outbox;
+mod user_groups;
 mod write;
 
 use std::{collections::HashSet, str::FromStr, time::Duration};

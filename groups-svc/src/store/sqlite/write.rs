@@ -25,7 +25,7 @@ const EPOCHS_PER_UPSERT: usize = 500;
 
 /// An open SQLite write transaction.
 pub struct SqliteWrite {
-    transaction: Transaction<'static, Sqlite>,
+    pub(super) transaction: Transaction<'static, Sqlite>,
 }
 
 impl SqliteWrite {
