@@ -86,7 +86,7 @@ async fn create(
         .unwrap())
 }
 
-fn reason(status: &Status) -> String {
+pub fn reason(status: &Status) -> String {
     status
         .get_error_details()
         .error_info()
@@ -94,7 +94,7 @@ fn reason(status: &Status) -> String {
         .unwrap_or_default()
 }
 
-fn violation_fields(status: &Status) -> Vec<String> {
+pub fn violation_fields(status: &Status) -> Vec<String> {
     status
         .get_error_details()
         .bad_request()

@@ -11,6 +11,11 @@ mod relay;
 mod sink;
 mod storage;
 mod support;
+mod user_group_cache;
+mod user_group_grpc;
+mod user_group_support;
+mod user_group_sync;
+mod user_groups;
 
 use groups_svc::{GroupsConfig, GroupsService};
 
