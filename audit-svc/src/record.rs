@@ -299,6 +299,7 @@ fn describe(payload: &Payload, workspace_id: &str) -> Described {
                     "source": created.source,
                     "idp_group_id": created.idp_group_id,
                     "member_ids": created.member_ids,
+                    "member_count": created.member_count,
                 }))
         }
         Payload::UserGroupRenamed(renamed) => {

@@ -118,6 +118,7 @@ impl GroupsService {
 
     pub fn event_sink_server(&self) -> EventSinkServer<EventSinkGrpc> {
         EventSinkServer::new(EventSinkGrpc::new(self.clone()))
+            .max_decoding_message_size(plumbing::outbox::MAX_DELIVER_MESSAGE_BYTES)
     }
 
     /// Runs a trivial query and returns whether it succeeded. The cache is

@@ -18,12 +18,11 @@
 //! Events about a User Group have aggregate type `user_group`; the
 //! `user_group_events` module builds them.
 //!
-//! NOTE: `GroupCreated` and a `GroupUpdated` of a replace carry one id per
-//! member, about 38 bytes each for UUIDs, and so does the
-//! `UserGroupMembersChanged` that mirrors such a replace into a synced User
-//! Group. The relay batches events by count, not size, so a batch of
-//! several large groups can exceed a consumer's gRPC message limit (4 MiB
-//! by default in tonic) and be retried without end.
+//! `GroupCreated` and a `GroupUpdated` of a replace carry one id per member,
+//! about 38 bytes each for UUIDs, and so does the `UserGroupMembersChanged`
+//! that mirrors such a replace into a synced User Group. The relay caps a
+//! batch at `plumbing::outbox::MAX_BATCH_BYTES`, and consumers accept one
+//! `Deliver` call of up to `plumbing::outbox::MAX_DELIVER_MESSAGE_BYTES`.
 
 use std::sync::Arc;
 

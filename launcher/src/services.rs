@@ -24,6 +24,7 @@ const IDENTITY_SERVICES: &[&str] = &[
 /// Names registered with gRPC health for groups-svc.
 const GROUPS_SERVICES: &[&str] = &[
     "groups.v1.GroupService",
+    "groups.v1.UserGroupService",
     "groups.v1.MembershipService",
     "events.v1.EventSink",
 ];
@@ -92,6 +93,7 @@ pub async fn start_groups(
         .context("failed to start groups-svc")?;
 
     let routes = Routes::new(service.group_server())
+        .add_service(service.user_group_server())
         .add_service(service.membership_server())
         .add_service(service.event_sink_server());
     let addr = serve(
