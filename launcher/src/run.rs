@@ -52,6 +52,9 @@ pub struct Stack {
     audit: Option<AuditService>,
     relay_stop: CancellationToken,
     relay_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Stops the gateway's reporter of rejected SCIM requests.
+    reporter_stop: CancellationToken,
+    reporter: Option<tokio::task::JoinHandle<()>>,
     shutdown_config: ShutdownConfig,
 }
 
@@ -174,17 +177,19 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let http_addr = listener.local_addr()?;
     let mut http = plumbing::shutdown::health_router(readiness.clone())
         .merge(plumbing::metrics::metrics_router(metrics));
+    let reporter_stop = CancellationToken::new();
+    let mut reporter = None;
     if args.runs(Service::Gateway) {
-        http = http.merge(
-            build_gateway(
-                &args,
-                &identity_url,
-                &groups_url,
-                &rbac_url,
-                admin_key.as_deref(),
-            )
-            .await?,
-        );
+        let urls = GatewayUrls {
+            identity: &identity_url,
+            groups: &groups_url,
+            rbac: &rbac_url,
+            audit: &audit_url,
+        };
+        let (router, reporter_task) =
+            build_gateway(&args, &urls, admin_key.as_deref(), reporter_stop.clone()).await?;
+        http = http.merge(router);
+        reporter = Some(reporter_task);
     }
     tracing::info!(addr = %http_addr, "http listening");
     let token = shutdown.token();
@@ -227,6 +232,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         audit,
         relay_stop,
         relay_tasks,
+        reporter_stop,
+        reporter,
         shutdown_config: args.shutdown,
     })
 }
@@ -239,6 +246,15 @@ impl Stack {
         tracing::info!(drain_timeout = ?self.shutdown_config.drain_timeout, "readiness off; shutting down");
         if !self.shutdown_config.readiness_delay.is_zero() {
             tokio::time::sleep(self.shutdown_config.readiness_delay).await;
+        }
+        // The reporter sends its last counts while the servers still run,
+        // so an audit-svc in this process receives them. Requests rejected
+        // during the drain below are not reported.
+        self.reporter_stop.cancel();
+        if let Some(reporter) = self.reporter.take()
+            && let Err(error) = reporter.await
+        {
+            tracing::error!(error = %error, "rejected-request reporter task failed");
         }
         self.shutdown.trigger();
 
@@ -289,18 +305,27 @@ async fn start_identity_relay(
     Ok(tokio::spawn(relay.run(stop)))
 }
 
+/// gRPC URLs of the services the gateway calls.
+struct GatewayUrls<'a> {
+    identity: &'a str,
+    groups: &'a str,
+    rbac: &'a str,
+    audit: &'a str,
+}
+
+/// Builds the SCIM and admin routers, and starts the task that reports
+/// rejected SCIM requests to audit-svc until `reporter_stop` fires.
 async fn build_gateway(
     args: &RunArgs,
-    identity_url: &str,
-    groups_url: &str,
-    rbac_url: &str,
+    urls: &GatewayUrls<'_>,
     admin_key: Option<&[u8]>,
-) -> anyhow::Result<Router> {
-    let identity =
-        plumbing::grpc::connect_traced_channel(identity_url, args.gateway.grpc_timeout).await?;
-    let groups =
-        plumbing::grpc::connect_traced_channel(groups_url, args.gateway.grpc_timeout).await?;
-    let rbac = plumbing::grpc::connect_traced_channel(rbac_url, args.gateway.grpc_timeout).await?;
+    reporter_stop: CancellationToken,
+) -> anyhow::Result<(Router, tokio::task::JoinHandle<()>)> {
+    let timeout = args.gateway.grpc_timeout;
+    let identity = plumbing::grpc::connect_traced_channel(urls.identity, timeout).await?;
+    let groups = plumbing::grpc::connect_traced_channel(urls.groups, timeout).await?;
+    let rbac = plumbing::grpc::connect_traced_channel(urls.rbac, timeout).await?;
+    let audit = plumbing::grpc::connect_traced_channel(urls.audit, timeout).await?;
     let auth_failure_limit = plumbing::ratelimit::RateLimitConfig {
         per_second: args.gateway.auth_failures_per_second,
         burst: args.gateway.auth_failure_burst,
@@ -326,8 +351,16 @@ async fn build_gateway(
         auth_failures,
         args.gateway.clone(),
     );
-    let admin = gateway::admin::AdminState::new(state.clone(), identity, rbac, verifier);
-    Ok(gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new()))
+    let reporter = tokio::spawn(
+        state
+            .rejections
+            .clone()
+            .run_reporter(audit.clone(), reporter_stop),
+    );
+    let admin = gateway::admin::AdminState::new(state.clone(), identity, rbac, audit, verifier);
+    let router =
+        gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new());
+    Ok((router, reporter))
 }
 
 /// Creates the demo workspace unless the data directory already has one.

@@ -25,6 +25,7 @@ pub const REASON_UNKNOWN_ROLE: &str = "UNKNOWN_ROLE";
 enum Upstream {
     Identity,
     Rbac,
+    Audit,
 }
 
 impl Upstream {
@@ -32,6 +33,7 @@ impl Upstream {
         match self {
             Self::Identity => "identity-svc",
             Self::Rbac => "rbac-svc",
+            Self::Audit => "audit-svc",
         }
     }
 
@@ -39,6 +41,7 @@ impl Upstream {
         match self {
             Self::Identity => "The identity service is temporarily unavailable; retry later.",
             Self::Rbac => "The role service is temporarily unavailable; retry later.",
+            Self::Audit => "The audit service is temporarily unavailable; retry later.",
         }
     }
 }
@@ -186,6 +189,23 @@ impl AdminError {
             _ => return Self::map_status(status, Upstream::Rbac),
         };
         error.0.reason = Some(info.reason.clone());
+        error
+    }
+
+    /// Maps a gRPC status from audit-svc. An invalid filter names the query
+    /// parameter (`since`, `actor`) instead of the request field
+    /// (`filter.since`, `filter.actor_id`).
+    pub fn from_audit_status(status: &tonic::Status) -> Self {
+        let mut error = Self::map_status(status, Upstream::Audit);
+        if let Some(field) = error.0.field.take() {
+            let parameter = match field.trim_start_matches("filter.") {
+                "actor_id" => "actor",
+                "target_id" => "target",
+                other => other,
+            };
+            error.0.message = error.0.message.replace(&field, parameter);
+            error.0.field = Some(parameter.to_owned());
+        }
         error
     }
 

@@ -1,10 +1,12 @@
 //! Admin HTTP API under `/admin/v1/workspaces/{workspace_id}/...`: a
 //! workspace's SCIM switches, setup, tokens, domains, users created
-//! outside SCIM, roles and IdP group mappings, as JSON. Callers authenticate with a platform-signed JWT
+//! outside SCIM, roles and IdP group mappings, and the audit trail, as
+//! JSON. Callers authenticate with a platform-signed JWT
 //! (see [`jwt`]); SCIM bearer tokens are never accepted here, and admin
 //! tokens are never accepted on SCIM routes. docs/admin-api.md lists the
 //! routes and their bodies.
 
+mod audit;
 mod directory;
 pub mod error;
 pub mod jwks;
@@ -25,6 +27,7 @@ use axum::{
 };
 use plumbing::grpc::TracedChannel;
 use proto::{
+    audit::v1::audit_service_client::AuditServiceClient,
     identity::v1::workspace_service_client::WorkspaceServiceClient,
     rbac::v1::{
         role_admin_service_client::RoleAdminServiceClient, role_service_client::RoleServiceClient,
@@ -33,7 +36,7 @@ use proto::{
 use serde::de::DeserializeOwned;
 
 use self::{error::AdminError, jwt::AdminVerifier};
-use crate::{AppState, auth::bearer_token};
+use crate::{AppState, MAX_GRPC_MESSAGE_BYTES, auth::bearer_token};
 
 /// Settings of admin token verification. `Debug` leaves the key out.
 #[derive(Clone, Default, clap::Args)]
@@ -74,17 +77,19 @@ struct AdminInner {
     workspaces: WorkspaceServiceClient<TracedChannel>,
     role_admin: RoleAdminServiceClient<TracedChannel>,
     roles: RoleServiceClient<TracedChannel>,
+    audit: AuditServiceClient<TracedChannel>,
     verifier: AdminVerifier,
 }
 
 impl AdminState {
     /// Builds the state from the SCIM state (for identity-svc clients and
-    /// the public URL), channels to identity-svc and rbac-svc, and the
-    /// verifier.
+    /// the public URL), channels to identity-svc, rbac-svc and audit-svc,
+    /// and the verifier.
     pub fn new(
         app: AppState,
         identity: TracedChannel,
         rbac: TracedChannel,
+        audit: TracedChannel,
         verifier: AdminVerifier,
     ) -> Self {
         Self {
@@ -93,6 +98,10 @@ impl AdminState {
                 workspaces: WorkspaceServiceClient::new(identity),
                 role_admin: RoleAdminServiceClient::new(rbac.clone()),
                 roles: RoleServiceClient::new(rbac),
+                // A page of 1,000 events, or an export chunk of as many,
+                // can exceed tonic's default limit of 4 MiB.
+                audit: AuditServiceClient::new(audit)
+                    .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES),
                 verifier,
             }),
         }
@@ -112,6 +121,10 @@ impl AdminState {
 
     fn roles(&self) -> RoleServiceClient<TracedChannel> {
         self.inner.roles.clone()
+    }
+
+    fn audit(&self) -> AuditServiceClient<TracedChannel> {
+        self.inner.audit.clone()
     }
 }
 
@@ -192,6 +205,14 @@ pub fn router(state: AdminState) -> Router {
                 .delete(roles::remove_mapping)
                 .fallback(method_not_allowed),
         )
+        .route(
+            "/audit/events",
+            get(audit::list).fallback(method_not_allowed),
+        )
+        .route(
+            "/audit/export",
+            get(audit::export).fallback(method_not_allowed),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state);
 
@@ -204,7 +225,8 @@ pub fn router(state: AdminState) -> Router {
 /// Verifies the admin token and that it grants the admin role for the
 /// workspace in the path: 401 for a missing, invalid or expired token, 403
 /// for a valid token of another role or workspace. The accepted token's
-/// [`AdminClaims`](jwt::AdminClaims) go into the request's extensions.
+/// [`AdminClaims`](jwt::AdminClaims) go into the request's extensions, and
+/// the rest of the request runs with the token's subject as its actor.
 async fn authorize(
     State(state): State<AdminState>,
     Path(path): Path<HashMap<String, String>>,
@@ -233,8 +255,11 @@ async fn authorize(
         tracing::info!(workspace_id = %workspace_id, "admin token lacks the admin role for this workspace");
         return AdminError::forbidden().into_response();
     }
+    // Every service call of the request carries the admin as its actor, so
+    // the events the services write name who made the change.
+    let actor = plumbing::actor::admin(&claims.sub);
     request.extensions_mut().insert(claims);
-    next.run(request).await
+    plumbing::actor::with_actor(actor, next.run(request)).await
 }
 
 /// Parses a JSON request body; an empty body is `T::default()`.

@@ -121,7 +121,9 @@ pub fn provider_name(provider: IdentityProvider) -> Option<&'static str> {
     }
 }
 
-fn rfc3339(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
+/// Formats a timestamp as RFC 3339 in UTC, or returns `None` when it is
+/// absent.
+pub(super) fn rfc3339(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
     let timestamp = timestamp?;
     let nanos = i128::from(timestamp.seconds) * 1_000_000_000 + i128::from(timestamp.nanos);
     OffsetDateTime::from_unix_timestamp_nanos(nanos)

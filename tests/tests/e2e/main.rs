@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod admin_audit;
 mod admin_roles;
 mod audit;
 mod auth;
