@@ -27,5 +27,6 @@ mod okta;
 mod pagination;
 mod patch;
 mod roles;
+mod scimctl_audit;
 mod scimctl_roles;
 mod users;

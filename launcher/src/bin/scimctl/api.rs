@@ -24,6 +24,8 @@ pub struct AdminApi {
     /// `{origin}/admin/v1/workspaces/{workspace_id}`, without a trailing slash.
     workspace_url: String,
     admin_token: String,
+    /// Deadline of a whole request, except a streamed one.
+    timeout: Duration,
 }
 
 /// A failed request: the server's error message, or why no response arrived.
@@ -65,8 +67,12 @@ impl AdminApi {
             None => from_demo(|demo| demo.admin_token.clone(), "admin_token")?,
         };
 
+        // Connecting and each read have the deadline too, so a streamed
+        // export, which has no overall deadline, still fails when stalled.
+        let timeout = Duration::from_secs(args.timeout_seconds);
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(args.timeout_seconds))
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
             .build()
             .context("failed to build the HTTP client")?;
         Ok(Self {
@@ -76,6 +82,7 @@ impl AdminApi {
                 encode_segment(&workspace_id)
             ),
             admin_token,
+            timeout,
         })
     }
 
@@ -87,6 +94,33 @@ impl AdminApi {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ApiError> {
+        let (url, response) = self
+            .request(method.clone(), path, body, Some(self.timeout))
+            .await?;
+        let text = response.text().await.map_err(|error| ApiError {
+            message: format!("{method} {url}: failed to read the response: {error}"),
+        })?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends a GET request to `path` under the workspace and returns the
+    /// successful response with its body unread, for a caller that streams
+    /// it. The body has no overall deadline, only one per read.
+    pub async fn get_stream(&self, path: &str) -> Result<reqwest::Response, ApiError> {
+        let (_, response) = self.request(Method::GET, path, None, None).await?;
+        Ok(response)
+    }
+
+    /// Sends a request and returns its URL and the response when the
+    /// status is a success, else the server's error message. `deadline`
+    /// bounds the whole request, reading the body included.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        deadline: Option<Duration>,
+    ) -> Result<(String, reqwest::Response), ApiError> {
         let url = if path.is_empty() {
             self.workspace_url.clone()
         } else {
@@ -96,6 +130,9 @@ impl AdminApi {
             .http
             .request(method.clone(), &url)
             .bearer_auth(&self.admin_token);
+        if let Some(deadline) = deadline {
+            request = request.timeout(deadline);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -104,13 +141,13 @@ impl AdminApi {
             message: format!("{method} {url} failed: {error}"),
         })?;
         let status = response.status();
+        if status.is_success() {
+            return Ok((url, response));
+        }
         let text = response.text().await.map_err(|error| ApiError {
             message: format!("{method} {url}: failed to read the response: {error}"),
         })?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(json);
-        }
         Err(ApiError {
             message: error_message(status, &json, &text),
         })

@@ -1,10 +1,12 @@
 //! `scimctl`: manages a workspace's SCIM provisioning over the gateway's
-//! admin API. Human output by default, the server's JSON with `--json`;
-//! errors print the server's message and exit with status 1.
+//! admin API. Output is a summary by default, and the server's JSON with
+//! `--json` (for `audit list`, one event per line). Errors print the
+//! server's message and exit with status 1.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod api;
+mod audit;
 mod cli;
 mod output;
 
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let api = AdminApi::connect(&cli.connection)?;
     let (response, print): (Value, fn(&Value)) = match cli.command {
+        Command::Audit(command) => return audit::run(&api, command, cli.json).await,
         Command::Workspace(WorkspaceCommand::Show) => {
             (api.send(Method::GET, "", None).await?, output::workspace)
         }

@@ -222,6 +222,45 @@ pub fn user_role(view: &Value) {
     );
 }
 
+/// Prints a page of audit events, one line each: time, action, actor and
+/// target.
+pub fn audit_events(page: &Value) {
+    let events = array(page.get("events"));
+    if events.is_empty() {
+        println!("No events.");
+    }
+    for event in &events {
+        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
+        let actor = match (text("actor_type"), text("actor_id")) {
+            (kind, "") => kind.to_owned(),
+            (kind, id) => format!("{kind} {id}"),
+        };
+        let mut line = format!(
+            "{}  {:<26} {:<48} {} {}",
+            text("time"),
+            text("action"),
+            actor,
+            text("target_type"),
+            text("target_id"),
+        );
+        if !text("target_name").is_empty() {
+            line.push_str(&format!(" ({})", text("target_name")));
+        }
+        // Counts of rejected requests carry their reason and number in
+        // `details`.
+        if text("outcome") != "success" {
+            let details = event.get("details").cloned().unwrap_or(Value::Null);
+            line.push_str(&format!("  [{} {details}]", text("outcome")));
+        }
+        println!("{line}");
+    }
+    if let Some(token) = page.get("next_page_token").and_then(Value::as_str) {
+        println!(
+            "More events: run `scimctl audit list --page-token {token}` with the same filters."
+        );
+    }
+}
+
 /// Prints a domain list.
 pub fn domains(response: &Value) {
     let domains = response
