@@ -346,7 +346,7 @@ async fn build_gateway(
     let verifier = admin_key::verifier(&args.admin, admin_key).await?;
     let state = gateway::AppState::new(
         identity.clone(),
-        groups,
+        groups.clone(),
         limiter,
         auth_failures,
         args.gateway.clone(),
@@ -357,7 +357,8 @@ async fn build_gateway(
             .clone()
             .run_reporter(audit.clone(), reporter_stop),
     );
-    let admin = gateway::admin::AdminState::new(state.clone(), identity, rbac, audit, verifier);
+    let admin =
+        gateway::admin::AdminState::new(state.clone(), identity, groups, rbac, audit, verifier);
     let router =
         gateway::router_with_admin(state, admin).layer(plumbing::http::HttpTelemetryLayer::new());
     Ok((router, reporter))

@@ -17,10 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{AdminState, error::AdminError, views};
-
-/// Largest `page_size` audit-svc accepts.
-pub const MAX_PAGE_SIZE: i32 = 1_000;
+use super::{AdminState, error::AdminError, non_empty, page_size, query_rejected, views};
 
 /// Query of `GET .../audit/events`. Every parameter is optional. They are
 /// read as text and checked by [`EventsQuery::request`], so that an invalid
@@ -112,7 +109,7 @@ pub async fn list(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Json<EventList>, AdminError> {
     let Query(query) = query.map_err(|rejection| {
-        invalid_query(
+        query_rejected(
             &rejection,
             "action, actor, target, since, until, page_size and page_token",
         )
@@ -124,14 +121,9 @@ pub async fn list(
         .await
         .map_err(|status| AdminError::from_audit_status(&status))?
         .into_inner();
-    let next_page_token = if response.next_page_token.is_empty() {
-        None
-    } else {
-        Some(response.next_page_token)
-    };
     Ok(Json(EventList {
         events: response.events.into_iter().map(EventView::from).collect(),
-        next_page_token,
+        next_page_token: non_empty(response.next_page_token),
     }))
 }
 
@@ -146,7 +138,7 @@ pub async fn export(
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, AdminError> {
     let Query(query) = query.map_err(|rejection| {
-        invalid_query(&rejection, "format, action, actor, target, since and until")
+        query_rejected(&rejection, "format, action, actor, target, since and until")
     })?;
     let (format, content_type, extension) = export_format(query.format.as_deref())?;
     let request = ExportAuditEventsRequest {
@@ -203,20 +195,7 @@ impl EventsQuery {
             until: self.until.as_deref(),
         }
         .to_proto()?;
-        let page_size = match self.page_size.as_deref() {
-            None => 0,
-            Some(text) => match text.parse::<i32>() {
-                Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
-                _ => {
-                    return Err(AdminError::invalid(
-                        "page_size",
-                        format!(
-                            "Invalid page_size {text:?}: use a whole number from 1 to {MAX_PAGE_SIZE}."
-                        ),
-                    ));
-                }
-            },
-        };
+        let page_size = page_size(self.page_size.as_deref())?;
         let page_token = self.page_token.unwrap_or_default();
         // audit-svc's page tokens are event ids, which are UUIDs. It reads
         // any other text as a position too, so the gateway rejects it here
@@ -349,17 +328,6 @@ fn timestamp(time: OffsetDateTime) -> prost_types::Timestamp {
         seconds: time.unix_timestamp(),
         nanos: i32::try_from(time.nanosecond()).unwrap_or(0),
     }
-}
-
-fn invalid_query(rejection: &QueryRejection, parameters: &str) -> AdminError {
-    AdminError::new(
-        400,
-        "invalid_argument",
-        format!(
-            "The query string is not valid: {}. The parameters are {parameters}.",
-            rejection.body_text()
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -17,6 +17,12 @@ use tonic_types::StatusExt;
 
 /// `ErrorInfo.domain` of rbac-svc's errors.
 const RBAC_ERROR_DOMAIN: &str = "rbac.v1";
+/// `ErrorInfo.domain` of groups-svc's errors.
+const GROUPS_ERROR_DOMAIN: &str = "groups.v1";
+/// Reason of a change of a User Group synced from an IdP group.
+pub const REASON_IDP_MANAGED: &str = "IDP_MANAGED";
+/// Reason of a user id that is not a user of the workspace.
+pub const REASON_USER_NOT_FOUND: &str = "USER_NOT_FOUND";
 /// Reason of a role that is not in the workspace's catalogue.
 pub const REASON_UNKNOWN_ROLE: &str = "UNKNOWN_ROLE";
 
@@ -26,6 +32,7 @@ enum Upstream {
     Identity,
     Rbac,
     Audit,
+    Groups,
 }
 
 impl Upstream {
@@ -34,6 +41,7 @@ impl Upstream {
             Self::Identity => "identity-svc",
             Self::Rbac => "rbac-svc",
             Self::Audit => "audit-svc",
+            Self::Groups => "groups-svc",
         }
     }
 
@@ -42,6 +50,7 @@ impl Upstream {
             Self::Identity => "The identity service is temporarily unavailable; retry later.",
             Self::Rbac => "The role service is temporarily unavailable; retry later.",
             Self::Audit => "The audit service is temporarily unavailable; retry later.",
+            Self::Groups => "The groups service is temporarily unavailable; retry later.",
         }
     }
 }
@@ -206,6 +215,52 @@ impl AdminError {
             error.0.message = error.0.message.replace(&field, parameter);
             error.0.field = Some(parameter.to_owned());
         }
+        error
+    }
+
+    /// Maps a gRPC status from groups-svc. Its error reasons become `reason`
+    /// beside the usual status and code: `USER_GROUP_NOT_FOUND` and
+    /// `GROUP_NOT_FOUND` are 404, and `IDP_MANAGED` and `SYNC_ALREADY_ON`
+    /// are 409.
+    pub fn from_groups_status(status: &tonic::Status) -> Self {
+        let details = status.get_error_details();
+        let Some(info) = details
+            .error_info()
+            .filter(|info| info.domain == GROUPS_ERROR_DOMAIN)
+        else {
+            return Self::map_status(status, Upstream::Groups);
+        };
+        let mut error = match info.reason.as_str() {
+            "USER_GROUP_NOT_FOUND" => Self::new(
+                404,
+                "not_found",
+                format!(
+                    "{}. List the workspace's User Groups with `GET user-groups` or `scimctl user-groups list`.",
+                    capitalize(status.message())
+                ),
+            ),
+            "GROUP_NOT_FOUND" => Self::new(
+                404,
+                "not_found",
+                format!(
+                    "{}. List the identity provider's groups with `GET sync` or `scimctl sync list`.",
+                    capitalize(status.message())
+                ),
+            ),
+            REASON_IDP_MANAGED => Self::new(
+                409,
+                "failed_precondition",
+                "The identity provider manages this group: it is synced from an IdP group, so its name and members follow that group. \
+                 Change the group's members in the identity provider, or switch its sync off, which deletes this User Group.",
+            ),
+            "SYNC_ALREADY_ON" => Self::new(
+                409,
+                "failed_precondition",
+                "Sync is already on for this IdP group. `GET sync` or `scimctl sync list` shows its User Group.",
+            ),
+            _ => return Self::map_status(status, Upstream::Groups),
+        };
+        error.0.reason = Some(info.reason.clone());
         error
     }
 

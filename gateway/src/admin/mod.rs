@@ -1,7 +1,7 @@
 //! Admin HTTP API under `/admin/v1/workspaces/{workspace_id}/...`: a
 //! workspace's SCIM switches, setup, tokens, domains, users created
-//! outside SCIM, roles and IdP group mappings, and the audit trail, as
-//! JSON. Callers authenticate with a platform-signed JWT
+//! outside SCIM, roles and IdP group mappings, User Groups and their sync
+//! from IdP groups, and the audit trail, as JSON. Callers authenticate with a platform-signed JWT
 //! (see [`jwt`]); SCIM bearer tokens are never accepted here, and admin
 //! tokens are never accepted on SCIM routes. docs/admin-api.md lists the
 //! routes and their bodies.
@@ -13,21 +13,24 @@ pub mod jwks;
 pub mod jwt;
 mod roles;
 mod settings;
+mod sync;
 mod tokens;
+mod user_groups;
 mod views;
 
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     Router,
-    extract::{Path, Request, State},
+    extract::{Path, Request, State, rejection::QueryRejection},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use plumbing::grpc::TracedChannel;
 use proto::{
     audit::v1::audit_service_client::AuditServiceClient,
+    groups::v1::user_group_service_client::UserGroupServiceClient,
     identity::v1::workspace_service_client::WorkspaceServiceClient,
     rbac::v1::{
         role_admin_service_client::RoleAdminServiceClient, role_service_client::RoleServiceClient,
@@ -75,6 +78,7 @@ pub struct AdminState {
 struct AdminInner {
     app: AppState,
     workspaces: WorkspaceServiceClient<TracedChannel>,
+    user_groups: UserGroupServiceClient<TracedChannel>,
     role_admin: RoleAdminServiceClient<TracedChannel>,
     roles: RoleServiceClient<TracedChannel>,
     audit: AuditServiceClient<TracedChannel>,
@@ -83,11 +87,12 @@ struct AdminInner {
 
 impl AdminState {
     /// Builds the state from the SCIM state (for identity-svc clients and
-    /// the public URL), channels to identity-svc, rbac-svc and audit-svc,
-    /// and the verifier.
+    /// the public URL), channels to identity-svc, groups-svc, rbac-svc and
+    /// audit-svc, and the verifier.
     pub fn new(
         app: AppState,
         identity: TracedChannel,
+        groups: TracedChannel,
         rbac: TracedChannel,
         audit: TracedChannel,
         verifier: AdminVerifier,
@@ -96,6 +101,7 @@ impl AdminState {
             inner: Arc::new(AdminInner {
                 app,
                 workspaces: WorkspaceServiceClient::new(identity),
+                user_groups: UserGroupServiceClient::new(groups),
                 role_admin: RoleAdminServiceClient::new(rbac.clone()),
                 roles: RoleServiceClient::new(rbac),
                 // A page of 1,000 events, or an export chunk of as many,
@@ -113,6 +119,10 @@ impl AdminState {
 
     fn workspaces(&self) -> WorkspaceServiceClient<TracedChannel> {
         self.inner.workspaces.clone()
+    }
+
+    fn user_groups(&self) -> UserGroupServiceClient<TracedChannel> {
+        self.inner.user_groups.clone()
     }
 
     fn role_admin(&self) -> RoleAdminServiceClient<TracedChannel> {
@@ -156,7 +166,7 @@ pub fn router(state: AdminState) -> Router {
         )
         .route(
             "/scim/tokens/{token_id}",
-            axum::routing::delete(tokens::revoke).fallback(method_not_allowed),
+            delete(tokens::revoke).fallback(method_not_allowed),
         )
         .route(
             "/scim/tokens/{token_id}/rotate",
@@ -170,7 +180,7 @@ pub fn router(state: AdminState) -> Router {
         )
         .route(
             "/domains/{domain}",
-            axum::routing::delete(directory::remove_domain).fallback(method_not_allowed),
+            delete(directory::remove_domain).fallback(method_not_allowed),
         )
         .route(
             "/users",
@@ -203,6 +213,35 @@ pub fn router(state: AdminState) -> Router {
             "/mappings/{group_id}",
             put(roles::set_mapping)
                 .delete(roles::remove_mapping)
+                .fallback(method_not_allowed),
+        )
+        .route("/sync", get(sync::list).fallback(method_not_allowed))
+        .route(
+            "/sync/{group_id}",
+            put(sync::switch_on)
+                .delete(sync::switch_off)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/user-groups",
+            get(user_groups::list)
+                .post(user_groups::create)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/user-groups/{user_group_id}",
+            get(user_groups::show)
+                .delete(user_groups::delete)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/user-groups/{user_group_id}/members",
+            get(user_groups::members).fallback(method_not_allowed),
+        )
+        .route(
+            "/user-groups/{user_group_id}/members/{user_id}",
+            put(user_groups::add_member)
+                .delete(user_groups::remove_member)
                 .fallback(method_not_allowed),
         )
         .route(
@@ -274,6 +313,43 @@ fn parse_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, AdminErro
             format!("The request body is not valid: {error}."),
         )
     })
+}
+
+/// Largest `page_size` of the paged routes, which is also the largest
+/// groups-svc, rbac-svc and audit-svc accept.
+pub const MAX_PAGE_SIZE: i32 = 1_000;
+
+/// Parses a `page_size` query parameter, 1 to [`MAX_PAGE_SIZE`]. Absent is
+/// 0, which selects the service's default.
+fn page_size(text: Option<&str>) -> Result<i32, AdminError> {
+    let Some(text) = text else {
+        return Ok(0);
+    };
+    match text.parse::<i32>() {
+        Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size),
+        _ => Err(AdminError::invalid(
+            "page_size",
+            format!("Invalid page_size {text:?}: use a whole number from 1 to {MAX_PAGE_SIZE}."),
+        )),
+    }
+}
+
+/// Returns the 400 of a query string that does not parse, such as one with
+/// an unknown parameter, listing the route's `parameters`.
+fn query_rejected(rejection: &QueryRejection, parameters: &str) -> AdminError {
+    AdminError::new(
+        400,
+        "invalid_argument",
+        format!(
+            "The query string is not valid: {}. The parameters are {parameters}.",
+            rejection.body_text()
+        ),
+    )
+}
+
+/// Maps the empty string, which proto3 uses for "none", to `None`.
+fn non_empty(value: String) -> Option<String> {
+    if value.is_empty() { None } else { Some(value) }
 }
 
 async fn not_found() -> AdminError {

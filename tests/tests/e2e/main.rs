@@ -29,4 +29,5 @@ mod patch;
 mod roles;
 mod scimctl_audit;
 mod scimctl_roles;
+mod user_groups;
 mod users;
