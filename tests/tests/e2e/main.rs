@@ -29,5 +29,6 @@ mod patch;
 mod roles;
 mod scimctl_audit;
 mod scimctl_roles;
+mod scimctl_user_groups;
 mod user_groups;
 mod users;

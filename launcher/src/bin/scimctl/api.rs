@@ -192,6 +192,16 @@ fn origin_of(url: &str) -> anyhow::Result<String> {
     Ok(parsed.origin().ascii_serialization())
 }
 
+/// Appends the `name=value` parameters of `query`, already encoded, to
+/// `path`.
+pub fn with_query(path: &str, query: &[String]) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
 /// Percent-encodes one path segment, such as a domain with `*`.
 pub fn encode_segment(segment: &str) -> String {
     let mut encoded = String::new();

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::{
-    api::{AdminApi, encode_segment},
+    api::{AdminApi, encode_segment, with_query},
     cli::{AuditCommand, AuditFilterArgs},
     output,
 };
@@ -144,14 +144,6 @@ fn filter_query(filter: &AuditFilterArgs) -> Vec<String> {
                 .map(|value| format!("{name}={}", encode_segment(value)))
         })
         .collect()
-}
-
-fn with_query(path: &str, query: &[String]) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", query.join("&"))
-    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,12 @@ pub enum Command {
     /// Map the identity provider's groups to roles.
     #[command(subcommand)]
     Mappings(MappingsCommand),
+    /// Sync the identity provider's groups to User Groups.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Manage User Groups, the groups people share work with.
+    #[command(subcommand)]
+    UserGroups(UserGroupsCommand),
     /// Read the workspace's audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -271,6 +277,107 @@ pub enum MappingsCommand {
         #[arg(long)]
         sample_size: Option<u32>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// List the identity provider's groups with their sync state, synced
+    /// User Group and mapped role.
+    List {
+        /// Groups per page, at most 1000. The server uses 100 without it.
+        #[arg(long)]
+        page_size: Option<u32>,
+        /// `next_page_token` of the previous page.
+        #[arg(long)]
+        page_token: Option<String>,
+    },
+    /// Switch sync on: a new User Group with the IdP group's name and
+    /// members is created, and follows the IdP group from then on.
+    On {
+        /// IdP group id, as `sync list` shows it.
+        group_id: String,
+    },
+    /// Switch sync off, deleting the synced User Group.
+    Off {
+        /// IdP group id.
+        group_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserGroupsCommand {
+    /// List User Groups, ordered by id. With --json, prints one JSON array
+    /// of User Group objects (`id`, `name`, `source` of `manual` or `idp`,
+    /// `member_count`, `idp_group_id` and more), and the next page token,
+    /// when there is one, on standard error.
+    List {
+        /// Only User Groups of this source.
+        #[arg(long, value_enum)]
+        source: Option<UserGroupSource>,
+        /// User Groups per page, at most 1000. The server uses 100 without it.
+        #[arg(long)]
+        page_size: Option<u32>,
+        /// `next_page_token` of the previous page.
+        #[arg(long)]
+        page_token: Option<String>,
+    },
+    /// Create a manual User Group without members.
+    Create {
+        /// Name, 1 to 256 characters. It need not be unique.
+        name: String,
+    },
+    /// Delete a manual User Group. A synced one goes when its sync is
+    /// switched off.
+    Delete {
+        /// User Group id.
+        id: String,
+    },
+    /// List a User Group's members, ordered by user id. With --json, prints
+    /// one JSON array of `{"id": USER_ID}` objects, and the next page
+    /// token, when there is one, on standard error.
+    Members {
+        /// User Group id.
+        id: String,
+        /// Members per page, at most 1000. The server uses 100 without it.
+        #[arg(long)]
+        page_size: Option<u32>,
+        /// `next_page_token` of the previous page.
+        #[arg(long)]
+        page_token: Option<String>,
+    },
+    /// Add a user of the workspace to a manual User Group. A synced User
+    /// Group's members come from the identity provider, so this is
+    /// rejected for it.
+    Add {
+        /// User Group id.
+        id: String,
+        /// User id.
+        user_id: String,
+    },
+    /// Remove a user from a manual User Group.
+    Remove {
+        /// User Group id.
+        id: String,
+        /// User id.
+        user_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UserGroupSource {
+    /// Created and filled by admins.
+    Manual,
+    /// Synced from an IdP group.
+    Idp,
+}
+
+impl UserGroupSource {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Idp => "idp",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

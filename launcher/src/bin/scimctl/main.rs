@@ -1,7 +1,8 @@
 //! `scimctl`: manages a workspace's SCIM provisioning over the gateway's
 //! admin API. Output is a summary by default, and the server's JSON with
-//! `--json` (for `audit list`, one event per line). Errors print the
-//! server's message and exit with status 1.
+//! `--json` (for `audit list`, one event per line, and for the lists of
+//! `user-groups`, one JSON array). Errors print the server's message and
+//! exit with status 1.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -9,6 +10,7 @@ mod api;
 mod audit;
 mod cli;
 mod output;
+mod user_groups;
 
 use std::process::ExitCode;
 
@@ -19,8 +21,8 @@ use serde_json::{Value, json};
 use crate::{
     api::{AdminApi, encode_segment},
     cli::{
-        Cli, Command, DomainsCommand, MappingsCommand, RolesCommand, ScimCommand, TokenCommand,
-        UsersCommand, WorkspaceCommand,
+        Cli, Command, DomainsCommand, MappingsCommand, RolesCommand, ScimCommand, SyncCommand,
+        TokenCommand, UsersCommand, WorkspaceCommand,
     },
 };
 
@@ -40,6 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let api = AdminApi::connect(&cli.connection)?;
     let (response, print): (Value, fn(&Value)) = match cli.command {
         Command::Audit(command) => return audit::run(&api, command, cli.json).await,
+        Command::UserGroups(command) => return user_groups::run(&api, command, cli.json).await,
+        Command::Sync(command) => sync(&api, command).await?,
         Command::Workspace(WorkspaceCommand::Show) => {
             (api.send(Method::GET, "", None).await?, output::workspace)
         }
@@ -178,6 +182,39 @@ async fn roles(api: &AdminApi, command: RolesCommand) -> anyhow::Result<(Value, 
             let body = json!({ "role": role });
             let response = api.send(Method::PUT, "roles/default", Some(body)).await?;
             (response, output::default_role_change)
+        }
+    })
+}
+
+async fn sync(api: &AdminApi, command: SyncCommand) -> anyhow::Result<(Value, fn(&Value))> {
+    Ok(match command {
+        SyncCommand::List {
+            page_size,
+            page_token,
+        } => {
+            let mut query = Vec::new();
+            if let Some(size) = page_size {
+                query.push(format!("page_size={size}"));
+            }
+            if let Some(token) = page_token {
+                query.push(format!("page_token={}", encode_segment(&token)));
+            }
+            let path = api::with_query("sync", &query);
+            (api.send(Method::GET, &path, None).await?, output::sync_list)
+        }
+        SyncCommand::On { group_id } => {
+            let path = format!("sync/{}", encode_segment(&group_id));
+            (
+                api.send(Method::PUT, &path, None).await?,
+                output::sync_switched,
+            )
+        }
+        SyncCommand::Off { group_id } => {
+            let path = format!("sync/{}", encode_segment(&group_id));
+            (
+                api.send(Method::DELETE, &path, None).await?,
+                output::sync_switched,
+            )
         }
     })
 }

@@ -222,6 +222,155 @@ pub fn user_role(view: &Value) {
     );
 }
 
+/// Prints a page of IdP groups with their sync state and mapped role.
+pub fn sync_list(response: &Value) {
+    let groups = array(response.get("groups"));
+    if groups.is_empty() {
+        println!("No groups.");
+    }
+    for group in &groups {
+        let text = |key: &str| group.get(key).and_then(Value::as_str);
+        let members = group
+            .get("member_count")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let synced = group
+            .get("sync_enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut line = format!(
+            "{}  {:<8} {members:>6} members  {:<12} {}",
+            text("group_id").unwrap_or(""),
+            if synced { "sync on" } else { "sync off" },
+            text("role").unwrap_or("(unmapped)"),
+            text("display_name").unwrap_or(""),
+        );
+        if let Some(user_group_id) = text("user_group_id") {
+            line.push_str(&format!("  -> User Group {user_group_id}"));
+        }
+        println!("{line}");
+    }
+    if let Some(token) = response.get("next_page_token").and_then(Value::as_str) {
+        println!("More groups: run `scimctl sync list --page-token {token}`.");
+    }
+}
+
+/// Prints the result of switching sync on or off.
+pub fn sync_switched(response: &Value) {
+    let group_id = response
+        .get("group_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let changed = response
+        .get("changed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match response.get("user_group").filter(|group| !group.is_null()) {
+        Some(user_group) => println!(
+            "Sync on for IdP group {group_id}. Created User Group {}.",
+            user_group_line(user_group)
+        ),
+        None if changed => {
+            println!("Sync off for IdP group {group_id}. Its User Group was deleted.")
+        }
+        None => println!("Sync was already off for IdP group {group_id}, so nothing changed."),
+    }
+}
+
+/// Prints a page of User Groups.
+pub fn user_group_list(response: &Value) {
+    let user_groups = array(response.get("user_groups"));
+    if user_groups.is_empty() {
+        println!("No User Groups.");
+    }
+    for user_group in &user_groups {
+        let source = user_group
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        println!("{source:<6}  {}", user_group_line(user_group));
+    }
+    if let Some(token) = response.get("next_page_token").and_then(Value::as_str) {
+        println!("More User Groups: run `scimctl user-groups list --page-token {token}`.");
+    }
+}
+
+/// Prints a page of a User Group's member ids, one per line.
+pub fn user_group_members(response: &Value) {
+    let members = array(response.get("members"));
+    if members.is_empty() {
+        println!("No members.");
+    }
+    for member in &members {
+        println!("{}", member.get("id").and_then(Value::as_str).unwrap_or(""));
+    }
+    if let Some(token) = response.get("next_page_token").and_then(Value::as_str) {
+        println!("More members: run again with --page-token {token}.");
+    }
+}
+
+/// Prints a new User Group.
+pub fn user_group_created(user_group: &Value) {
+    println!("Created User Group {}.", user_group_line(user_group));
+}
+
+/// Prints the result of deleting a User Group.
+pub fn user_group_deleted(response: &Value) {
+    let id = response.get("id").and_then(Value::as_str).unwrap_or("");
+    println!("Deleted User Group {id}.");
+}
+
+/// Prints the result of adding a member.
+pub fn user_group_member_added(response: &Value) {
+    member_change(
+        response,
+        "Added the user to",
+        "The user already is a member of",
+    );
+}
+
+/// Prints the result of removing a member.
+pub fn user_group_member_removed(response: &Value) {
+    member_change(
+        response,
+        "Removed the user from",
+        "The user is not a member of",
+    );
+}
+
+fn member_change(response: &Value, changed_text: &str, unchanged_text: &str) {
+    let changed = response
+        .get("changed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let user_group = response.get("user_group").cloned().unwrap_or(Value::Null);
+    let text = if changed {
+        changed_text
+    } else {
+        unchanged_text
+    };
+    println!("{text} User Group {}.", user_group_line(&user_group));
+}
+
+/// Describes a User Group: id, member count, name and the IdP group it is
+/// synced from.
+fn user_group_line(user_group: &Value) -> String {
+    let text = |key: &str| user_group.get(key).and_then(Value::as_str);
+    let members = user_group
+        .get("member_count")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let mut line = format!(
+        "{}  {members} members  {}",
+        text("id").unwrap_or(""),
+        text("name").unwrap_or("")
+    );
+    if let Some(idp_group_id) = text("idp_group_id") {
+        line.push_str(&format!("  (synced from IdP group {idp_group_id})"));
+    }
+    line
+}
+
 /// Prints a page of audit events, one line each: time, action, actor and
 /// target.
 pub fn audit_events(page: &Value) {
