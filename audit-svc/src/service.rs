@@ -78,6 +78,12 @@ impl AuditService {
                 ));
             }
         };
+        if !request.page_token.is_empty() && uuid::Uuid::parse_str(&request.page_token).is_err() {
+            return Err(ServiceError::invalid(
+                "page_token",
+                "is not a token from a previous page",
+            ));
+        }
         let limit = usize::try_from(page_size).unwrap_or(usize::MAX);
         let mut records = self
             .store

@@ -4,16 +4,16 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
+use audit_svc::AuditService;
 use axum::Router;
 use groups_svc::GroupsService;
 use identity_svc::IdentityService;
-use audit_svc::AuditService;
-use rbac_svc::RbacService;
 use plumbing::outbox::Consumer;
 use plumbing::{
     ratelimit::RateLimiter,
     shutdown::{Readiness, Shutdown, ShutdownConfig},
 };
+use rbac_svc::RbacService;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -102,7 +102,9 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let mut relay_tasks = Vec::new();
     let (audit, audit_addr) = if args.runs(Service::Audit) {
         let (service, addr) = services::start_audit(&args, &shutdown, &mut tasks).await?;
-        relay_tasks.push(tokio::spawn(service.clone().run_retention(relay_stop.clone())));
+        relay_tasks.push(tokio::spawn(
+            service.clone().run_retention(relay_stop.clone()),
+        ));
         (Some(service), Some(addr))
     } else {
         (None, None)

@@ -4,11 +4,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use audit_svc::{AuditConfig, AuditService};
 use groups_svc::{GroupsConfig, GroupsService};
 use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
-use audit_svc::{AuditConfig, AuditService};
-use rbac_svc::{RbacConfig, RbacService};
 use plumbing::shutdown::Shutdown;
+use rbac_svc::{RbacConfig, RbacService};
 use tokio::task::JoinSet;
 use tonic::service::Routes;
 

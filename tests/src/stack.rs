@@ -297,9 +297,7 @@ impl TestStack {
                 rbac: &rbac_database.url,
                 audit: &audit_database.url,
             };
-            match start_split_processes(program, &options, &http, &databases, &redis)
-            .await
-            {
+            match start_split_processes(program, &options, &http, &databases, &redis).await {
                 Ok(started) => break started,
                 Err(message) if attempt < SPLIT_START_ATTEMPTS => {
                     eprintln!(

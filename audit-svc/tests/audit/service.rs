@@ -23,6 +23,7 @@ engine_tests!(
     rejected_report_stored_once,
     retention_deletes_old_events,
     bad_page_size_rejected,
+    bad_page_token_rejected,
 );
 
 async fn list(service: &AuditService, workspace_id: &str, filter: AuditFilter) -> Vec<AuditEvent> {
@@ -294,6 +295,20 @@ async fn bad_page_size_rejected(ctx: TestContext) {
             filter: None,
             page_size: 5_000,
             page_token: String::new(),
+        })
+        .await;
+
+    assert!(result.is_err());
+}
+
+async fn bad_page_token_rejected(ctx: TestContext) {
+    let result = ctx
+        .service
+        .list(ListAuditEventsRequest {
+            workspace_id: workspace(),
+            filter: None,
+            page_size: 10,
+            page_token: "zzz".to_owned(),
         })
         .await;
 
