@@ -148,9 +148,9 @@ pub async fn role_delay(
     summary.notes.insert(
         "mapping".to_owned(),
         format!(
-            "rbac-svc learned the group after {} GROUP_NOT_FOUND responses ({} ms)",
-            mapped.retries,
-            mapped.waited.as_millis()
+            "SetGroupMapping succeeded after {} ms (GROUP_NOT_FOUND responses: {})",
+            mapped.waited.as_millis(),
+            mapped.retries
         ),
     );
     Ok(summary)

@@ -137,9 +137,9 @@ pub async fn role_checks(
     summary.notes.insert(
         "roles".to_owned(),
         format!(
-            "{member_count} of {user_count} users in a group mapped to {MAPPED_ROLE:?}; rbac-svc learned the group after {} GROUP_NOT_FOUND responses ({} ms)",
-            mapped.retries,
-            mapped.waited.as_millis()
+            "{member_count} of {user_count} users in a group mapped to {MAPPED_ROLE:?}; SetGroupMapping succeeded after {} ms (GROUP_NOT_FOUND responses: {})",
+            mapped.waited.as_millis(),
+            mapped.retries
         ),
     );
     summary.notes.insert(
