@@ -30,10 +30,14 @@ struct Applied {
 }
 
 impl RbacService {
-    /// Applies events in order and returns how many were applied now. Stops
-    /// at the first failure; the relay retries from that event.
+    /// Applies events in order and returns how many were applied now.
+    ///
+    /// Consecutive events of one workspace are applied in one transaction,
+    /// so a bulk import costs one commit per batch rather than per event. A
+    /// failure rolls back the run it is in and stops; the relay retries
+    /// from the first unacknowledged event, and runs committed before are
+    /// skipped by event id.
     pub async fn deliver(&self, request: DeliverRequest) -> Result<DeliverResponse, ServiceError> {
-        let mut applied = 0;
         for (index, event) in request.events.iter().enumerate() {
             if event.id.is_empty() || event.workspace_id.is_empty() {
                 return Err(ServiceError::invalid(
@@ -41,77 +45,100 @@ impl RbacService {
                     format!("event {index} needs an id and a workspace_id"),
                 ));
             }
-            if !consumed(event) {
-                tracing::debug!(
-                    event_id = %event.id,
-                    aggregate_type = %event.aggregate_type,
-                    "event kind not consumed by rbac-svc, acknowledged"
-                );
-                continue;
-            }
-            if self.apply_event(event).await? {
-                applied += 1;
-            } else {
-                tracing::debug!(event_id = %event.id, "event already processed, skipped");
-            }
+        }
+        let consumed: Vec<&Event> = request
+            .events
+            .iter()
+            .filter(|event| {
+                let wanted = consumed(event);
+                if !wanted {
+                    tracing::debug!(
+                        event_id = %event.id,
+                        aggregate_type = %event.aggregate_type,
+                        "event kind not consumed by rbac-svc, acknowledged"
+                    );
+                }
+                wanted
+            })
+            .collect();
+
+        let mut applied = 0;
+        for run in consumed.chunk_by(|left, right| left.workspace_id == right.workspace_id) {
+            applied += self.apply_run(run).await?;
         }
         Ok(DeliverResponse { applied })
     }
 
-    /// Applies one event in its own transaction. Returns false when the
-    /// event was applied before.
-    async fn apply_event(&self, event: &Event) -> Result<bool, ServiceError> {
-        let workspace_id = event.workspace_id.as_str();
+    /// Applies events of one workspace in one transaction. Returns how many
+    /// were applied now; events applied before are skipped.
+    async fn apply_run(&self, run: &[&Event]) -> Result<u32, ServiceError> {
+        let Some(first) = run.first() else {
+            return Ok(0);
+        };
+        let workspace_id = first.workspace_id.as_str();
         let mut transaction = self.store.begin_write(workspace_id).await?;
-        if !store::mark_processed(&mut transaction, &event.id).await? {
-            transaction.rollback().await?;
-            return Ok(false);
-        }
         store::ensure_workspace(&mut transaction, workspace_id).await?;
 
+        let mut applied = 0;
         let mut events = Vec::new();
-        let changed = match &event.payload {
-            Some(Payload::UserCreated(created)) => {
-                user_created(&mut transaction, workspace_id, created, &mut events).await?
+        let mut changed_users = Vec::new();
+        for event in run {
+            if !store::mark_processed(&mut transaction, &event.id).await? {
+                tracing::debug!(event_id = %event.id, "event already processed, skipped");
+                continue;
             }
-            Some(Payload::UserUpdated(updated)) => {
-                user_updated(&mut transaction, workspace_id, updated).await?
-            }
-            Some(Payload::UserAdopted(adopted)) => {
-                user_adopted(
-                    &mut transaction,
-                    workspace_id,
-                    &adopted.user_id,
-                    &mut events,
-                )
-                .await?
-            }
-            Some(Payload::UserDeleted(deleted)) => {
-                store::delete_user(&mut transaction, workspace_id, &deleted.user_id).await?;
-                Applied {
-                    users: vec![deleted.user_id.clone()],
-                }
-            }
-            Some(Payload::GroupCreated(created)) => {
-                group_created(&mut transaction, workspace_id, created, &mut events).await?
-            }
-            Some(Payload::GroupUpdated(updated)) => {
-                group_updated(&mut transaction, workspace_id, updated, &mut events).await?
-            }
-            Some(Payload::GroupDeleted(deleted)) => {
-                group_deleted(&mut transaction, workspace_id, deleted, &mut events).await?
-            }
-            _ => Applied::default(),
-        };
+            let changed = apply_event(&mut transaction, workspace_id, event, &mut events).await?;
+            changed_users.extend(changed.users);
+            applied += 1;
+        }
 
         outbox::insert(&mut transaction, self.store.engine(), &events).await?;
         transaction.commit().await?;
         if !events.is_empty() {
             self.outbox_signal.notify();
         }
-        self.invalidate(workspace_id, &changed.users).await;
-        Ok(true)
+        changed_users.sort_unstable();
+        changed_users.dedup();
+        self.invalidate(workspace_id, &changed_users).await;
+        Ok(applied)
     }
+}
+
+/// Applies one event inside the run's transaction.
+async fn apply_event(
+    transaction: &mut AnyConnection,
+    workspace_id: &str,
+    event: &Event,
+    events: &mut Vec<Event>,
+) -> Result<Applied, StoreError> {
+    let changed = match &event.payload {
+        Some(Payload::UserCreated(created)) => {
+            user_created(transaction, workspace_id, created, events).await?
+        }
+        Some(Payload::UserUpdated(updated)) => {
+            user_updated(transaction, workspace_id, updated).await?
+        }
+        Some(Payload::UserAdopted(adopted)) => {
+            user_adopted(transaction, workspace_id, &adopted.user_id, events).await?
+        }
+        Some(Payload::UserDeleted(deleted)) => {
+            store::delete_user(transaction, workspace_id, &deleted.user_id).await?;
+            Applied {
+                users: vec![deleted.user_id.clone()],
+            }
+        }
+        Some(Payload::GroupCreated(created)) => {
+            group_created(transaction, workspace_id, created, events).await?
+        }
+        Some(Payload::GroupUpdated(updated)) => {
+            group_updated(transaction, workspace_id, updated, events).await?
+        }
+        Some(Payload::GroupDeleted(deleted)) => {
+            group_deleted(transaction, workspace_id, deleted, events).await?
+        }
+        _ => Applied::default(),
+    };
+    Ok(changed)
 }
 
 /// Returns whether rbac-svc acts on the event's kind.

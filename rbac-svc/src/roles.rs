@@ -20,8 +20,9 @@ use proto::rbac::v1::{
 use crate::{
     RbacService,
     admin::{page_size, require},
+    catalogue::BUILT_IN_ROLES,
     error::ServiceError,
-    store::{self, Catalogue, Source, UserRow},
+    store::{self, Source, UserRow},
 };
 
 /// Maximum users per `BatchGetEffectiveRoles` call.
@@ -39,8 +40,18 @@ fn result_key(workspace_id: &str, user_id: &str, version: i64) -> String {
     )
 }
 
+/// Returns the rank of a built-in role, 0 for any other name. Workspaces
+/// hold only the built-in roles, whose ranks never change, so answers need
+/// no catalogue read.
+fn rank_of(role: &str) -> i32 {
+    BUILT_IN_ROLES
+        .iter()
+        .find(|candidate| candidate.name == role)
+        .map_or(0, |candidate| candidate.rank)
+}
+
 /// Builds the response message for a stored user.
-fn effective_role(user: &UserRow, catalogue: &Catalogue) -> EffectiveRole {
+fn effective_role(user: &UserRow) -> EffectiveRole {
     let source = match user.source {
         Source::Default => RoleSource::Default,
         Source::Group => RoleSource::GroupMapping,
@@ -54,11 +65,7 @@ fn effective_role(user: &UserRow, catalogue: &Catalogue) -> EffectiveRole {
         } else {
             String::new()
         },
-        rank: if user.active {
-            catalogue.rank(&user.role).unwrap_or(0)
-        } else {
-            0
-        },
+        rank: if user.active { rank_of(&user.role) } else { 0 },
         source: source.into(),
         group_id: user.group_id.clone().unwrap_or_default(),
         scim_managed: user.scim_managed,
@@ -153,9 +160,8 @@ impl RbacService {
         user_id: &str,
     ) -> Result<Option<EffectiveRole>, ServiceError> {
         let mut connection = self.store.reader().acquire().await?;
-        let catalogue = store::catalogue(&mut connection, workspace_id).await?;
         let user = store::user(&mut connection, workspace_id, user_id).await?;
-        Ok(user.map(|user| effective_role(&user, &catalogue)))
+        Ok(user.map(|user| effective_role(&user)))
     }
 
     /// Answers for `user_ids` in order, `None` for unknown users: one cache
@@ -201,7 +207,6 @@ impl RbacService {
         if !misses.is_empty() {
             let read = ReadStart::now();
             let mut connection = self.store.reader().acquire().await?;
-            let catalogue = store::catalogue(&mut connection, workspace_id).await?;
             let found: HashMap<String, UserRow> =
                 store::users(&mut connection, workspace_id, &misses)
                     .await?
@@ -218,7 +223,7 @@ impl RbacService {
                 let key = epoch_key(workspace_id, user_id);
                 match found.get(user_id) {
                     Some(user) => {
-                        let answer = effective_role(user, &catalogue);
+                        let answer = effective_role(user);
                         entries.push(EpochCache::epoch_entry(key, user.version, read));
                         entries.push(EpochCache::result_entry(
                             result_key(workspace_id, user_id, user.version),

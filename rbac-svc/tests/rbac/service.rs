@@ -43,6 +43,8 @@ engine_tests!(
     role_changes_recorded_with_cause,
     mappings_list_groups_with_roles,
     workspaces_are_isolated,
+    batch_spanning_workspaces_applies_each,
+    partly_redelivered_batch_applies_the_rest,
 );
 
 async fn set_mapping(service: &RbacService, workspace_id: &str, group_id: &str, role: &str) -> i64 {
@@ -620,4 +622,42 @@ async fn workspaces_are_isolated(ctx: TestContext) {
         .await;
 
     assert!(matches!(result, Err(ServiceError::UserNotFound(_))));
+}
+
+async fn batch_spanning_workspaces_applies_each(ctx: TestContext) {
+    let first = workspace();
+    let second = workspace();
+    let users = user_ids(3);
+
+    let applied = deliver(
+        &ctx.service,
+        vec![
+            user_created(&first, &users[0], true),
+            user_created(&second, &users[1], true),
+            user_created(&first, &users[2], true),
+        ],
+    )
+    .await;
+
+    assert_eq!(applied, 3);
+    assert_eq!(
+        effective(&ctx.service, &second, &users[1]).await.role,
+        "member"
+    );
+}
+
+async fn partly_redelivered_batch_applies_the_rest(ctx: TestContext) {
+    let ws = workspace();
+    let users = user_ids(2);
+    let earlier = user_created(&ws, &users[0], true);
+    deliver(&ctx.service, vec![earlier.clone()]).await;
+
+    let applied = deliver(
+        &ctx.service,
+        vec![earlier, user_created(&ws, &users[1], true)],
+    )
+    .await;
+
+    assert_eq!(applied, 1);
+    assert_eq!(effective(&ctx.service, &ws, &users[1]).await.role, "member");
 }
