@@ -21,8 +21,8 @@ pub const MAX_BATCH: usize = 1_000;
 #[command(
     name = "scim-bench",
     version,
-    about = "Load generator for SCIM 2.0 servers, the groups-svc membership API and the \
-             rbac-svc role API. It sends traffic only to loopback addresses (127.0.0.0/8 and ::1)."
+    about = "Load generator for SCIM 2.0 servers, the groups-svc membership and User Group \
+             APIs and the rbac-svc role API. It sends traffic only to loopback addresses (127.0.0.0/8 and ::1)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -48,7 +48,7 @@ pub struct TargetArgs {
     #[arg(long, global = true, conflicts_with = "base_url")]
     pub demo_file: Option<PathBuf>,
 
-    /// groups-svc gRPC URL for membership-checks.
+    /// groups-svc gRPC URL for membership-checks and sync-switch.
     #[arg(long, global = true, default_value = "http://127.0.0.1:50052")]
     pub grpc_url: String,
 
@@ -130,6 +130,17 @@ pub enum Command {
         load: LoadArgs,
         #[command(flatten)]
         delay: RoleDelayArgs,
+    },
+    /// Switching User Group sync on for one IdP group of --members members:
+    /// each iteration calls gRPC groups.v1.UserGroupService/SetGroupSync
+    /// with enabled=true, checks the new User Group's member count, then
+    /// switches sync off again unmeasured (--count iterations, default 3).
+    /// Iterations run one at a time; --concurrency applies to the setup.
+    SyncSwitch {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        switch: SyncSwitchArgs,
     },
     /// Draws SVG latency and throughput charts from a --samples CSV file.
     Plot {
@@ -295,6 +306,14 @@ pub struct RoleDelayArgs {
     pub connections: usize,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct SyncSwitchArgs {
+    /// Users in the IdP group whose sync is switched, and so in every
+    /// User Group the switch creates.
+    #[arg(long, default_value_t = 1_000)]
+    pub members: u64,
+}
+
 impl LoadArgs {
     /// Rejects values outside the bounds, so every run stops by itself.
     pub fn validate(&self) -> Result<()> {
@@ -442,6 +461,23 @@ mod tests {
             matches!(parsed, Ok(ref cli) if cli.target.rbac_url == "http://127.0.0.1:50053"),
             "{parsed:?}"
         );
+    }
+
+    #[test]
+    fn sync_switch_defaults() {
+        let parsed = Cli::try_parse_from(["scim-bench", "sync-switch"]);
+
+        match parsed {
+            Ok(Cli {
+                command: Command::SyncSwitch { switch, load },
+                target,
+            }) => {
+                assert_eq!(switch.members, 1_000);
+                assert_eq!(load.count, None);
+                assert_eq!(target.grpc_url, "http://127.0.0.1:50052");
+            }
+            other => panic!("unexpected parse result: {other:?}"),
+        }
     }
 
     #[test]

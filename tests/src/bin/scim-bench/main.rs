@@ -1,5 +1,5 @@
 //! `scim-bench`: a load generator for SCIM 2.0 servers, the groups-svc
-//! membership API and the rbac-svc role API. Every target must resolve to
+//! membership and User Group APIs and the rbac-svc role API. Every target must resolve to
 //! loopback addresses only, and every run is bounded in count and time.
 
 mod cli;
@@ -96,6 +96,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::RoleDelay { delay, .. } => {
             workloads::role_delay::role_delay(bench, &target_args, delay).await?
         }
+        Command::SyncSwitch { switch, .. } => {
+            workloads::sync_switch::sync_switch(bench, &target_args, switch).await?
+        }
         Command::Plot { .. } | Command::Report { .. } => return Ok(ExitCode::SUCCESS),
     };
     summary.command = command_line();
@@ -117,7 +120,8 @@ fn load_args(command: &Command) -> Option<&LoadArgs> {
         | Command::Mixed { load, .. }
         | Command::MembershipChecks { load, .. }
         | Command::RoleChecks { load, .. }
-        | Command::RoleDelay { load, .. } => Some(load),
+        | Command::RoleDelay { load, .. }
+        | Command::SyncSwitch { load, .. } => Some(load),
         Command::Plot { .. } | Command::Report { .. } => None,
     }
 }

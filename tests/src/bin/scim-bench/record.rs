@@ -29,6 +29,8 @@ struct RunInfo {
 /// A goal shown next to a row, and how to check it from the summary.
 struct Goal {
     row: &'static str,
+    /// Stack the row runs on: `postgres` or `sqlite`.
+    stack: &'static str,
     text: &'static str,
     met: fn(&Value) -> bool,
 }
@@ -37,67 +39,91 @@ fn number(summary: &Value, key: &str) -> f64 {
     summary.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
-/// Goals of the PostgreSQL rows. Throughput goals count successful requests.
+/// Goals of the rows. Throughput goals count successful requests.
 const GOALS: &[Goal] = &[
     Goal {
         row: "get-user",
+        stack: "postgres",
         text: ">= 10,000 req/s with p99 < 10 ms",
         met: |s| number(s, "throughput_per_s") >= 10_000.0 && number(s, "p99_ms") < 10.0,
     },
     Goal {
         row: "create-users",
+        stack: "postgres",
         text: ">= 3,000 users/s with p99 < 25 ms",
         met: |s| number(s, "throughput_per_s") >= 3_000.0 && number(s, "p99_ms") < 25.0,
     },
     Goal {
         row: "patch-members-add-10000",
+        stack: "postgres",
         text: "each PATCH < 500 ms (max)",
         met: |s| number(s, "max_ms") < 500.0,
     },
     Goal {
         row: "patch-members-add-1",
+        stack: "postgres",
         text: "p99 < 10 ms",
         met: |s| number(s, "p99_ms") < 10.0,
     },
     Goal {
         row: "membership-checks-cached-10k",
+        stack: "postgres",
         text: "p99 < 2 ms at 10,000/s offered",
         met: |s| number(s, "p99_ms") < 2.0 && number(s, "throughput_per_s") >= 9_500.0,
     },
     Goal {
         row: "membership-checks-cached-max",
+        stack: "postgres",
         text: ">= 40,000 checks/s",
         met: |s| number(s, "throughput_per_s") >= 40_000.0,
     },
     Goal {
         row: "membership-checks-uncached",
+        stack: "postgres",
         text: ">= 15,000 checks/s",
         met: |s| number(s, "throughput_per_s") >= 15_000.0,
     },
     Goal {
         row: "role-delay-c4",
+        stack: "postgres",
         text: "SCIM-to-role delay p99 < 1 s, no failed iteration",
         met: role_delay_met,
     },
     Goal {
         row: "role-delay-c16",
+        stack: "postgres",
         text: "SCIM-to-role delay p99 < 1 s, no failed iteration",
         met: role_delay_met,
     },
     Goal {
         row: "role-checks-cached-10k",
+        stack: "postgres",
         text: "p99 < 2 ms at 10,000/s offered",
         met: |s| number(s, "p99_ms") < 2.0 && number(s, "throughput_per_s") >= 9_500.0,
     },
     Goal {
         row: "role-checks-cached-max",
+        stack: "postgres",
         text: ">= 40,000 lookups/s",
         met: |s| number(s, "throughput_per_s") >= 40_000.0,
     },
     Goal {
         row: "role-checks-uncached",
+        stack: "postgres",
         text: ">= 15,000 lookups/s",
         met: |s| number(s, "throughput_per_s") >= 15_000.0,
+    },
+    Goal {
+        row: "sync-switch-100k",
+        stack: "postgres",
+        text: "each switch < 10 s (max), no failed iteration",
+        met: sync_switch_met,
+    },
+    Goal {
+        row: "sqlite-sync-switch-100k",
+        stack: "sqlite",
+        text: "each switch < 10 s (max), no failed iteration",
+        met: sync_switch_met,
     },
 ];
 
@@ -106,6 +132,15 @@ const GOALS: &[Goal] = &[
 fn role_delay_met(summary: &Value) -> bool {
     let errors = summary.get("errors").and_then(Value::as_u64);
     number(summary, "p99_ms") < 1_000.0 && errors == Some(0)
+}
+
+/// Checks the sync-switch goal. A switch whose User Group has the wrong
+/// member count is an error without a latency, so the goal needs every
+/// iteration to succeed as well.
+fn sync_switch_met(summary: &Value) -> bool {
+    let errors = summary.get("errors").and_then(Value::as_u64);
+    let ok = summary.get("ok").and_then(Value::as_u64);
+    number(summary, "max_ms") < 10_000.0 && errors == Some(0) && ok.is_some_and(|ok| ok > 0)
 }
 
 const INTRO: &str = "\
@@ -130,8 +165,8 @@ because the next run rewrites this page from the summaries kept under
   requests only.
 - The script runs the stack in release mode on PostgreSQL (one fresh
   database per service, default `synchronous_commit`) with Redis, then
-  get-user, create-users and the role rows once more on the embedded
-  SQLite default, which caches in process.
+  get-user, create-users, the role rows and sync-switch once more on the
+  embedded SQLite default, which caches in process.
 - The stack, PostgreSQL, Redis and the load generator share one machine,
   so every number is a measurement of that shared machine, not of the
   stack alone.
@@ -155,6 +190,15 @@ because the next run rewrites this page from the summaries kept under
   rbac-svc's update. The polls add load of their own: about 500 calls per
   second per iteration in flight. An iteration without the new role within
   `--timeout` is an error.
+- sync-switch measures switching User Group sync on for one IdP group
+  with `--members` members, which the setup adds with 10,000-member
+  PATCHes. Each iteration calls groups-svc's `SetGroupSync` with
+  enabled=true over gRPC, and the latency is that call alone: groups-svc
+  creates the User Group and copies every member in one transaction. An
+  iteration is an error unless the new User Group's `member_count` equals
+  `--members`. Sync is then switched off again, unmeasured, so iterations
+  run one at a time, and req/s counts switches on per second including the
+  time of the switches off.
 - The `load` column is the 1-minute load average (`/proc/loadavg`) when
   the row started, because other work on the machine shares its cores.
 - A row is `not run` when its setup failed, such as groups-svc not running;
@@ -169,12 +213,12 @@ test the script and records nothing here.
 /// Writes the record page from every run folder under `runs` to `out`.
 pub fn write_report(runs: &Path, out: &Path) -> Result<()> {
     let mut page = INTRO.to_owned();
-    page.push_str("\n## Goals\n\n| row | goal |\n| --- | --- |\n");
+    page.push_str("\n## Goals\n\n| row | stack | goal |\n| --- | --- | --- |\n");
     for goal in GOALS {
-        let _ = writeln!(page, "| {} | {} |", goal.row, goal.text);
+        let _ = writeln!(page, "| {} | {} | {} |", goal.row, goal.stack, goal.text);
     }
     page.push_str(
-        "\nThe goals apply to the PostgreSQL rows of a full (not quick) run.\n\n## Runs\n",
+        "\nThe goals apply to the rows of a full (not quick) run on the stack named; rows without a goal are recorded for comparison.\n\n## Runs\n",
     );
 
     let folders = run_folders(runs)?;
@@ -276,7 +320,7 @@ fn row(
 
     let goal = GOALS
         .iter()
-        .find(|goal| goal.row == name && stack == "postgres");
+        .find(|goal| goal.row == name && goal.stack == stack);
     let verdict = match goal {
         Some(_) if info.quick => "not judged (quick)".to_owned(),
         Some(goal) if (goal.met)(&summary) => format!("met: {}", goal.text),
@@ -349,6 +393,56 @@ mod tests {
         assert!(goal.is_some_and(|goal| (goal.met)(&fast)));
         assert!(goal.is_some_and(|goal| !(goal.met)(&slow)));
         assert!(goal.is_some_and(|goal| !(goal.met)(&timed_out)));
+    }
+
+    #[test]
+    fn sync_switch_goal_needs_max_and_no_errors() {
+        for row in ["sync-switch-100k", "sqlite-sync-switch-100k"] {
+            let goal = GOALS.iter().find(|goal| goal.row == row);
+
+            let fast = json!({"ok": 3, "errors": 0, "max_ms": 4_000.0});
+            let slow = json!({"ok": 3, "errors": 0, "max_ms": 12_000.0});
+            let wrong_count = json!({"ok": 2, "errors": 1, "max_ms": 4_000.0});
+            let none_done = json!({"ok": 0, "errors": 0, "max_ms": 0.0});
+            assert!(goal.is_some_and(|goal| (goal.met)(&fast)), "{row}");
+            assert!(goal.is_some_and(|goal| !(goal.met)(&slow)), "{row}");
+            assert!(goal.is_some_and(|goal| !(goal.met)(&wrong_count)), "{row}");
+            assert!(goal.is_some_and(|goal| !(goal.met)(&none_done)), "{row}");
+        }
+    }
+
+    #[test]
+    fn sqlite_row_judged_by_its_own_goal() -> Result<()> {
+        let root =
+            std::env::temp_dir().join(format!("scim-bench-report-sqlite-{}", std::process::id()));
+        let run = root.join("runs").join("20260101T000000Z");
+        std::fs::create_dir_all(&run)?;
+        let info = json!({"date": "2026-01-01T00:00:00Z", "commit": "abc1234", "cores": 2, "profile": "release", "quick": false});
+        std::fs::write(run.join("run.json"), info.to_string())?;
+        std::fs::write(
+            run.join("rows.tsv"),
+            "sqlite-sync-switch-100k\tsqlite\tscim-bench sync-switch\nsqlite-get-user\tsqlite\tscim-bench get-user\n",
+        )?;
+        let summary = json!({"ok": 3, "errors": 0, "throughput_per_s": 0.2, "p50_ms": 3_000.0, "p99_ms": 3_500.0, "max_ms": 3_500.0});
+        std::fs::write(
+            run.join("sqlite-sync-switch-100k.json"),
+            summary.to_string(),
+        )?;
+        std::fs::write(run.join("sqlite-get-user.json"), summary.to_string())?;
+
+        write_report(&root.join("runs"), &root.join("benchmarks.md"))?;
+        let page = std::fs::read_to_string(root.join("benchmarks.md"))?;
+        let _ = std::fs::remove_dir_all(&root);
+
+        assert!(
+            page.contains("met: each switch < 10 s (max), no failed iteration"),
+            "{page}"
+        );
+        assert!(
+            page.contains("| sqlite-get-user | sqlite |  | completed | 3 | 0 | 0.2 | 3000.00 | 3500.00 | 3500.00 |  |"),
+            "{page}"
+        );
+        Ok(())
     }
 
     #[test]

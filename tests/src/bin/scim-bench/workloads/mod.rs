@@ -7,6 +7,7 @@ pub mod mixed;
 pub mod role_delay;
 pub mod roles;
 pub mod sync;
+pub mod sync_switch;
 pub mod users;
 
 use std::{future::Future, sync::Arc};
