@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the scim-bench workloads against a stack this script starts on
 # loopback ports: first on PostgreSQL and Redis, then get-user,
-# create-users and the role rows on the embedded SQLite default. It writes one JSON summary,
-# one samples CSV and two SVG charts per row, then regenerates
-# docs/benchmarks.md with `scim-bench report`.
+# create-users, the role rows and sync-switch on the embedded SQLite
+# default. It writes one JSON summary, one samples CSV and two SVG charts
+# per row, then regenerates docs/benchmarks.md with `scim-bench report`.
 #
 # Usage: scripts/bench.sh [ROW...]
 #   With no ROW, every row runs. Rows: get-user create-users initial-sync
@@ -11,12 +11,14 @@
 #   membership-checks-cached-10k membership-checks-cached-max
 #   membership-checks-uncached role-delay-c4 role-delay-c16
 #   role-checks-cached-10k role-checks-cached-max role-checks-uncached
-#   sqlite-get-user sqlite-create-users sqlite-role-delay-c4
-#   sqlite-role-delay-c16 sqlite-role-checks-cached-10k
-#   sqlite-role-checks-cached-max sqlite-role-checks-uncached
+#   sync-switch-100k sqlite-get-user sqlite-create-users
+#   sqlite-role-delay-c4 sqlite-role-delay-c16
+#   sqlite-role-checks-cached-10k sqlite-role-checks-cached-max
+#   sqlite-role-checks-uncached sqlite-sync-switch-100k
 #   A ROW also selects every row whose name starts with ROW and a dash:
 #   `role` selects the five PostgreSQL role rows, `sqlite-role` the
-#   embedded ones.
+#   embedded ones, and `sync-switch sqlite-sync-switch` the two
+#   sync-switch rows.
 #
 # Environment:
 #   BENCH_QUICK=1      small counts for testing this script; results go to
@@ -81,9 +83,10 @@ trap cleanup EXIT
 ALL_ROWS=(get-user create-users initial-sync patch-members-add-10000 patch-members-add-1 mixed
     membership-checks-cached-10k membership-checks-cached-max membership-checks-uncached
     role-delay-c4 role-delay-c16 role-checks-cached-10k role-checks-cached-max role-checks-uncached
+    sync-switch-100k
     sqlite-get-user sqlite-create-users
     sqlite-role-delay-c4 sqlite-role-delay-c16 sqlite-role-checks-cached-10k
-    sqlite-role-checks-cached-max sqlite-role-checks-uncached)
+    sqlite-role-checks-cached-max sqlite-role-checks-uncached sqlite-sync-switch-100k)
 
 # Expands the command-line selection into row names.
 selected_rows() {
@@ -111,7 +114,7 @@ selected_rows() {
 row_args() {
     local row=${1#sqlite-}
     case $row in
-    membership-checks-*) printf -- '--grpc-url http://127.0.0.1:%s ' "$GROUPS_PORT" ;;
+    membership-checks-* | sync-switch-*) printf -- '--grpc-url http://127.0.0.1:%s ' "$GROUPS_PORT" ;;
     role-*) printf -- '--rbac-url http://127.0.0.1:%s ' "$RBAC_PORT" ;;
     esac
     if [ "$QUICK" = 1 ]; then
@@ -130,6 +133,7 @@ row_args() {
         role-checks-cached-10k) echo "role-checks --cached --users 20 --rate 200 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
         role-checks-cached-max) echo "role-checks --cached --users 20 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
         role-checks-uncached) echo "role-checks --uncached --users 50 --concurrency 4 --count 500 --duration 5s --setup-timeout 2m" ;;
+        sync-switch-100k) echo "sync-switch --members 300 --count 3 --concurrency 4 --duration 1m --setup-timeout 2m" ;;
         esac
         return
     fi
@@ -151,6 +155,10 @@ row_args() {
     # user: rbac-svc trusts a cached version for 2 s, and the pool takes
     # longer than that to go round at the goal's 15,000 lookups/s.
     role-checks-uncached) echo "role-checks --uncached --users 100000 --concurrency 64 --duration 30s --setup-timeout 20m" ;;
+    # --timeout 2m, so that a switch slower than the 10 s goal is measured
+    # instead of failing at the default 10 s request timeout. --concurrency
+    # applies to the setup only, because the switches run one at a time.
+    sync-switch-100k) echo "sync-switch --members 100000 --count 3 --concurrency 16 --timeout 2m --duration 10m --setup-timeout 20m" ;;
     esac
 }
 
