@@ -206,8 +206,9 @@ because the next run rewrites this page from the summaries kept under
 
 Run it with `scripts/bench.sh` (all rows), `scripts/bench.sh get-user`
 (one row) or `scripts/bench.sh role sqlite-role` (the rows whose names
-start with `role-` or `sqlite-role-`); `BENCH_QUICK=1` uses small counts to
-test the script and records nothing here.
+start with `role-` or `sqlite-role-`, and likewise `sync-switch
+sqlite-sync-switch`); `BENCH_QUICK=1` uses small counts to test the script
+and records nothing here.
 ";
 
 /// Writes the record page from every run folder under `runs` to `out`.
@@ -218,7 +219,8 @@ pub fn write_report(runs: &Path, out: &Path) -> Result<()> {
         let _ = writeln!(page, "| {} | {} | {} |", goal.row, goal.stack, goal.text);
     }
     page.push_str(
-        "\nThe goals apply to the rows of a full (not quick) run on the stack named; rows without a goal are recorded for comparison.\n\n## Runs\n",
+        "\nThe goals apply to the rows of a full (not quick) run on the stack named.\n\
+         Rows without a goal are recorded for comparison.\n\n## Runs\n",
     );
 
     let folders = run_folders(runs)?;
