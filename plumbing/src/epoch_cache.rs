@@ -6,7 +6,7 @@
 //!
 //! A service keeps, for each thing its results depend on (a group, a user),
 //! a version in its database that every change bumps in the same
-//! transaction. The cache holds two kinds of entries:
+//! transaction. The cache contains two kinds of entries:
 //!
 //! - an epoch entry: the version and the wall-clock time just before the
 //!   database read it came from, valid for [`EPOCH_MAX_AGE`] after that

@@ -34,9 +34,9 @@ impl RbacService {
     ///
     /// Consecutive events of one workspace are applied in one transaction,
     /// so a bulk import costs one commit per batch rather than per event. A
-    /// failure rolls back the run it is in and stops; the relay retries
-    /// from the first unacknowledged event, and runs committed before are
-    /// skipped by event id.
+    /// failure rolls back the run it is in and stops delivery. The relay then
+    /// retries from the first unacknowledged event, and the runs committed
+    /// before are skipped by event id.
     pub async fn deliver(&self, request: DeliverRequest) -> Result<DeliverResponse, ServiceError> {
         for (index, event) in request.events.iter().enumerate() {
             if event.id.is_empty() || event.workspace_id.is_empty() {
@@ -50,15 +50,15 @@ impl RbacService {
             .events
             .iter()
             .filter(|event| {
-                let wanted = consumed(event);
-                if !wanted {
+                let is_consumed = consumed(event);
+                if !is_consumed {
                     tracing::debug!(
                         event_id = %event.id,
                         aggregate_type = %event.aggregate_type,
                         "event kind not consumed by rbac-svc, acknowledged"
                     );
                 }
-                wanted
+                is_consumed
             })
             .collect();
 

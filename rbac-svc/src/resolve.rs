@@ -2,7 +2,7 @@
 //!
 //! 1. A user not managed by SCIM with a role an admin set has that role.
 //! 2. Otherwise, among the mapped groups the user belongs to, the role of
-//!    highest rank wins; between groups mapped to the same role, the
+//!    highest rank wins. Between groups mapped to the same role, the
 //!    smallest group id is named as the source, so the result is stable.
 //! 3. Otherwise the workspace's default role.
 

@@ -3,9 +3,9 @@
 //! user's row bumps its version in the same transaction, and the writer
 //! deletes the user's epoch entry after commit.
 //!
-//! Keys: `rbac:ue:{workspace}:{user}` holds the user's version (0 for an
-//! unknown user) and `rbac:er:{workspace}:{user}:{version}` the encoded
-//! answer at that version.
+//! Keys: `rbac:ue:{workspace}:{user}` contains the user's version (0 for an
+//! unknown user), and `rbac:er:{workspace}:{user}:{version}` the encoded
+//! `EffectiveRole` at that version.
 
 use std::collections::HashMap;
 
@@ -41,8 +41,8 @@ fn result_key(workspace_id: &str, user_id: &str, version: i64) -> String {
 }
 
 /// Returns the rank of a built-in role, 0 for any other name. Workspaces
-/// hold only the built-in roles, whose ranks never change, so answers need
-/// no catalogue read.
+/// contain only the built-in roles, whose ranks never change, so a lookup
+/// needs no catalogue read.
 fn rank_of(role: &str) -> i32 {
     BUILT_IN_ROLES
         .iter()
@@ -164,9 +164,9 @@ impl RbacService {
         Ok(user.map(|user| effective_role(&user)))
     }
 
-    /// Answers for `user_ids` in order, `None` for unknown users: one cache
-    /// round trip for the epochs, one for the answers, and one database read
-    /// for the misses.
+    /// Returns the effective roles of `user_ids` in order, `None` for unknown
+    /// users. It makes one cache round trip for the epochs, one for the
+    /// results, and one database read for the misses.
     async fn cached_roles(
         &self,
         workspace_id: &str,

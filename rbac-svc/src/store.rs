@@ -3,10 +3,10 @@
 //! SQLite both accept, with `$N` placeholders, which SQLite reads as numbered
 //! parameters. The few statements that differ branch on [`Engine`].
 //!
-//! Writes of a workspace are serialised: on PostgreSQL by a
-//! transaction-level advisory lock on the workspace id, taken first in
-//! every write transaction; on SQLite by a single writer connection and
-//! `BEGIN IMMEDIATE`. Recomputing roles reads memberships and mappings and
+//! Writes of a workspace are serialised. On PostgreSQL, every write
+//! transaction first takes a transaction-level advisory lock on the
+//! workspace id. On SQLite, writes go through a single writer connection
+//! with `BEGIN IMMEDIATE`. Recomputing roles reads memberships and mappings and
 //! then writes roles, so two writers of one workspace must never interleave.
 
 use std::{collections::HashMap, str::FromStr, time::Duration};

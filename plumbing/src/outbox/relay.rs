@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{
-    Backlog, Consumer, DeliveryFailure, MAX_BATCH_BYTES, OUTBOX_DELIVERED_TOTAL, OUTBOX_DELIVERY_FAILURES_TOTAL,
-    OUTBOX_LAG_SECONDS, OUTBOX_PENDING_EVENTS, OutboxRecord, OutboxSource, RelayConfig, Sink,
-    backoff_delay, describe_metrics,
+    Backlog, Consumer, DeliveryFailure, MAX_BATCH_BYTES, OUTBOX_DELIVERED_TOTAL,
+    OUTBOX_DELIVERY_FAILURES_TOTAL, OUTBOX_LAG_SECONDS, OUTBOX_PENDING_EVENTS, OutboxRecord,
+    OutboxSource, RelayConfig, Sink, backoff_delay, describe_metrics,
 };
 
 /// Minimum time between two logged failures of one consumer. Failures in

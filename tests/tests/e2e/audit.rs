@@ -1,6 +1,6 @@
 //! The audit trail end to end: Entra ID's and Okta's request sequences go
 //! through the gateway, every service delivers its events to audit-svc
-//! through its outbox, and the trail holds exactly one event per change,
+//! through its outbox, and the trail contains exactly one event per change,
 //! none for reads, no secrets, and nothing lost while audit-svc is down.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
