@@ -134,6 +134,14 @@ impl Renderer {
     }
 
     fn compare(&mut self, target: Target, operator: Operator, operand: &Operand) {
+        if let (Operator::Eq, Operand::Text(text)) = (operator, operand)
+            && let Some(test) = indexed_equality(target)
+        {
+            self.sql.push_str(test);
+            self.bind(SqlValue::Text(text.clone()));
+            self.sql.push(')');
+            return;
+        }
         let expression = target_expression(target);
         self.sql.push_str(&format!("COALESCE({expression} "));
 
@@ -190,6 +198,24 @@ impl Renderer {
                     .push_str(&format!("{expression} {direction} NULLS LAST, g.id ASC"));
             }
         }
+    }
+}
+
+/// Returns the opening of an index-friendly equality test on an indexed
+/// text column, to be followed by the bound value and `)`. The column is
+/// compared bare, because wrapping it in COALESCE hides it from the
+/// indexes in both engines (a `members eq` check would read every member
+/// of the group). Equality on bytes needs no collation, and the NULL guard
+/// keeps the result true or false for `not`.
+fn indexed_equality(target: Target) -> Option<&'static str> {
+    match target {
+        Target::Column(Column::Id) => Some("(g.id = "),
+        Target::Column(Column::DisplayNameFolded) => Some("(g.display_name_folded = "),
+        Target::Column(Column::ExternalId) => {
+            Some("(g.external_id IS NOT NULL AND g.external_id = ")
+        }
+        Target::MemberValue => Some("(m.user_id = "),
+        Target::Column(Column::Created | Column::LastModified) => None,
     }
 }
 
@@ -251,7 +277,9 @@ mod tests {
 
         let rendered = render_group_query(Dialect::Postgres, "w", &query);
 
-        assert!(rendered.count_sql.contains("EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_id = g.id AND COALESCE(m.user_id = $2, FALSE))"));
+        assert!(rendered.count_sql.contains(
+            "EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_id = g.id AND (m.user_id = $2))"
+        ));
         assert!(rendered.select_sql.contains("LIMIT $3 OFFSET $4"));
     }
 }

@@ -143,6 +143,15 @@ impl Renderer {
     }
 
     fn compare(&mut self, target: &Target, operator: Operator, operand: &Operand) {
+        if let (Target::Column(column), Operator::Eq, Operand::Text(text)) =
+            (target, operator, operand)
+            && let Some(test) = indexed_equality(*column)
+        {
+            self.sql.push_str(test);
+            self.bind(SqlValue::Text(text.clone()));
+            self.sql.push(')');
+            return;
+        }
         let expression = self.scalar(target);
         self.sql.push_str(&format!("COALESCE({expression} "));
 
@@ -264,6 +273,23 @@ impl Renderer {
     }
 }
 
+/// Returns the opening of an index-friendly equality test on an indexed
+/// text column, to be followed by the bound value and `)`. The column is
+/// compared bare: wrapping it in COALESCE or a collation hides it from the
+/// (workspace_id, column) indexes in both engines, which turned Entra's
+/// userName existence check into a scan of the workspace. Equality needs
+/// neither: PostgreSQL's deterministic collations and SQLite's BINARY one
+/// are equal only on equal bytes, and the NULL guard keeps the result true
+/// or false for `not`.
+fn indexed_equality(column: Column) -> Option<&'static str> {
+    match column {
+        Column::Id => Some("(u.id = "),
+        Column::UserNameFolded => Some("(u.user_name_folded = "),
+        Column::ExternalId => Some("(u.external_id IS NOT NULL AND u.external_id = "),
+        Column::Active | Column::Created | Column::LastModified => None,
+    }
+}
+
 fn target_kind(target: &Target) -> JsonKind {
     match target {
         Target::Column(Column::Active) => JsonKind::Bool,
@@ -345,5 +371,28 @@ mod tests {
         let rendered = render_user_query(Dialect::Postgres, "w", &query);
 
         assert!(rendered.select_sql.contains("LIMIT $3 OFFSET $4"));
+    }
+
+    #[test]
+    fn user_name_equality_compares_the_bare_column() {
+        let query = UserQuery {
+            condition: Some(Condition::Compare {
+                target: Target::Column(Column::UserNameFolded),
+                operator: Operator::Eq,
+                operand: Operand::Text("ada@example.com".to_owned()),
+            }),
+            offset: 0,
+            limit: 10,
+            sort: SortKey::Default,
+            descending: false,
+        };
+
+        let rendered = render_user_query(Dialect::Postgres, "w", &query);
+
+        assert!(
+            rendered
+                .count_sql
+                .ends_with("AND (u.user_name_folded = $2)")
+        );
     }
 }
