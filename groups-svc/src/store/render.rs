@@ -201,12 +201,10 @@ impl Renderer {
     }
 }
 
-/// Returns the opening of an index-friendly equality test on an indexed
-/// text column, to be followed by the bound value and `)`. The column is
-/// compared bare, because wrapping it in COALESCE hides it from the
-/// indexes in both engines (a `members eq` check would read every member
-/// of the group). Equality on bytes needs no collation, and the NULL guard
-/// keeps the result true or false for `not`.
+/// Returns the SQL of an equality test on an indexed text column, up to the
+/// bound value. The column stays bare so its index serves the lookup, where
+/// COALESCE around it would make a `members eq` check read every member of
+/// the group. The NULL guard keeps the result true or false under `not`.
 fn indexed_equality(target: Target) -> Option<&'static str> {
     match target {
         Target::Column(Column::Id) => Some("(g.id = "),

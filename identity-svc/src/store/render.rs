@@ -273,14 +273,11 @@ impl Renderer {
     }
 }
 
-/// Returns the opening of an index-friendly equality test on an indexed
-/// text column, to be followed by the bound value and `)`. The column is
-/// compared bare: wrapping it in COALESCE or a collation hides it from the
-/// (workspace_id, column) indexes in both engines, which turned Entra's
-/// userName existence check into a scan of the workspace. Equality needs
-/// neither: PostgreSQL's deterministic collations and SQLite's BINARY one
-/// are equal only on equal bytes, and the NULL guard keeps the result true
-/// or false for `not`.
+/// Returns the SQL of an equality test on an indexed text column, up to the
+/// bound value. The column stays bare so the `(workspace_id, column)` index
+/// serves it: COALESCE or a collation around it makes each lookup a scan.
+/// Equal bytes are equal under every deterministic collation, and the NULL
+/// guard keeps the result true or false under `not`.
 fn indexed_equality(column: Column) -> Option<&'static str> {
     match column {
         Column::Id => Some("(u.id = "),
@@ -374,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn user_name_equality_compares_the_bare_column() {
+    fn user_name_equality_is_bare() {
         let query = UserQuery {
             condition: Some(Condition::Compare {
                 target: Target::Column(Column::UserNameFolded),
