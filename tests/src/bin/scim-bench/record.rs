@@ -54,6 +54,18 @@ const GOALS: &[Goal] = &[
         met: |s| number(s, "throughput_per_s") >= 3_000.0 && number(s, "p99_ms") < 25.0,
     },
     Goal {
+        row: "initial-sync-batch-1000",
+        stack: "postgres",
+        text: "whole sync < 3 min, no error",
+        met: |s| initial_sync_met(s, 180.0),
+    },
+    Goal {
+        row: "initial-sync-batch-1",
+        stack: "postgres",
+        text: "whole sync < 8 min, no error",
+        met: |s| initial_sync_met(s, 480.0),
+    },
+    Goal {
         row: "patch-members-add-10000",
         stack: "postgres",
         text: "each PATCH < 500 ms (max)",
@@ -126,6 +138,14 @@ const GOALS: &[Goal] = &[
         met: sync_switch_met,
     },
 ];
+
+/// Checks an initial-sync goal: the run completed every phase within
+/// `limit_s` seconds and no request failed.
+fn initial_sync_met(summary: &Value, limit_s: f64) -> bool {
+    let errors = summary.get("errors").and_then(Value::as_u64);
+    let completed = summary.get("stopped_by").and_then(Value::as_str) == Some("completed");
+    number(summary, "elapsed_s") < limit_s && errors == Some(0) && completed
+}
 
 /// Checks the role-delay goal. It needs every iteration to succeed as well,
 /// because the percentiles leave out iterations that failed or timed out.
@@ -383,6 +403,21 @@ mod tests {
         let slow_tail = json!({"throughput_per_s": 12_000.0, "p99_ms": 12.0});
         assert!(goal.is_some_and(|goal| (goal.met)(&fast)));
         assert!(goal.is_some_and(|goal| !(goal.met)(&slow_tail)));
+    }
+
+    #[test]
+    fn initial_sync_goal_needs_completion_in_time() {
+        let goal = GOALS
+            .iter()
+            .find(|goal| goal.row == "initial-sync-batch-1000");
+        let fast = json!({"elapsed_s": 170.0, "errors": 0, "stopped_by": "completed"});
+        let slow = json!({"elapsed_s": 190.0, "errors": 0, "stopped_by": "completed"});
+        let cut_off = json!({"elapsed_s": 170.0, "errors": 0, "stopped_by": "duration"});
+        let failed = json!({"elapsed_s": 170.0, "errors": 1, "stopped_by": "completed"});
+        assert!(goal.is_some_and(|goal| (goal.met)(&fast)));
+        assert!(goal.is_some_and(|goal| !(goal.met)(&slow)));
+        assert!(goal.is_some_and(|goal| !(goal.met)(&cut_off)));
+        assert!(goal.is_some_and(|goal| !(goal.met)(&failed)));
     }
 
     #[test]
