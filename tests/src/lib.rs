@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod assertions;
+pub mod audit_check;
 pub mod client;
 pub mod fixtures;
 pub mod process;

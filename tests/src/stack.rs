@@ -423,11 +423,16 @@ impl TestStack {
 
     /// Creates another workspace (domain `b.example`) with its own token.
     pub async fn second_workspace(&self) -> Tenant {
+        self.new_workspace("Second workspace", SECOND_DOMAIN).await
+    }
+
+    /// Creates a workspace with SCIM on, one email domain and a token.
+    pub async fn new_workspace(&self, name: &str, domain: &str) -> Tenant {
         let channel = self.identity_channel().await;
         let workspace = WorkspaceServiceClient::new(channel.clone())
             .create_workspace(CreateWorkspaceRequest {
-                name: "Second workspace".to_owned(),
-                domains: vec![SECOND_DOMAIN.to_owned()],
+                name: name.to_owned(),
+                domains: vec![domain.to_owned()],
                 sso_enabled: true,
                 scim_entitled: true,
                 scim_enabled: true,

@@ -24,7 +24,7 @@ e2e_tests::stack_tests!(
     paging_by_five,
 );
 
-async fn user_lifecycle(stack: &TestStack) {
+pub(crate) async fn user_lifecycle(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("ada.quillfeather", DOMAIN);
     let email = unique_email("ada.quillfeather.mail", DOMAIN);
@@ -139,7 +139,7 @@ async fn user_lifecycle(stack: &TestStack) {
     assert_error(&unknown, 404, None);
 }
 
-async fn user_matching(stack: &TestStack) {
+pub(crate) async fn user_matching(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("bram.oduya", DOMAIN);
     let email = unique_email("bram.oduya.mail", DOMAIN);
@@ -169,7 +169,7 @@ async fn user_matching(stack: &TestStack) {
     assert_list(&by_unknown_external_id, 0, &[]);
 }
 
-async fn legacy_patch_dialect(stack: &TestStack) {
+pub(crate) async fn legacy_patch_dialect(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("cleo.marchetti", DOMAIN);
     let email = unique_email("cleo.marchetti.mail", DOMAIN);
@@ -305,7 +305,7 @@ async fn legacy_patch_dialect(stack: &TestStack) {
     assert_eq!(scim.get_user(&id).await["active"], true);
 }
 
-async fn manager_reference(stack: &TestStack) {
+pub(crate) async fn manager_reference(stack: &TestStack) {
     let scim = stack.client();
     let mut ids = Vec::new();
     for (local, given_name, family_name) in [
@@ -386,7 +386,7 @@ async fn manager_reference(stack: &TestStack) {
     );
 }
 
-async fn scim062020_flag_on_every_request(stack: &TestStack) {
+pub(crate) async fn scim062020_flag_on_every_request(stack: &TestStack) {
     let scim = stack.client().with_base_query("aadOptscim062020");
     let user_name = unique_email("dario.fenwick", DOMAIN);
     let email = unique_email("dario.fenwick.mail", DOMAIN);
@@ -462,7 +462,7 @@ async fn scim062020_flag_on_every_request(stack: &TestStack) {
     assert_error(&scim.get(&format!("Users/{id}")).await, 404, None);
 }
 
-async fn test_connection_probes(stack: &TestStack) {
+pub(crate) async fn test_connection_probes(stack: &TestStack) {
     let scim = stack.client();
 
     let by_user_name = scim
@@ -476,7 +476,7 @@ async fn test_connection_probes(stack: &TestStack) {
     assert_list(&by_external_id, 0, &[]);
 }
 
-async fn paging_by_five(stack: &TestStack) {
+pub(crate) async fn paging_by_five(stack: &TestStack) {
     let scim = stack.client();
     for i in 1..=6 {
         let user_name = unique_email(&format!("page.{i}"), DOMAIN);

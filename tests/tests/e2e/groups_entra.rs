@@ -80,7 +80,7 @@ fn without_members_query(filter: &str) -> String {
     )
 }
 
-async fn group_lifecycle(stack: &TestStack) {
+pub(crate) async fn group_lifecycle(stack: &TestStack) {
     let scim = stack.client();
     let users = create_entra_users(&scim, &["hugo.pellam", "ines.kaur", "jonah.creswell"]).await;
     let name = unique_group_name("Cartographers");
@@ -171,7 +171,7 @@ async fn group_lifecycle(stack: &TestStack) {
     assert_eq!(scim.get_user(&users[1]).await["id"], users[1].as_str());
 }
 
-async fn member_reference_check(stack: &TestStack) {
+pub(crate) async fn member_reference_check(stack: &TestStack) {
     let scim = stack.client();
     let users = create_entra_users(&scim, &["mara.okonkwo", "nils.arbogast"]).await;
     let id = scim
@@ -209,7 +209,7 @@ async fn member_reference_check(stack: &TestStack) {
     assert_list(&non_member.body, 0, &[]);
 }
 
-async fn scim062020_flag_on_group_requests(stack: &TestStack) {
+pub(crate) async fn scim062020_flag_on_group_requests(stack: &TestStack) {
     let scim = stack.client().with_base_query("aadOptscim062020");
     let users = create_entra_users(&scim, &["kaia.ferreira", "lior.bensalem"]).await;
     let created = scim
@@ -256,7 +256,7 @@ async fn scim062020_flag_on_group_requests(stack: &TestStack) {
     assert_eq!(deleted.status, 204, "{deleted}");
 }
 
-async fn remove_member_by_value_list(stack: &TestStack) {
+pub(crate) async fn remove_member_by_value_list(stack: &TestStack) {
     let scim = stack.client();
     let users = scim.create_users("lighthouse.keeper", 2).await;
     let id = scim
@@ -282,7 +282,7 @@ async fn remove_member_by_value_list(stack: &TestStack) {
     );
 }
 
-async fn unknown_member_add_is_400(stack: &TestStack) {
+pub(crate) async fn unknown_member_add_is_400(stack: &TestStack) {
     let scim = stack.client();
     let user = scim.create_users("harbour.clerk", 1).await.remove(0);
     let id = scim
@@ -302,7 +302,7 @@ async fn unknown_member_add_is_400(stack: &TestStack) {
     assert_eq!(member_values(&scim.get_group(&id).await), sorted(&[&user]));
 }
 
-async fn display_name_with_spaces_matches(stack: &TestStack) {
+pub(crate) async fn display_name_with_spaces_matches(stack: &TestStack) {
     let scim = stack.client();
     let user = scim.create_users("hollis.wren", 1).await.remove(0);
     let name = unique_group_name("Field Ops North Shore");
@@ -322,7 +322,7 @@ async fn display_name_with_spaces_matches(stack: &TestStack) {
     );
 }
 
-async fn display_name_filter_is_exact(stack: &TestStack) {
+pub(crate) async fn display_name_filter_is_exact(stack: &TestStack) {
     let scim = stack.client();
     let name = unique_group_name("Harbor Pilots");
     let id = scim.create_group(&group_body::<&str>(&name, &[])).await;
@@ -336,7 +336,7 @@ async fn display_name_filter_is_exact(stack: &TestStack) {
     assert_list(&matched, 1, &[&id]);
 }
 
-async fn test_connection_group_probe(stack: &TestStack) {
+pub(crate) async fn test_connection_group_probe(stack: &TestStack) {
     let scim = stack.client();
 
     let probed = scim
@@ -350,7 +350,7 @@ async fn test_connection_group_probe(stack: &TestStack) {
     assert_list(&probed.body, 0, &[]);
 }
 
-async fn groups_page(stack: &TestStack) {
+pub(crate) async fn groups_page(stack: &TestStack) {
     let scim = stack.client();
     let mut ids = Vec::new();
     for i in 1..=6 {

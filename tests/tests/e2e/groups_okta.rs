@@ -63,7 +63,7 @@ fn ids(users: &[&OktaUser]) -> Vec<String> {
     )
 }
 
-async fn group_push(stack: &TestStack) {
+pub(crate) async fn group_push(stack: &TestStack) {
     let scim = stack.client();
     let users = create_okta_users(
         &scim,
@@ -138,7 +138,7 @@ async fn group_push(stack: &TestStack) {
     assert_error(&scim.get(&path).await, 404, None);
 }
 
-async fn aiw_put_updates(stack: &TestStack) {
+pub(crate) async fn aiw_put_updates(stack: &TestStack) {
     let scim = stack.client();
     let users = create_okta_users(&scim, &["rhea.lindqvist", "sami.okafor"]).await;
     let (rhea, sami) = (&users[0], &users[1]);
@@ -179,7 +179,7 @@ async fn aiw_put_updates(stack: &TestStack) {
     assert_eq!(deleted.status, 204, "{deleted}");
 }
 
-async fn rename_repeating_own_id(stack: &TestStack) {
+pub(crate) async fn rename_repeating_own_id(stack: &TestStack) {
     let scim = stack.client();
     let id = scim
         .create_group(&group_body::<&str>(&unique_group_name("Survey Crew"), &[]))
@@ -199,7 +199,7 @@ async fn rename_repeating_own_id(stack: &TestStack) {
     assert_eq!(read["id"], id.as_str());
 }
 
-async fn rename_to_same_name_changes_nothing(stack: &TestStack) {
+pub(crate) async fn rename_to_same_name_changes_nothing(stack: &TestStack) {
     let scim = stack.client();
     let user = scim.create_users("tide.reader", 1).await.remove(0);
     let name = unique_group_name("Tide Readers");
@@ -224,7 +224,7 @@ async fn rename_to_same_name_changes_nothing(stack: &TestStack) {
     assert_eq!(after, before);
 }
 
-async fn remove_member_by_filter_path(stack: &TestStack) {
+pub(crate) async fn remove_member_by_filter_path(stack: &TestStack) {
     let scim = stack.client();
     let users = scim.create_users("dune.ranger", 2).await;
     let id = scim
@@ -247,7 +247,7 @@ async fn remove_member_by_filter_path(stack: &TestStack) {
     );
 }
 
-async fn replace_members_sets_exact_list(stack: &TestStack) {
+pub(crate) async fn replace_members_sets_exact_list(stack: &TestStack) {
     let scim = stack.client();
     let users = create_okta_users(
         &scim,
@@ -276,7 +276,7 @@ async fn replace_members_sets_exact_list(stack: &TestStack) {
     );
 }
 
-async fn add_member_without_type(stack: &TestStack) {
+pub(crate) async fn add_member_without_type(stack: &TestStack) {
     let scim = stack.client();
     let users = create_okta_users(&scim, &["silas.vantongeren"]).await;
     let id = scim
@@ -298,7 +298,7 @@ async fn add_member_without_type(stack: &TestStack) {
     assert_eq!(read["members"][0]["type"], "User", "{read}");
 }
 
-async fn add_member_appends(stack: &TestStack) {
+pub(crate) async fn add_member_appends(stack: &TestStack) {
     let scim = stack.client();
     let users = scim.create_users("pilot.boat", 3).await;
     let id = scim
@@ -324,7 +324,7 @@ async fn add_member_appends(stack: &TestStack) {
     assert_eq!(member_values(&scim.get_group(&id).await), sorted(&users));
 }
 
-async fn push_25_members(stack: &TestStack) {
+pub(crate) async fn push_25_members(stack: &TestStack) {
     let scim = stack.client();
     let users = scim.create_users("harbor.deckhand", 25).await;
     let created = scim
@@ -355,7 +355,7 @@ async fn push_25_members(stack: &TestStack) {
     );
 }
 
-async fn import_groups_page(stack: &TestStack) {
+pub(crate) async fn import_groups_page(stack: &TestStack) {
     let scim = stack.client();
     let mut created = Vec::new();
     for i in 1..=3 {

@@ -8,6 +8,7 @@ mod admin;
 mod admin_audit;
 mod admin_roles;
 mod audit;
+mod audit_replay;
 mod auth;
 mod bootstrap;
 mod concurrency;

@@ -81,7 +81,7 @@ fn put_body(
     })
 }
 
-async fn user_lifecycle(stack: &TestStack) {
+pub(crate) async fn user_lifecycle(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("milo.ashgrove", DOMAIN);
     let body = okta_user_body(&user_name, "Milo", "Ashgrove", "pw-Aa1!-create");
@@ -194,7 +194,7 @@ async fn user_lifecycle(stack: &TestStack) {
     assert!(read.get("password").is_none(), "password returned: {read}");
 }
 
-async fn app_wizard_put_updates(stack: &TestStack) {
+pub(crate) async fn app_wizard_put_updates(stack: &TestStack) {
     let scim = stack.client();
     let user_name = unique_email("nora.delacroix", DOMAIN);
     let before = okta_send(&scim, Method::GET, &existence_check(&user_name), None).await;
@@ -264,7 +264,7 @@ async fn app_wizard_put_updates(stack: &TestStack) {
     );
 }
 
-async fn spec_test(stack: &TestStack) {
+pub(crate) async fn spec_test(stack: &TestStack) {
     let scim = stack.client();
     let seed_name = unique_email("seed.user", DOMAIN);
     let user_name = unique_email("lena.brightwater", DOMAIN);
@@ -375,7 +375,7 @@ async fn spec_test(stack: &TestStack) {
     assert_error(&numeric, 404, None);
 }
 
-async fn import_paging(stack: &TestStack) {
+pub(crate) async fn import_paging(stack: &TestStack) {
     let scim = stack.client();
     for i in 1..=3 {
         let user_name = unique_email(&format!("import.{i}"), DOMAIN);
