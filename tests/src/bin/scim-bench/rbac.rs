@@ -15,7 +15,10 @@ use proto::rbac::v1::{
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-use crate::runner::progress_bar;
+use crate::{
+    grpc::{self, RBAC_SVC},
+    runner::progress_bar,
+};
 
 /// `ErrorInfo.reason` of rbac-svc's NOT_FOUND for a group it has not
 /// received yet.
@@ -84,9 +87,15 @@ impl Rbac {
 
     /// Maps `group_id` to `role` with `SetGroupMapping`, retrying while
     /// rbac-svc returns GROUP_NOT_FOUND because the group's creation event
-    /// has not reached it yet. Gives up after `limit`.
+    /// has not reached it yet. Gives up after `limit`, which also bounds
+    /// each call: a mapping recomputes the role of every member, which
+    /// takes longer than a lookup's --timeout for a large group.
     pub async fn map_group(&self, group_id: &str, role: &str, limit: Duration) -> Result<Mapped> {
-        let mut client = RoleAdminServiceClient::new(self.channel()?);
+        let channels = grpc::connect(RBAC_SVC, &self.url, 1, limit).await?;
+        let Some(channel) = channels.into_iter().next() else {
+            bail!("no connection to rbac-svc at {}", self.url);
+        };
+        let mut client = RoleAdminServiceClient::new(channel);
         let started = Instant::now();
         let mut retries = 0;
         loop {
