@@ -9,20 +9,19 @@ use std::time::{Duration, Instant};
 
 use e2e_tests::{
     ScimClient, TestStack,
+    audit_check::fetch_events,
     fixtures::{
         DOMAIN, GROUP_URN, entra_user_body, okta_user_body, patch_body, unique_email,
         unique_group_name,
     },
 };
 use proto::audit::v1::{
-    AuditEvent, AuditFilter, ExportAuditEventsRequest, ExportFormat, ListAuditEventsRequest,
-    audit_service_client::AuditServiceClient,
+    ExportAuditEventsRequest, ExportFormat, audit_service_client::AuditServiceClient,
 };
 use proto::identity::v1::{
     IssueScimTokenRequest, RotateScimTokenRequest, token_service_client::TokenServiceClient,
 };
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 e2e_tests::stack_tests!(
@@ -34,34 +33,6 @@ e2e_tests::stack_tests!(
 /// Maximum wait for audit-svc to receive every event.
 const CATCH_UP: Duration = Duration::from_secs(30);
 
-/// Returns every audit event of the workspace, oldest first.
-async fn all_events(
-    audit: &mut AuditServiceClient<Channel>,
-    workspace_id: &str,
-) -> Vec<AuditEvent> {
-    let mut events = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = audit
-            .list_audit_events(ListAuditEventsRequest {
-                workspace_id: workspace_id.to_owned(),
-                filter: Some(AuditFilter::default()),
-                page_size: 1000,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        events.extend(page.events);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
-    events.reverse();
-    events
-}
-
 /// Returns the actions recorded for `target_id`, oldest first, once they
 /// equal `expected` or the wait ends. Only user, group and token actions
 /// are compared; role changes are checked elsewhere.
@@ -69,8 +40,9 @@ async fn actions_for(stack: &TestStack, target_id: &str, expected: &[&str]) -> V
     let mut audit = AuditServiceClient::new(stack.audit_channel().await);
     let started = Instant::now();
     loop {
-        let actions: Vec<String> = all_events(&mut audit, &stack.workspace_id)
+        let actions: Vec<String> = fetch_events(&mut audit, &stack.workspace_id)
             .await
+            .unwrap()
             .into_iter()
             .filter(|event| event.target_id == target_id)
             .filter(|event| !event.action.starts_with("role."))
@@ -169,7 +141,7 @@ async fn entra_sequence_one_event_per_change(stack: &TestStack) {
         ]
     );
     let mut audit = AuditServiceClient::new(stack.audit_channel().await);
-    let events = all_events(&mut audit, &stack.workspace_id).await;
+    let events = fetch_events(&mut audit, &stack.workspace_id).await.unwrap();
     let deactivated = events
         .iter()
         .find(|event| event.target_id == user_id && event.action == "user.deactivated")
