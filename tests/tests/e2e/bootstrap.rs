@@ -8,7 +8,8 @@ use e2e_tests::{ScimClient, TestStack, client::http_client, process::TempDir};
 use launcher::cli::RunArgs;
 use serde_json::Value;
 
-/// Starts every service on `data_dir` with ephemeral ports.
+/// Starts every service on `data_dir`, each listener on an ephemeral port, so
+/// tests running at the same time never compete for a fixed port.
 async fn start(data_dir: &TempDir) -> launcher::run::Stack {
     let args = RunArgs::try_parse_from([
         "run",
@@ -17,6 +18,12 @@ async fn start(data_dir: &TempDir) -> launcher::run::Stack {
         "--http-addr",
         "127.0.0.1:0",
         "--identity-grpc-addr",
+        "127.0.0.1:0",
+        "--groups-grpc-addr",
+        "127.0.0.1:0",
+        "--rbac-grpc-addr",
+        "127.0.0.1:0",
+        "--audit-grpc-addr",
         "127.0.0.1:0",
         "--bootstrap-demo",
         "true",

@@ -28,8 +28,9 @@ e2e_tests::stack_tests!(
     deactivated_user_answers_inactive,
 );
 
-/// Maximum wait for rbac-svc to catch up with SCIM changes.
-const CATCH_UP: Duration = Duration::from_secs(30);
+/// Maximum wait for rbac-svc to catch up with SCIM changes: twice the
+/// relays' longest retry interval (30 s).
+const CATCH_UP: Duration = Duration::from_secs(60);
 
 struct Roles {
     admin: RoleAdminServiceClient<Channel>,

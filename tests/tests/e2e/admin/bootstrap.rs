@@ -23,6 +23,10 @@ async fn demo_file_admin_token_drives_scimctl() {
         "127.0.0.1:0",
         "--groups-grpc-addr",
         "127.0.0.1:0",
+        "--rbac-grpc-addr",
+        "127.0.0.1:0",
+        "--audit-grpc-addr",
+        "127.0.0.1:0",
         "--bootstrap-demo",
         "true",
     ])
