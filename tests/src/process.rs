@@ -156,6 +156,34 @@ impl ChildProcess {
         }
     }
 
+    /// Waits until `path` exists, which the child writes before it reports
+    /// ready. Fails when the child exits first or the file does not appear
+    /// within [`READY_TIMEOUT`], which means another process served the
+    /// readiness check on a port this child failed to bind.
+    pub async fn try_wait_for_file(&mut self, path: &Path) -> Result<(), String> {
+        let started = Instant::now();
+        while !path.exists() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited with {status} before writing {}; log:\n{}",
+                    self.name,
+                    path.display(),
+                    self.log_tail()
+                ));
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(format!(
+                    "{} did not write {} within {READY_TIMEOUT:?}; log:\n{}",
+                    self.name,
+                    path.display(),
+                    self.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     /// Returns the last 4,000 characters of the child's output.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();

@@ -629,6 +629,9 @@ async fn start_split_processes(
     identity_args.extend(options.args());
     let mut identity = ChildProcess::spawn("identity", program, &identity_args, data_dir.path());
     identity.try_wait_ready(http, identity_http).await?;
+    identity
+        .try_wait_for_file(&data_dir.path().join("identity").join("demo-workspace.json"))
+        .await?;
 
     let mut gateway_args = strings(&[
         "run",
