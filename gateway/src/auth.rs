@@ -7,8 +7,8 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use plumbing::{ratelimit::Decision, request_target::ClientAddr};
-use proto::identity::v1::AuthenticateScimTokenRequest;
+use plumbing::{ratelimit::Decision, request_target::ClientAddr, token_cache};
+use proto::identity::v1::{AuthenticateScimTokenRequest, AuthenticateScimTokenResponse};
 use serde::Deserialize;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -51,14 +51,20 @@ pub async fn authenticate(
         return reject_unauthenticated(&state, &client, &workspace_id, "missing_token").await;
     };
 
-    let mut tokens = state.tokens.clone();
-    let reply = tokens
-        .authenticate_scim_token(AuthenticateScimTokenRequest {
-            secret: secret.to_owned(),
-        })
-        .await;
-    let tenant = match reply {
-        Ok(reply) => reply.into_inner(),
+    let tenant = match cached_authentication(&state, secret).await {
+        Some(tenant) => Ok(tenant),
+        None => {
+            let mut tokens = state.tokens.clone();
+            tokens
+                .authenticate_scim_token(AuthenticateScimTokenRequest {
+                    secret: secret.to_owned(),
+                })
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let tenant = match tenant {
+        Ok(tenant) => tenant,
         Err(status) if status.code() == Code::Unauthenticated => {
             return reject_unauthenticated(&state, &client, &workspace_id, "invalid_token").await;
         }
@@ -86,6 +92,20 @@ pub async fn authenticate(
         token_id: tenant.token_id,
     });
     plumbing::actor::with_actor(actor, next.run(request)).await
+}
+
+/// Returns the authentication identity-svc cached for `secret`, if any.
+async fn cached_authentication(
+    state: &AppState,
+    secret: &str,
+) -> Option<AuthenticateScimTokenResponse> {
+    let cache = state.token_cache.as_ref()?;
+    let cached = cache.get(&token_cache::secret_digest(secret)).await?;
+    Some(AuthenticateScimTokenResponse {
+        workspace_id: cached.workspace_id,
+        token_id: cached.token_id,
+        identity_provider: cached.identity_provider,
+    })
 }
 
 /// Answers a token that is valid but fails a precondition. SCIM_DISABLED is

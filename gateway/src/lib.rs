@@ -28,6 +28,7 @@ use axum::{
 };
 use plumbing::grpc::TracedChannel;
 use plumbing::ratelimit::RateLimiter;
+use plumbing::token_cache::TokenCache;
 use proto::{
     groups::v1::{
         group_service_client::GroupServiceClient,
@@ -101,6 +102,10 @@ pub struct Inner {
     /// Rejected requests, reported to audit-svc once a minute by
     /// [`rejections::RejectionCounter::run_reporter`].
     pub rejections: rejections::RejectionCounter,
+    /// Token authentications cached by identity-svc, read before asking it:
+    /// the process's own cache when identity-svc runs here, else Redis.
+    /// `None` without either, because identity-svc could not fill it.
+    pub token_cache: Option<TokenCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -118,6 +123,7 @@ impl AppState {
         groups: TracedChannel,
         limiter: RateLimiter,
         auth_failures: RateLimiter,
+        token_cache: Option<TokenCache>,
         settings: GatewayConfig,
     ) -> Self {
         Self {
@@ -133,6 +139,7 @@ impl AppState {
                 auth_failures,
                 settings,
                 rejections: rejections::RejectionCounter::new(),
+                token_cache,
             }),
         }
     }

@@ -24,7 +24,7 @@ mod workspaces;
 use std::sync::Arc;
 
 use anyhow::Context;
-use plumbing::outbox::OutboxSignal;
+use plumbing::{outbox::OutboxSignal, token_cache::TokenCache};
 use proto::identity::v1::{
     token_service_server::TokenServiceServer, user_service_server::UserServiceServer,
     workspace_service_server::WorkspaceServiceServer,
@@ -55,6 +55,10 @@ pub struct IdentityService {
     outbox_signal: OutboxSignal,
     /// Services called by a SCIM reset, in order.
     reset_participants: Arc<Vec<Arc<dyn ResetParticipant>>>,
+    /// Successful token authentications, shared with the gateway. `None`
+    /// without a cache every replica and the gateway share, because a
+    /// revocation must reach every reader of the cache.
+    token_cache: Option<TokenCache>,
 }
 
 impl IdentityService {
@@ -76,7 +80,16 @@ impl IdentityService {
             store,
             outbox_signal: OutboxSignal::new(),
             reset_participants: Arc::new(Vec::new()),
+            token_cache: None,
         }
+    }
+
+    /// Caches token authentications in `cache`, which must be the one every
+    /// replica of identity-svc and the gateway use: Redis, or an in-process
+    /// cache when all of them run in this process.
+    pub fn with_token_cache(mut self, cache: TokenCache) -> Self {
+        self.token_cache = Some(cache);
+        self
     }
 
     /// Returns the storage engine, for tests and maintenance tasks.
@@ -110,6 +123,24 @@ impl IdentityService {
     /// Closes the connection pool.
     pub async fn close(&self) {
         self.store.close().await;
+    }
+
+    /// Returns the digests of every token of the workspace, revoked and
+    /// expired ones included, to withdraw their cached authentications.
+    /// Empty without a token cache.
+    async fn token_digests(&self, workspace_id: &str) -> Result<Vec<[u8; 32]>, ServiceError> {
+        if self.token_cache.is_none() {
+            return Ok(Vec::new());
+        }
+        let tokens = self.store.list_tokens(workspace_id).await?;
+        Ok(tokens.into_iter().map(|token| token.digest).collect())
+    }
+
+    /// Withdraws the cached authentications of the tokens with `digests`.
+    async fn withdraw_tokens(&self, digests: &[[u8; 32]]) {
+        if let Some(cache) = &self.token_cache {
+            cache.withdraw(digests).await;
+        }
     }
 
     /// Returns the workspace or [`ServiceError::WorkspaceNotFound`].

@@ -213,6 +213,8 @@ impl IdentityService {
                 return Ok(current);
             };
 
+            // Read before the write, because a reset deletes the tokens.
+            let digests = self.token_digests(workspace_id).await?;
             let mut next = change.next;
             next.version = current.version + 1;
             let written = self
@@ -225,6 +227,10 @@ impl IdentityService {
                 )
                 .await?;
             if written.is_some() {
+                // Any switch can change what a token authenticates as (SCIM
+                // off, another identity provider), so every token's cached
+                // authentication goes.
+                self.withdraw_tokens(&digests).await;
                 if !change.events.is_empty() {
                     self.outbox_signal.notify();
                 }

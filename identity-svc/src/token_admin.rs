@@ -106,6 +106,7 @@ impl IdentityService {
                 return Err(ServiceError::ConcurrentChange(workspace.id));
             }
         }
+        self.withdraw_tokens(&[previous.digest]).await;
         self.outbox_signal.notify();
         tracing::info!(
             workspace_id = %workspace.id,
@@ -154,6 +155,7 @@ impl IdentityService {
             .get_token(&request.workspace_id, &request.token_id)
             .await?
             .ok_or_else(|| ServiceError::TokenNotFound(request.token_id.clone()))?;
+        self.withdraw_tokens(&[token.digest]).await;
         Ok(RevokeScimTokenResponse {
             token: Some(token_message(&token)),
         })

@@ -1,13 +1,14 @@
 //! SCIM bearer tokens: issuing random secrets, storing their SHA-256
 //! digests, and resolving a presented secret to its workspace.
 
+use plumbing::token_cache::Authenticated;
+pub use plumbing::token_cache::secret_digest;
 use proto::events::v1::{TokenIssued, event::Payload};
 use proto::identity::v1::{
     AuthenticateScimTokenRequest, AuthenticateScimTokenResponse, IssueScimTokenRequest,
     IssueScimTokenResponse,
 };
 use rand::{Rng, distr::Alphanumeric};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -80,6 +81,17 @@ impl IdentityService {
             return Err(ServiceError::Unauthenticated);
         }
         let digest = secret_digest(&request.secret);
+        let cached = match &self.token_cache {
+            Some(cache) => cache.get(&digest).await,
+            None => None,
+        };
+        if let Some(cached) = cached {
+            return Ok(AuthenticateScimTokenResponse {
+                workspace_id: cached.workspace_id,
+                token_id: cached.token_id,
+                identity_provider: cached.identity_provider,
+            });
+        }
         let Some(found) = self.store.find_token(&digest).await? else {
             return Err(ServiceError::Unauthenticated);
         };
@@ -114,10 +126,20 @@ impl IdentityService {
             }
         }
 
-        Ok(AuthenticateScimTokenResponse {
+        let authenticated = Authenticated {
             workspace_id: token.workspace_id,
             token_id: token.id,
             identity_provider: found.identity_provider.unwrap_or_default(),
+        };
+        let valid_for = token.expires.map_or(Duration::MAX, |expires| expires - at);
+        if let Some(cache) = &self.token_cache {
+            let valid_for = valid_for.try_into().unwrap_or_default();
+            cache.put(&digest, &authenticated, valid_for).await;
+        }
+        Ok(AuthenticateScimTokenResponse {
+            workspace_id: authenticated.workspace_id,
+            token_id: authenticated.token_id,
+            identity_provider: authenticated.identity_provider,
         })
     }
 }
@@ -175,11 +197,6 @@ pub fn generate_secret() -> String {
         .map(char::from)
         .collect();
     format!("{SECRET_PREFIX}{random}")
-}
-
-/// Returns the SHA-256 digest of the secret's UTF-8 bytes.
-pub fn secret_digest(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -10,10 +10,13 @@ use groups_svc::GroupsService;
 use identity_svc::IdentityService;
 use plumbing::outbox::Consumer;
 use plumbing::{
+    cache::Cache,
     ratelimit::RateLimiter,
     shutdown::{Readiness, Shutdown, ShutdownConfig},
+    token_cache::TokenCache,
 };
 use rbac_svc::RbacService;
+use redis::aio::ConnectionManager;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +31,9 @@ const RATE_LIMIT_SCOPE: &str = "scim";
 
 /// Label of the per-client limit on failed SCIM authentications.
 const AUTH_FAILURE_SCOPE: &str = "scim_auth_failures";
+
+/// Entries of the token cache shared in process when there is no Redis.
+const TOKEN_CACHE_ENTRIES: u64 = 10_000;
 
 /// A started set of services.
 pub struct Stack {
@@ -146,9 +152,32 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         (None, None) => format!("http://{}", args.groups_grpc_addr),
     };
 
+    let connects_redis = args.runs(Service::Identity) || args.runs(Service::Gateway);
+    let redis = match &args.redis_url {
+        Some(url) if connects_redis => Some(plumbing::cache::connect_redis(url).await?),
+        _ => None,
+    };
+    // identity-svc fills and withdraws token authentications, and the
+    // gateway reads them: in Redis when there is one, else in this process
+    // when both run here. Any other cache would miss revocations made by
+    // another process.
+    let token_cache = match &redis {
+        Some(manager) => Some(TokenCache::new(Cache::redis(manager.clone()))),
+        None if args.runs(Service::Identity) && args.runs(Service::Gateway) => {
+            Some(TokenCache::new(Cache::in_process(TOKEN_CACHE_ENTRIES)))
+        }
+        None => None,
+    };
+
     let (identity, identity_addr) = if args.runs(Service::Identity) {
-        let (service, addr) =
-            services::start_identity(&args, &groups_url, &shutdown, &mut tasks).await?;
+        let (service, addr) = services::start_identity(
+            &args,
+            &groups_url,
+            token_cache.clone(),
+            &shutdown,
+            &mut tasks,
+        )
+        .await?;
         relay_tasks.push(
             start_identity_relay(
                 &service,
@@ -188,8 +217,18 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
             rbac: &rbac_url,
             audit: &audit_url,
         };
-        let (router, reporter_task) =
-            build_gateway(&args, &urls, admin_key.as_deref(), reporter_stop.clone()).await?;
+        let caches = GatewayCaches {
+            redis: redis.clone(),
+            tokens: token_cache.clone(),
+        };
+        let (router, reporter_task) = build_gateway(
+            &args,
+            &urls,
+            caches,
+            admin_key.as_deref(),
+            reporter_stop.clone(),
+        )
+        .await?;
         http = http.merge(router);
         reporter = Some(reporter_task);
     }
@@ -315,11 +354,19 @@ struct GatewayUrls<'a> {
     audit: &'a str,
 }
 
+/// The gateway's Redis connection and token cache, shared with the other
+/// services of this process.
+struct GatewayCaches {
+    redis: Option<ConnectionManager>,
+    tokens: Option<TokenCache>,
+}
+
 /// Builds the SCIM and admin routers, and starts the task that reports
 /// rejected SCIM requests to audit-svc until `reporter_stop` fires.
 async fn build_gateway(
     args: &RunArgs,
     urls: &GatewayUrls<'_>,
+    caches: GatewayCaches,
     admin_key: Option<&[u8]>,
     reporter_stop: CancellationToken,
 ) -> anyhow::Result<(Router, tokio::task::JoinHandle<()>)> {
@@ -332,14 +379,11 @@ async fn build_gateway(
         per_second: args.gateway.auth_failures_per_second,
         burst: args.gateway.auth_failure_burst,
     };
-    let (limiter, auth_failures) = match &args.redis_url {
-        Some(url) => {
-            let manager = plumbing::cache::connect_redis(url).await?;
-            (
-                RateLimiter::redis(manager.clone(), &args.rate_limit, RATE_LIMIT_SCOPE),
-                RateLimiter::redis(manager, &auth_failure_limit, AUTH_FAILURE_SCOPE),
-            )
-        }
+    let (limiter, auth_failures) = match caches.redis {
+        Some(manager) => (
+            RateLimiter::redis(manager.clone(), &args.rate_limit, RATE_LIMIT_SCOPE),
+            RateLimiter::redis(manager, &auth_failure_limit, AUTH_FAILURE_SCOPE),
+        ),
         None => (
             RateLimiter::in_process(&args.rate_limit, RATE_LIMIT_SCOPE),
             RateLimiter::in_process(&auth_failure_limit, AUTH_FAILURE_SCOPE),
@@ -351,6 +395,7 @@ async fn build_gateway(
         groups.clone(),
         limiter,
         auth_failures,
+        caches.tokens,
         args.gateway.clone(),
     );
     let reporter = tokio::spawn(

@@ -7,7 +7,7 @@ use anyhow::Context;
 use audit_svc::{AuditConfig, AuditService};
 use groups_svc::{GroupsConfig, GroupsService};
 use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
-use plumbing::shutdown::Shutdown;
+use plumbing::{shutdown::Shutdown, token_cache::TokenCache};
 use rbac_svc::{RbacConfig, RbacService};
 use tokio::task::JoinSet;
 use tonic::service::Routes;
@@ -44,6 +44,7 @@ const AUDIT_SERVICES: &[&str] = &["audit.v1.AuditService", "events.v1.EventSink"
 pub async fn start_identity(
     args: &RunArgs,
     groups_url: &str,
+    token_cache: Option<TokenCache>,
     shutdown: &Shutdown,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(IdentityService, SocketAddr)> {
@@ -61,6 +62,10 @@ pub async fn start_identity(
         .await
         .context("failed to start identity-svc")?
         .with_reset_participant(Arc::new(GroupsResetParticipant::new(groups)));
+    let service = match token_cache {
+        Some(cache) => service.with_token_cache(cache),
+        None => service,
+    };
 
     let routes = Routes::new(service.workspace_server())
         .add_service(service.token_server())

@@ -81,6 +81,37 @@ impl Cache {
         }
     }
 
+    /// Stores `value` under `key` for `ttl` unless the key holds an entry
+    /// that has not expired; the existing entry is kept as it is.
+    pub async fn set_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> anyhow::Result<()> {
+        match self {
+            Self::InProcess(cache) => {
+                cache
+                    .entry(key.to_owned())
+                    .or_insert(Entry { value, ttl })
+                    .await;
+                Ok(())
+            }
+            Self::Redis(manager) => {
+                let mut connection = manager.clone();
+                let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+                let options = redis::SetOptions::default()
+                    .conditional_set(redis::ExistenceCheck::NX)
+                    .with_expiration(redis::SetExpiry::PX(millis));
+                let _stored: Option<String> = connection
+                    .set_options(key, value, options)
+                    .await
+                    .context("failed to write to the Redis cache")?;
+                Ok(())
+            }
+        }
+    }
+
     /// Removes `key`; removing an absent key succeeds.
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         match self {

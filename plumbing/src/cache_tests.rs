@@ -97,3 +97,26 @@ fn redact_hides_password() {
     );
     assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
 }
+
+#[tokio::test]
+async fn set_if_absent_keeps_existing_value() {
+    let prefix = unique_prefix("cache-set-if-absent");
+    for (name, cache) in caches().await {
+        let key = format!("{prefix}{name}");
+        cache
+            .set_if_absent(&key, b"first".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+
+        cache
+            .set_if_absent(&key, b"second".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cache.get(&key).await.unwrap(),
+            Some(b"first".to_vec()),
+            "{name}"
+        );
+    }
+}

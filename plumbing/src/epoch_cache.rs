@@ -178,6 +178,18 @@ impl EpochCache {
         }
     }
 
+    /// Stores an entry unless `key` holds one already; skipped while the
+    /// cache is failing.
+    pub async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        if self.bypassed() {
+            self.count_degraded("write");
+            return;
+        }
+        if let Err(error) = self.inner.cache.set_if_absent(key, value, ttl).await {
+            self.degraded("write", &error);
+        }
+    }
+
     /// Deletes entries, such as the epoch entries a commit bumped.
     pub async fn delete_many(&self, keys: &[String]) {
         if keys.is_empty() {

@@ -49,6 +49,7 @@ pub mod ratelimit;
 pub mod request_target;
 pub mod shutdown;
 pub mod telemetry;
+pub mod token_cache;
 
 #[cfg(test)]
 mod test_support;

@@ -621,6 +621,8 @@ async fn start_split_processes(
         &rbac_url,
         "--audit-url",
         &audit_url,
+        "--redis-url",
+        redis,
         "--bootstrap-demo",
         "true",
         "--public-url",

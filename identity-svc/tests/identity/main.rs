@@ -13,6 +13,7 @@ mod reset;
 mod sink;
 mod support;
 mod token_admin;
+mod token_cache;
 mod tokens;
 mod users;
 mod workspace_admin;

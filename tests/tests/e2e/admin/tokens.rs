@@ -2,7 +2,7 @@
 //! an overlap window, and revocation effective on the very next request.
 //! The split stack runs the gateway with Redis configured.
 
-use e2e_tests::{TestStack, assertions::assert_error};
+use e2e_tests::{TestStack, assertions::assert_error, client::http_client};
 use reqwest::Method;
 use serde_json::json;
 
@@ -124,4 +124,40 @@ async fn unknown_token_not_found(stack: &TestStack) {
 
     assert_eq!(rotate.status, 404, "{rotate}");
     assert_eq!(revoke.status, 404, "{revoke}");
+}
+
+/// The split gateway serves repeated requests of one token from the token
+/// cache that identity-svc fills in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_gateway_reads_token_cache() {
+    let Some(stack) =
+        TestStack::split_with(env!("CARGO_BIN_EXE_scim-stack"), crate::admin::options()).await
+    else {
+        return;
+    };
+    let admin = AdminClient::for_demo(&stack);
+    let (_, secret) = admin.issue_token("cached").await;
+    let scim = scim_client(&stack, &stack.workspace_id, &secret);
+
+    let statuses = [
+        scim.get("Users").await.status,
+        scim.get("Users").await.status,
+        scim.get("Users").await.status,
+    ];
+    let metrics = http_client()
+        .get(format!("http://{}/metrics", stack.http_addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits: f64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"scim_token_cache_requests_total{result="hit"} "#))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0);
+
+    assert_eq!(statuses, [200, 200, 200]);
+    assert!(hits >= 1.0, "no token cache hit in the gateway's metrics");
 }
