@@ -107,7 +107,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     let relay_stop = CancellationToken::new();
     let mut relay_tasks = Vec::new();
     let (audit, audit_addr) = if args.runs(Service::Audit) {
-        let (service, addr) = services::start_audit(&args, &shutdown, &mut tasks).await?;
+        let (service, addr) =
+            services::start_audit(&args, &shutdown, &readiness, &mut tasks).await?;
         relay_tasks.push(tokio::spawn(
             service.clone().run_retention(relay_stop.clone()),
         ));
@@ -122,7 +123,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     };
 
     let (rbac, rbac_addr) = if args.runs(Service::Rbac) {
-        let (service, addr) = services::start_rbac(&args, &shutdown, &mut tasks).await?;
+        let (service, addr) =
+            services::start_rbac(&args, &shutdown, &readiness, &mut tasks).await?;
         let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
         let relay = service.outbox_relay(vec![audit_sink], args.outbox.clone())?;
         relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
@@ -137,7 +139,8 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
     };
 
     let (groups, groups_addr) = if args.runs(Service::Groups) {
-        let (service, addr) = services::start_groups(&args, &shutdown, &mut tasks).await?;
+        let (service, addr) =
+            services::start_groups(&args, &shutdown, &readiness, &mut tasks).await?;
         let rbac_sink = Consumer::grpc("rbac-svc", &rbac_url, args.gateway.grpc_timeout).await?;
         let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
         let relay = service.outbox_relay(vec![rbac_sink, audit_sink], args.outbox.clone())?;
@@ -175,6 +178,7 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
             &groups_url,
             token_cache.clone(),
             &shutdown,
+            &readiness,
             &mut tasks,
         )
         .await?;

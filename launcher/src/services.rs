@@ -7,7 +7,10 @@ use anyhow::Context;
 use audit_svc::{AuditConfig, AuditService};
 use groups_svc::{GroupsConfig, GroupsService};
 use identity_svc::{GroupsResetParticipant, IdentityConfig, IdentityService};
-use plumbing::{shutdown::Shutdown, token_cache::TokenCache};
+use plumbing::{
+    shutdown::{Readiness, Shutdown},
+    token_cache::TokenCache,
+};
 use rbac_svc::{RbacConfig, RbacService};
 use tokio::task::JoinSet;
 use tonic::service::Routes;
@@ -46,6 +49,7 @@ pub async fn start_identity(
     groups_url: &str,
     token_cache: Option<TokenCache>,
     shutdown: &Shutdown,
+    readiness: &Readiness,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(IdentityService, SocketAddr)> {
     let config = IdentityConfig {
@@ -76,6 +80,7 @@ pub async fn start_identity(
         IDENTITY_SERVICES,
         routes,
         shutdown,
+        readiness,
         tasks,
     )
     .await?;
@@ -86,6 +91,7 @@ pub async fn start_identity(
 pub async fn start_groups(
     args: &RunArgs,
     shutdown: &Shutdown,
+    readiness: &Readiness,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(GroupsService, SocketAddr)> {
     let config = GroupsConfig {
@@ -107,6 +113,7 @@ pub async fn start_groups(
         GROUPS_SERVICES,
         routes,
         shutdown,
+        readiness,
         tasks,
     )
     .await?;
@@ -117,6 +124,7 @@ pub async fn start_groups(
 pub async fn start_rbac(
     args: &RunArgs,
     shutdown: &Shutdown,
+    readiness: &Readiness,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(RbacService, SocketAddr)> {
     let config = RbacConfig {
@@ -137,6 +145,7 @@ pub async fn start_rbac(
         RBAC_SERVICES,
         routes,
         shutdown,
+        readiness,
         tasks,
     )
     .await?;
@@ -147,6 +156,7 @@ pub async fn start_rbac(
 pub async fn start_audit(
     args: &RunArgs,
     shutdown: &Shutdown,
+    readiness: &Readiness,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<(AuditService, SocketAddr)> {
     let config = AuditConfig {
@@ -165,6 +175,7 @@ pub async fn start_audit(
         AUDIT_SERVICES,
         routes,
         shutdown,
+        readiness,
         tasks,
     )
     .await?;
@@ -176,13 +187,15 @@ pub async fn start_audit(
 async fn serve(
     name: &'static str,
     addr: &str,
-    health_names: &[&str],
+    health_names: &'static [&'static str],
     routes: Routes,
     shutdown: &Shutdown,
+    readiness: &Readiness,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<SocketAddr> {
-    let (_reporter, health, reflection_v1, reflection_v1alpha) =
+    let (reporter, health, reflection_v1, reflection_v1alpha) =
         plumbing::grpc::health_and_reflection(proto::FILE_DESCRIPTOR_SET, health_names).await?;
+    plumbing::grpc::not_serving_when_withdrawn(reporter, health_names, readiness);
     let routes = routes
         .add_service(health)
         .add_service(reflection_v1)

@@ -13,12 +13,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::parse_duration;
@@ -152,11 +152,27 @@ where
     }
 }
 
-/// Readiness flag read by `/readyz` and by Kubernetes readiness probes.
+/// Readiness flag read by `/readyz`, by Kubernetes readiness probes and by
+/// the gRPC health services.
 ///
 /// Starts not ready. Clones share one flag.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+#[derive(Debug, Clone)]
+pub struct Readiness(Arc<watch::Sender<State>>);
+
+/// The readiness flag's value, which distinguishes "not ready yet" from "no longer
+/// ready".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Starting,
+    Ready,
+    Withdrawn,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(State::Starting)))
+    }
+}
 
 impl Readiness {
     pub fn new() -> Self {
@@ -164,15 +180,37 @@ impl Readiness {
     }
 
     pub fn set_ready(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.send_replace(State::Ready);
     }
 
+    /// Turns readiness off. Before the first [`Readiness::set_ready`] it
+    /// stays "not ready yet".
     pub fn set_not_ready(&self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.send_if_modified(|state| {
+            let withdrawn = *state == State::Ready;
+            if withdrawn {
+                *state = State::Withdrawn;
+            }
+            withdrawn
+        });
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        *self.0.borrow() == State::Ready
+    }
+
+    /// Returns a future that completes with `true` once readiness is turned
+    /// off after it was on, as at the start of a shutdown, or with `false`
+    /// when every clone of the flag is dropped first. The future does not
+    /// keep the flag alive.
+    pub fn withdrawn(&self) -> impl Future<Output = bool> + Send + 'static {
+        let mut receiver = self.0.subscribe();
+        async move {
+            receiver
+                .wait_for(|state| *state == State::Withdrawn)
+                .await
+                .is_ok()
+        }
     }
 }
 

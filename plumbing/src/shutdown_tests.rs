@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 
@@ -179,4 +180,38 @@ async fn axum_server_stops_on_trigger() {
     )
     .await;
     assert!(drained);
+}
+
+#[tokio::test]
+async fn withdrawn_completes_when_ready_turns_off() {
+    let readiness = Readiness::new();
+    let withdrawn = readiness.withdrawn();
+    readiness.set_ready();
+
+    readiness.set_not_ready();
+
+    let outcome = tokio::time::timeout(Duration::from_secs(1), withdrawn).await;
+    assert_eq!(outcome.ok(), Some(true));
+}
+
+#[tokio::test]
+async fn withdrawn_waits_while_starting() {
+    let readiness = Readiness::new();
+    let withdrawn = readiness.withdrawn();
+
+    readiness.set_not_ready();
+
+    let outcome = tokio::time::timeout(Duration::from_millis(100), withdrawn).await;
+    assert!(outcome.is_err(), "withdrawn before readiness was ever on");
+}
+
+#[tokio::test]
+async fn withdrawn_is_false_when_flag_dropped() {
+    let readiness = Readiness::new();
+    let withdrawn = readiness.withdrawn();
+
+    drop(readiness);
+
+    let outcome = tokio::time::timeout(Duration::from_secs(1), withdrawn).await;
+    assert_eq!(outcome.ok(), Some(false));
 }

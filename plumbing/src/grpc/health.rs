@@ -6,6 +6,8 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 use tonic_reflection::server::{v1, v1alpha};
 
+use crate::shutdown::Readiness;
+
 /// Builds the health service and both reflection services for a server.
 ///
 /// Each name in `service_names` (fully qualified, such as
@@ -49,4 +51,27 @@ pub async fn health_and_reflection(
         .context("failed to build gRPC reflection v1alpha from the file descriptor set")?;
 
     Ok((reporter, health, reflection_v1, reflection_v1alpha))
+}
+
+/// Sets the whole server and each name in `service_names` to NOT_SERVING
+/// once `readiness` goes off after it was on, so that clients which check
+/// gRPC health stop sending new calls during a shutdown, as load balancers
+/// reading `/readyz` do.
+pub fn not_serving_when_withdrawn(
+    reporter: HealthReporter,
+    service_names: &'static [&'static str],
+    readiness: &Readiness,
+) {
+    let withdrawn = readiness.withdrawn();
+    tokio::spawn(async move {
+        if !withdrawn.await {
+            return;
+        }
+        for name in std::iter::once("").chain(service_names.iter().copied()) {
+            reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        tracing::info!(services = ?service_names, "grpc health set to not serving");
+    });
 }

@@ -10,7 +10,7 @@ pub use body::ObservedBody;
 pub use client::{
     GrpcClientLayer, GrpcClientService, TracedChannel, connect_channel, connect_traced_channel,
 };
-pub use health::health_and_reflection;
+pub use health::{health_and_reflection, not_serving_when_withdrawn};
 pub use server::{GrpcServerLayer, GrpcServerService};
 
 /// Splits a gRPC request path `/package.Service/Method` into service and method.

@@ -14,6 +14,9 @@ use proto::identity::v1::{
     workspace_service_client::WorkspaceServiceClient,
 };
 use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 e2e_tests::stack_tests!(
     create_user_codes,
@@ -301,4 +304,66 @@ async fn stale_version_delete_aborted(stack: &TestStack) {
     );
     assert!(current.is_ok(), "{current:?}");
     assert_eq!(scim.get(&format!("Users/{id}")).await.status, 404);
+}
+
+/// During a shutdown's readiness delay, every gRPC server reports
+/// NOT_SERVING, so health-checking clients stop sending new calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_not_serving_during_shutdown() {
+    let data_dir = e2e_tests::process::TempDir::new("e2e-grpc-health");
+    let data_path = data_dir.path().display().to_string();
+    let mut args = vec!["run", "--data-dir", &data_path, "--readiness-delay", "3s"];
+    for flag in [
+        "--http-addr",
+        "--identity-grpc-addr",
+        "--groups-grpc-addr",
+        "--rbac-grpc-addr",
+        "--audit-grpc-addr",
+    ] {
+        args.extend([flag, "127.0.0.1:0"]);
+    }
+    let args = <launcher::cli::RunArgs as clap::Parser>::try_parse_from(args).unwrap();
+    let stack = launcher::run::start(args).await.unwrap();
+    let identity_addr = stack.identity_addr.unwrap();
+    let groups_addr = stack.groups_addr.unwrap();
+    let before = health_status(identity_addr, "").await;
+
+    let stopping = tokio::spawn(stack.stop());
+    let identity_after = wait_for_not_serving(identity_addr, "identity.v1.TokenService").await;
+    let groups_after = wait_for_not_serving(groups_addr, "").await;
+    stopping.await.unwrap();
+
+    assert_eq!(before, ServingStatus::Serving);
+    assert_eq!(identity_after, ServingStatus::NotServing);
+    assert_eq!(groups_after, ServingStatus::NotServing);
+}
+
+async fn health_status(addr: std::net::SocketAddr, service: &str) -> ServingStatus {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let reply = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .unwrap();
+    reply.into_inner().status()
+}
+
+/// Polls `service`'s health for up to 2 s, less than the readiness delay,
+/// and returns the last status.
+async fn wait_for_not_serving(addr: std::net::SocketAddr, service: &str) -> ServingStatus {
+    let started = std::time::Instant::now();
+    loop {
+        let status = health_status(addr, service).await;
+        if status == ServingStatus::NotServing
+            || started.elapsed() > std::time::Duration::from_secs(2)
+        {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
