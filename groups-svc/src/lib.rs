@@ -137,6 +137,18 @@ impl GroupsService {
     pub async fn close(&self) {
         self.store.close().await;
     }
+
+    /// Deletes at most `limit` ids of applied events recorded before
+    /// `before`, oldest first, and returns how many it deleted. A relay that
+    /// redelivers one of them afterwards gets it applied again.
+    pub async fn prune_processed_events(
+        &self,
+        before: std::time::SystemTime,
+        limit: u32,
+    ) -> anyhow::Result<u64> {
+        let before = OffsetDateTime::from(before);
+        Ok(self.store.prune_processed_events(before, limit).await?)
+    }
 }
 
 /// Returns the current time at the microsecond precision both engines store.

@@ -150,6 +150,9 @@ pub struct RunArgs {
     pub outbox: plumbing::outbox::RelayConfig,
 
     #[command(flatten)]
+    pub processed_events: plumbing::outbox::processed::ProcessedEventsConfig,
+
+    #[command(flatten)]
     pub admin: gateway::admin::AdminAuthConfig,
 }
 

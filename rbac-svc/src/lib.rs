@@ -130,4 +130,22 @@ impl RbacService {
     pub async fn close(&self) {
         self.store.close().await;
     }
+
+    /// Deletes at most `limit` ids of applied events recorded before
+    /// `before`, oldest first, and returns how many it deleted. A relay that
+    /// redelivers one of them afterwards gets it applied again.
+    pub async fn prune_processed_events(
+        &self,
+        before: std::time::SystemTime,
+        limit: u32,
+    ) -> anyhow::Result<u64> {
+        let elapsed = before
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let before_micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+        Ok(self
+            .store
+            .prune_processed_events(before_micros, limit)
+            .await?)
+    }
 }

@@ -144,6 +144,25 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+
+    /// Deletes at most `limit` processed event ids recorded before
+    /// `before_micros`, oldest first, and returns how many it deleted.
+    pub async fn prune_processed_events(
+        &self,
+        before_micros: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM processed_events WHERE event_id IN (\
+               SELECT event_id FROM processed_events WHERE processed < $1 \
+               ORDER BY processed LIMIT $2)",
+        )
+        .bind(before_micros)
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected())
+    }
 }
 
 /// Pool options of a SQLite pool, with the pragmas every connection needs.

@@ -122,6 +122,13 @@ pub trait Store: OutboxSource + UserGroupRead + Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the connection pools and waits for checked-out connections.
     async fn close(&self);
+    /// Deletes at most `limit` processed event ids recorded before `before`,
+    /// oldest first, and returns how many it deleted.
+    async fn prune_processed_events(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 
     /// Starts a write transaction. Writers to one group queue instead of
     /// failing: PostgreSQL through the row lock of [`WriteTx::lock_group`],

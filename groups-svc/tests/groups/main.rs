@@ -7,6 +7,7 @@ mod concurrency;
 mod filters;
 mod grpc;
 mod outbox;
+mod processed_events;
 mod relay;
 mod sink;
 mod storage;

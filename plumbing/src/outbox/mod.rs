@@ -49,6 +49,7 @@
 
 mod backoff;
 mod config;
+pub mod processed;
 mod relay;
 mod sink;
 

@@ -4,6 +4,7 @@
 
 mod cache;
 mod grpc;
+mod processed_events;
 mod service;
 mod support;
 

@@ -13,6 +13,7 @@ use sqlx::{
     postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow},
     query::Query,
 };
+use time::OffsetDateTime;
 
 use super::{
     GroupEpoch, GroupPage, GroupQuery, GroupRecord, MemberRecord, MembershipSnapshot, Store,
@@ -62,6 +63,23 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn prune_processed_events(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM processed_events WHERE event_id IN (\
+               SELECT event_id FROM processed_events WHERE processed_at < $1 \
+               ORDER BY processed_at LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
     }
 
     async fn begin_write(&self) -> Result<Box<dyn WriteTx>, StoreError> {

@@ -102,6 +102,23 @@ impl Store for SqliteStore {
         self.writer.close().await;
     }
 
+    async fn prune_processed_events(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM processed_events WHERE event_id IN (\
+               SELECT event_id FROM processed_events WHERE processed_at < ? \
+               ORDER BY processed_at LIMIT ?)",
+        )
+        .bind(to_micros(before))
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn begin_write(&self) -> Result<Box<dyn WriteTx>, StoreError> {
         // IMMEDIATE takes the write lock up front, waiting up to the busy
         // timeout. A deferred transaction that reads and then writes would
