@@ -73,25 +73,34 @@ pub async fn insert(
             .await?;
     }
     let created = now_micros();
-    for event in events {
-        let kind = event
-            .payload
-            .as_ref()
-            .map(Payload::kind)
-            .unwrap_or("unknown");
-        sqlx::query(
+    // One statement per chunk, rows in the order given, so sequences follow
+    // the order of `events`.
+    for chunk in events.chunks(crate::store::IDS_PER_STATEMENT) {
+        let rows = (0..chunk.len())
+            .map(|row| format!("({})", crate::store::placeholders(1 + row * 7, 7)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "INSERT INTO outbox (id, workspace_id, aggregate_type, aggregate_id, event_type, payload, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&event.id)
-        .bind(&event.workspace_id)
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(kind)
-        .bind(event.encode_to_vec())
-        .bind(created)
-        .execute(&mut *connection)
-        .await?;
+             VALUES {rows}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            let kind = event
+                .payload
+                .as_ref()
+                .map(Payload::kind)
+                .unwrap_or("unknown");
+            query = query
+                .bind(&event.id)
+                .bind(&event.workspace_id)
+                .bind(&event.aggregate_type)
+                .bind(&event.aggregate_id)
+                .bind(kind)
+                .bind(event.encode_to_vec())
+                .bind(created);
+        }
+        query.execute(&mut *connection).await?;
     }
     Ok(())
 }

@@ -77,12 +77,12 @@ pub async fn apply(
     events: &mut Vec<Event>,
 ) -> Result<Vec<String>, StoreError> {
     let mut changed = Vec::with_capacity(changes.len());
+    let mut updated = Vec::with_capacity(changes.len());
     for change in changes {
         let mut user = change.before;
         let previous_role = std::mem::replace(&mut user.role, change.after.role.clone());
         user.source = change.after.source;
         user.group_id = change.after.group_id.clone();
-        store::update_user(connection, workspace_id, &user).await?;
 
         events.push(outbox::event(
             workspace_id,
@@ -96,8 +96,10 @@ pub async fn apply(
                 cause: Some(cause.clone()),
             }),
         ));
-        changed.push(user.user_id);
+        changed.push(user.user_id.clone());
+        updated.push(user);
     }
+    store::update_roles(connection, workspace_id, &updated).await?;
     Ok(changed)
 }
 

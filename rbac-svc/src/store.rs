@@ -637,6 +637,44 @@ pub async fn update_user(
     Ok(())
 }
 
+/// Stores the role, its source and its group of each user in `users`,
+/// bumping each version, in one statement per [`IDS_PER_STATEMENT`] users.
+/// The other columns of `users` are not written.
+pub async fn update_roles(
+    connection: &mut AnyConnection,
+    workspace_id: &str,
+    users: &[UserRow],
+) -> Result<(), StoreError> {
+    let updated = now_micros();
+    for chunk in users.chunks(IDS_PER_STATEMENT) {
+        let rows = (0..chunk.len())
+            .map(|row| {
+                let first = 3 + row * 4;
+                format!("({})", placeholders(first, 4))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "WITH changed (user_id, role, role_source, role_group_id) AS (VALUES {rows}) \
+             UPDATE users SET role = changed.role, role_source = changed.role_source, \
+             role_group_id = changed.role_group_id, version = users.version + 1, updated = $2 \
+             FROM changed WHERE users.workspace_id = $1 AND users.user_id = changed.user_id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(workspace_id)
+            .bind(updated);
+        for user in chunk {
+            query = query
+                .bind(&user.user_id)
+                .bind(&user.role)
+                .bind(user.source.as_str())
+                .bind(user.group_id.as_deref());
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
 /// Deletes a user and its memberships. Returns the groups it was in.
 pub async fn delete_user(
     connection: &mut AnyConnection,

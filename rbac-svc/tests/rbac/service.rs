@@ -18,6 +18,7 @@ use crate::support::{
 
 engine_tests!(
     new_user_gets_default_role,
+    mapping_large_group_changes_everyone,
     catalogue_lists_built_in_roles,
     mapping_moves_only_members,
     removed_member_returns_to_default,
@@ -103,6 +104,35 @@ async fn new_user_gets_default_role(ctx: TestContext) {
     assert_eq!(answer.role, "member");
     assert_eq!(answer.source(), RoleSource::Default);
     assert!(answer.active);
+}
+
+/// More members than one statement writes, so the roles and their events
+/// are written in several statements.
+async fn mapping_large_group_changes_everyone(ctx: TestContext) {
+    let ws = workspace();
+    let users = provision(&ctx.service, &ws, 1_201).await;
+    deliver(&ctx.service, vec![group_created(&ws, "everyone", &users)]).await;
+
+    let changed = set_mapping(&ctx.service, &ws, "everyone", "viewer").await;
+    let roles = roles_of(&ctx.service, &ws, &users).await;
+    let role_events: Vec<String> = outbox_events(&ctx.service)
+        .await
+        .into_iter()
+        .filter_map(|event| match event.payload {
+            Some(Payload::EffectiveRoleChanged(changed)) if changed.role == "viewer" => {
+                Some(changed.user_id)
+            }
+            _ => None,
+        })
+        .collect();
+
+    assert_eq!(changed, 1_201);
+    assert_eq!(roles.iter().filter(|role| *role == "viewer").count(), 1_201);
+    assert!(
+        role_events == users,
+        "expected one event per user in user id order, got {} events",
+        role_events.len()
+    );
 }
 
 async fn catalogue_lists_built_in_roles(ctx: TestContext) {
