@@ -194,6 +194,13 @@ because the next run rewrites this page from the summaries kept under
   is not running, the gateway omits `groups` and logs a warning per
   request, so get-user rows of such a run are not comparable with later
   ones.
+- From commit d1f7f78 on, the gateway reads each request's token check
+  from a 2-second cache (Redis on PostgreSQL runs, in process on the
+  embedded stack) instead of calling identity-svc. The runs of dbb9613 and
+  7e8be2c, one after the other on the same machine, compare the two.
+- The machine's speed varies between runs: the same get-user row gave
+  805 req/s at 03:04Z and 432 req/s at 08:09Z with identical code, so
+  compare rows within one run or between runs made close together.
 - patch-members builds the group with 1,000-member PATCHes, then each
   measured PATCH adds new users, so the group grows by `--add` per PATCH.
 - role-checks calls rbac-svc's `GetEffectiveRole` over gRPC. Every second
