@@ -233,3 +233,24 @@ pub struct BootstrapArgs {
     #[command(flatten)]
     pub admin: gateway::admin::AdminAuthConfig,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// clap checks its definitions (unique argument ids among them) only
+    /// when a command is built, and only in debug builds.
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_defaults_parse() {
+        let parsed = RunArgs::try_parse_from(["run"]);
+
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
+}

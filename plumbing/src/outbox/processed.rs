@@ -28,7 +28,7 @@ pub struct ProcessedEventsConfig {
     /// skip its redelivery, such as `168h`. Keep it longer than every
     /// producer's OUTBOX_RETENTION, so that a replay of the outbox is
     /// skipped too.
-    #[arg(long = "processed-events-retention", env = "PROCESSED_EVENTS_RETENTION", default_value = "168h", value_parser = parse_duration)]
+    #[arg(id = "processed_events_retention", long = "processed-events-retention", env = "PROCESSED_EVENTS_RETENTION", default_value = "168h", value_parser = parse_duration)]
     pub retention: Duration,
 }
 
