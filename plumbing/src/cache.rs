@@ -81,8 +81,8 @@ impl Cache {
         }
     }
 
-    /// Stores `value` under `key` for `ttl` unless the key holds an entry
-    /// that has not expired; the existing entry is kept as it is.
+    /// Stores `value` under `key` for `ttl` unless the key contains an entry
+    /// that has not expired. An existing entry is kept as it is.
     pub async fn set_if_absent(
         &self,
         key: &str,

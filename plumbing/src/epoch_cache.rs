@@ -178,7 +178,7 @@ impl EpochCache {
         }
     }
 
-    /// Stores an entry unless `key` holds one already; skipped while the
+    /// Stores an entry unless `key` contains one already. Skipped while the
     /// cache is failing.
     pub async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) {
         if self.bypassed() {

@@ -18,7 +18,7 @@ use crate::config::parse_duration;
 
 /// Wait between two prunes of old processed event ids.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
-/// Ids deleted per prune statement, so one statement never holds locks long.
+/// Ids deleted per prune statement, so each statement keeps its locks briefly.
 pub const PRUNE_BATCH: u32 = 10_000;
 
 /// How long consumers keep processed event ids.

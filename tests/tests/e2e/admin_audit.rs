@@ -35,8 +35,8 @@ e2e_tests::stack_tests!(
 );
 
 /// Maximum wait for audit-svc to receive an event. Delivery usually takes
-/// well under a second; a delivery that failed on two loaded cores retries
-/// after at most the relays' longest backoff (30 s), so the wait is twice that.
+/// well under a second. A delivery that failed on two loaded cores is
+/// retried within the relays' longest backoff (30 s), so the wait is twice that.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
