@@ -138,6 +138,22 @@ impl GroupsService {
         self.store.close().await;
     }
 
+    /// Deletes processed event ids older than `config`'s retention, every
+    /// few minutes, until `cancel` fires.
+    pub async fn run_processed_events_retention(
+        self,
+        config: plumbing::outbox::processed::ProcessedEventsConfig,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        plumbing::outbox::processed::run_retention(
+            "groups-svc",
+            config,
+            cancel,
+            |before, limit| self.prune_processed_events(before, limit),
+        )
+        .await;
+    }
+
     /// Deletes at most `limit` ids of applied events recorded before
     /// `before`, oldest first, and returns how many it deleted. A relay that
     /// redelivers one of them afterwards gets it applied again.

@@ -8,7 +8,7 @@ use audit_svc::AuditService;
 use axum::Router;
 use groups_svc::GroupsService;
 use identity_svc::IdentityService;
-use plumbing::outbox::{Consumer, processed};
+use plumbing::outbox::Consumer;
 use plumbing::{
     cache::Cache,
     ratelimit::RateLimiter,
@@ -128,16 +128,11 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
         let relay = service.outbox_relay(vec![audit_sink], args.outbox.clone())?;
         relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
-        let pruned = service.clone();
-        relay_tasks.push(tokio::spawn(processed::run_retention(
-            "rbac-svc",
-            args.processed_events,
-            relay_stop.clone(),
-            move |before, limit| {
-                let service = pruned.clone();
-                async move { service.prune_processed_events(before, limit).await }
-            },
-        )));
+        relay_tasks.push(tokio::spawn(
+            service
+                .clone()
+                .run_processed_events_retention(args.processed_events, relay_stop.clone()),
+        ));
         (Some(service), Some(addr))
     } else {
         (None, None)
@@ -155,16 +150,11 @@ pub async fn start(args: RunArgs) -> anyhow::Result<Stack> {
         let audit_sink = Consumer::grpc("audit-svc", &audit_url, args.gateway.grpc_timeout).await?;
         let relay = service.outbox_relay(vec![rbac_sink, audit_sink], args.outbox.clone())?;
         relay_tasks.push(tokio::spawn(relay.run(relay_stop.clone())));
-        let pruned = service.clone();
-        relay_tasks.push(tokio::spawn(processed::run_retention(
-            "groups-svc",
-            args.processed_events,
-            relay_stop.clone(),
-            move |before, limit| {
-                let service = pruned.clone();
-                async move { service.prune_processed_events(before, limit).await }
-            },
-        )));
+        relay_tasks.push(tokio::spawn(
+            service
+                .clone()
+                .run_processed_events_retention(args.processed_events, relay_stop.clone()),
+        ));
         (Some(service), Some(addr))
     } else {
         (None, None)
