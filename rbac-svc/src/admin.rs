@@ -22,7 +22,7 @@ use crate::{
     error::ServiceError,
     outbox, recompute,
     recompute::Change,
-    store::{self, Catalogue},
+    store::{self, Catalogue, UserSet},
 };
 
 /// Largest page of `ListGroupMappings` and `ListUsersWithRole`.
@@ -404,24 +404,24 @@ async fn plan(
                 return Err(ServiceError::GroupNotFound(group_id.clone()));
             }
             let previous = rules.mappings.insert(group_id.clone(), role.clone());
-            let members = store::known_members(connection, workspace_id, group_id).await?;
-            (members, previous.unwrap_or_default())
+            (
+                UserSet::GroupMembers(group_id),
+                previous.unwrap_or_default(),
+            )
         }
         Proposal::RemoveMapping { group_id } => {
             let Some(previous) = rules.mappings.remove(group_id) else {
                 return Err(ServiceError::MappingNotFound(group_id.clone()));
             };
-            let members = store::known_members(connection, workspace_id, group_id).await?;
-            (members, previous)
+            (UserSet::GroupMembers(group_id), previous)
         }
         Proposal::DefaultRole { role } => {
             known_role(&rules.catalogue, role)?;
             let previous = std::mem::replace(&mut rules.catalogue.default_role, role.clone());
-            let users = store::default_role_users(connection, workspace_id).await?;
-            (users, previous)
+            (UserSet::OnDefaultRole, previous)
         }
     };
-    let changes = recompute::plan(connection, workspace_id, &affected, &rules).await?;
+    let changes = recompute::plan_set(connection, workspace_id, affected, &rules).await?;
     Ok(Plan {
         changes,
         previous_role,

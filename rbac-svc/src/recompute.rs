@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     outbox,
     resolve::{Resolved, Rules},
-    store::{self, IDS_PER_STATEMENT, UserRow},
+    store::{self, IDS_PER_STATEMENT, UserRow, UserSet},
 };
 
 /// A user whose stored role differs from the role the rules give.
@@ -46,24 +46,52 @@ pub async fn plan(
         if users.is_empty() {
             continue;
         }
-        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
         let known: Vec<String> = users.iter().map(|user| user.user_id.clone()).collect();
-        for (user_id, group_id) in store::memberships_of(connection, workspace_id, &known).await? {
-            groups.entry(user_id).or_default().push(group_id);
-        }
-        for user in users {
-            let member_of = groups.get(&user.user_id).map(Vec::as_slice).unwrap_or(&[]);
-            let resolved = rules.resolve(&user, member_of.iter().map(String::as_str));
-            if user.differs_from(&resolved) {
-                changes.push(Change {
-                    before: user,
-                    after: resolved,
-                });
-            }
-        }
+        let memberships = store::memberships_of(connection, workspace_id, &known).await?;
+        changes.extend(differing(users, memberships, rules));
     }
     changes.sort_by(|left, right| left.before.user_id.cmp(&right.before.user_id));
     Ok(changes)
+}
+
+/// Resolves the role of each stored user of `set` under `rules` and
+/// returns those whose stored role differs, ordered by user id. It reads
+/// in two statements however large the set is.
+pub async fn plan_set(
+    connection: &mut AnyConnection,
+    workspace_id: &str,
+    set: UserSet<'_>,
+    rules: &Rules,
+) -> Result<Vec<Change>, StoreError> {
+    let users = store::users_in(connection, workspace_id, set).await?;
+    let memberships = store::memberships_in(connection, workspace_id, set).await?;
+    let mut changes = differing(users, memberships, rules);
+    changes.sort_by(|left, right| left.before.user_id.cmp(&right.before.user_id));
+    Ok(changes)
+}
+
+/// Resolves each of `users`, given their (user id, group id) memberships,
+/// and keeps those whose stored role differs.
+fn differing(
+    users: Vec<UserRow>,
+    memberships: Vec<(String, String)>,
+    rules: &Rules,
+) -> Vec<Change> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for (user_id, group_id) in memberships {
+        groups.entry(user_id).or_default().push(group_id);
+    }
+    users
+        .into_iter()
+        .filter_map(|user| {
+            let member_of = groups.get(&user.user_id).map(Vec::as_slice).unwrap_or(&[]);
+            let resolved = rules.resolve(&user, member_of.iter().map(String::as_str));
+            user.differs_from(&resolved).then_some(Change {
+                before: user,
+                after: resolved,
+            })
+        })
+        .collect()
 }
 
 /// Stores each change, bumping the user's version, and adds one

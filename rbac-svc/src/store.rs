@@ -498,18 +498,87 @@ pub async fn known_members(
     Ok(ids)
 }
 
-/// Returns the users whose role is the default role, ordered by id.
-pub async fn default_role_users(
+/// Stored users chosen by a condition, read with joins so that a group of
+/// any size costs one statement per read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSet<'a> {
+    /// The stored users who are members of the group.
+    GroupMembers(&'a str),
+    /// The users whose role is the default role.
+    OnDefaultRole,
+}
+
+impl<'a> UserSet<'a> {
+    /// Returns the FROM and WHERE clauses that select the set's users as
+    /// `u`, with the workspace id as `$1` and the group id, if any, as `$2`.
+    fn clauses(self) -> &'static str {
+        match self {
+            Self::GroupMembers(_) => {
+                "FROM group_members s JOIN users u \
+                   ON u.workspace_id = s.workspace_id AND u.user_id = s.user_id \
+                 WHERE s.workspace_id = $1 AND s.group_id = $2"
+            }
+            Self::OnDefaultRole => {
+                "FROM users u WHERE u.workspace_id = $1 AND u.role_source = 'default'"
+            }
+        }
+    }
+
+    fn group_id(self) -> Option<&'a str> {
+        match self {
+            Self::GroupMembers(group_id) => Some(group_id),
+            Self::OnDefaultRole => None,
+        }
+    }
+}
+
+/// Reads the stored users of the set, in no particular order.
+pub async fn users_in(
     connection: &mut AnyConnection,
     workspace_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    let ids = sqlx::query_scalar(
-        "SELECT user_id FROM users WHERE workspace_id = $1 AND role_source = 'default' ORDER BY user_id",
-    )
-    .bind(workspace_id)
-    .fetch_all(&mut *connection)
-    .await?;
-    Ok(ids)
+    set: UserSet<'_>,
+) -> Result<Vec<UserRow>, StoreError> {
+    let columns = USER_COLUMNS
+        .split(", ")
+        .map(|column| format!("u.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT {columns} {}", set.clauses());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
+    if let Some(group_id) = set.group_id() {
+        query = query.bind(group_id);
+    }
+    query
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(user_row)
+        .collect()
+}
+
+/// Returns every group of each stored user of the set, as (user id, group
+/// id) pairs.
+pub async fn memberships_in(
+    connection: &mut AnyConnection,
+    workspace_id: &str,
+    set: UserSet<'_>,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let sql = format!(
+        "SELECT g.user_id, g.group_id FROM group_members g \
+         JOIN (SELECT u.user_id {}) chosen ON chosen.user_id = g.user_id \
+         WHERE g.workspace_id = $1",
+        set.clauses()
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
+    if let Some(group_id) = set.group_id() {
+        query = query.bind(group_id);
+    }
+    query
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("user_id")?, row.try_get("group_id")?)))
+        .collect()
 }
 
 /// A group with its mapping.

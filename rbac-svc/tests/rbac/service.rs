@@ -23,6 +23,9 @@ engine_tests!(
     mapping_moves_only_members,
     removed_member_returns_to_default,
     highest_ranked_mapping_wins,
+    unmapping_falls_back_to_other_mapped_group,
+    mapping_counts_only_stored_members,
+    mapping_ignores_memberships_in_other_workspaces,
     unmapping_restores_default,
     default_change_moves_default_users_only,
     preview_predicts_mapping_exactly,
@@ -201,6 +204,74 @@ async fn highest_ranked_mapping_wins(ctx: TestContext) {
     let answer = effective(&ctx.service, &ws, &users[0]).await;
     assert_eq!(answer.role, "admin");
     assert_eq!(answer.group_id, "high");
+}
+
+async fn unmapping_falls_back_to_other_mapped_group(ctx: TestContext) {
+    let ws = workspace();
+    let users = provision(&ctx.service, &ws, 1).await;
+    deliver(
+        &ctx.service,
+        vec![
+            group_created(&ws, "low", &users),
+            group_created(&ws, "high", &users),
+        ],
+    )
+    .await;
+    set_mapping(&ctx.service, &ws, "low", "viewer").await;
+    set_mapping(&ctx.service, &ws, "high", "admin").await;
+
+    remove_mapping(&ctx.service, &ws, "high").await;
+
+    let answer = effective(&ctx.service, &ws, &users[0]).await;
+    assert_eq!(
+        (answer.role.as_str(), answer.group_id.as_str()),
+        ("viewer", "low")
+    );
+}
+
+/// Maps a group that names members whose users have not arrived yet. Only
+/// the stored users change and count.
+async fn mapping_counts_only_stored_members(ctx: TestContext) {
+    let ws = workspace();
+    let stored = provision(&ctx.service, &ws, 2).await;
+    let mut members = stored.clone();
+    members.extend(user_ids(3));
+    deliver(&ctx.service, vec![group_created(&ws, "g", &members)]).await;
+
+    let changed = set_mapping(&ctx.service, &ws, "g", "manager").await;
+
+    assert_eq!(changed, 2);
+}
+
+/// Maps a group while another workspace has the same user and group ids.
+/// Here "high" is mapped to admin and has no members. There it has them all,
+/// and that must not reach this workspace's users.
+async fn mapping_ignores_memberships_in_other_workspaces(ctx: TestContext) {
+    let ws = workspace();
+    let other = workspace();
+    let users = provision(&ctx.service, &ws, 2).await;
+    let events = users
+        .iter()
+        .map(|user_id| user_created(&other, user_id, true))
+        .chain([group_created(&other, "high", &users)])
+        .collect();
+    deliver(&ctx.service, events).await;
+    deliver(
+        &ctx.service,
+        vec![
+            group_created(&ws, "high", &[]),
+            group_created(&ws, "g", &users),
+        ],
+    )
+    .await;
+    set_mapping(&ctx.service, &ws, "high", "admin").await;
+
+    set_mapping(&ctx.service, &ws, "g", "viewer").await;
+
+    assert_eq!(
+        roles_of(&ctx.service, &ws, &users).await,
+        ["viewer", "viewer"]
+    );
 }
 
 async fn unmapping_restores_default(ctx: TestContext) {
