@@ -188,29 +188,9 @@ impl TestStack {
 
     pub async fn embedded_with(options: StackOptions) -> Self {
         let data_dir = TempDir::new("e2e-embedded");
-        let mut args = vec![
-            "run".to_owned(),
-            "--data-dir".to_owned(),
-            path_text(data_dir.path()),
-            "--http-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--identity-grpc-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--groups-grpc-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--rbac-grpc-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--audit-grpc-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-            "--bootstrap-demo".to_owned(),
-            "true".to_owned(),
-        ];
-        args.extend(options.args());
-
-        // `try_parse_from`, because `parse_from` exits the whole test binary
-        // on an unknown flag.
-        let args = RunArgs::try_parse_from(args)
-            .unwrap_or_else(|error| panic!("invalid launcher flags: {error}"));
+        let mut extra = strings(&["--bootstrap-demo", "true"]);
+        extra.extend(options.args());
+        let args = run_args(data_dir.path(), &extra);
         let stack = launcher::run::start(args)
             .await
             .unwrap_or_else(|error| panic!("failed to start the embedded stack: {error:#}"));
@@ -482,6 +462,27 @@ fn path_text(path: &Path) -> String {
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+/// Returns the launcher flags of a whole stack on `data_dir`, followed by
+/// `extra`. Every listener is on an ephemeral port, so tests running at the
+/// same time never compete for a fixed port.
+pub fn run_args<S: AsRef<str>>(data_dir: &Path, extra: &[S]) -> RunArgs {
+    let mut args = strings(&["run", "--data-dir"]);
+    args.push(path_text(data_dir));
+    for flag in [
+        "--http-addr",
+        "--identity-grpc-addr",
+        "--groups-grpc-addr",
+        "--rbac-grpc-addr",
+        "--audit-grpc-addr",
+    ] {
+        args.extend(strings(&[flag, "127.0.0.1:0"]));
+    }
+    args.extend(extra.iter().map(|arg| arg.as_ref().to_owned()));
+    // `try_parse_from`, because `parse_from` exits the whole test binary on
+    // an unknown flag.
+    RunArgs::try_parse_from(args).unwrap_or_else(|error| panic!("invalid launcher flags: {error}"))
 }
 
 /// How often a split stack start is tried before the test fails.

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use clap::Parser;
 use e2e_tests::{
     TestStack,
     client::http_client,
@@ -487,19 +486,15 @@ async fn audit_routes_forbid_other_workspace(stack: &TestStack) {
 /// Launcher flags of an embedded stack on `data_dir` with the admin key of
 /// these scenarios.
 fn embedded_args(data_dir: &TempDir) -> RunArgs {
-    let data_dir = data_dir.path().display().to_string();
-    let mut args = vec!["run", "--data-dir", &data_dir, "--bootstrap-demo", "true"];
-    for flag in [
-        "--http-addr",
-        "--identity-grpc-addr",
-        "--groups-grpc-addr",
-        "--rbac-grpc-addr",
-        "--audit-grpc-addr",
-    ] {
-        args.extend([flag, "127.0.0.1:0"]);
-    }
-    args.extend(["--admin-jwt-hs256-key", ADMIN_KEY]);
-    RunArgs::try_parse_from(args).unwrap()
+    e2e_tests::stack::run_args(
+        data_dir.path(),
+        &[
+            "--bootstrap-demo",
+            "true",
+            "--admin-jwt-hs256-key",
+            ADMIN_KEY,
+        ],
+    )
 }
 
 /// Rejected SCIM requests are counted in the gateway's memory and reported

@@ -3,32 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use clap::Parser;
-use e2e_tests::{ScimClient, TestStack, client::http_client, process::TempDir};
-use launcher::cli::RunArgs;
+use e2e_tests::{ScimClient, TestStack, client::http_client, process::TempDir, stack::run_args};
 use serde_json::Value;
 
 /// Starts every service on `data_dir`, each listener on an ephemeral port, so
 /// tests running at the same time never compete for a fixed port.
 async fn start(data_dir: &TempDir) -> launcher::run::Stack {
-    let args = RunArgs::try_parse_from([
-        "run",
-        "--data-dir",
-        &data_dir.path().display().to_string(),
-        "--http-addr",
-        "127.0.0.1:0",
-        "--identity-grpc-addr",
-        "127.0.0.1:0",
-        "--groups-grpc-addr",
-        "127.0.0.1:0",
-        "--rbac-grpc-addr",
-        "127.0.0.1:0",
-        "--audit-grpc-addr",
-        "127.0.0.1:0",
-        "--bootstrap-demo",
-        "true",
-    ])
-    .expect("invalid launcher flags");
+    let args = run_args(data_dir.path(), &["--bootstrap-demo", "true"]);
     launcher::run::start(args)
         .await
         .expect("failed to start the stack")

@@ -311,18 +311,7 @@ async fn stale_version_delete_aborted(stack: &TestStack) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_not_serving_during_shutdown() {
     let data_dir = e2e_tests::process::TempDir::new("e2e-grpc-health");
-    let data_path = data_dir.path().display().to_string();
-    let mut args = vec!["run", "--data-dir", &data_path, "--readiness-delay", "3s"];
-    for flag in [
-        "--http-addr",
-        "--identity-grpc-addr",
-        "--groups-grpc-addr",
-        "--rbac-grpc-addr",
-        "--audit-grpc-addr",
-    ] {
-        args.extend([flag, "127.0.0.1:0"]);
-    }
-    let args = <launcher::cli::RunArgs as clap::Parser>::try_parse_from(args).unwrap();
+    let args = e2e_tests::stack::run_args(data_dir.path(), &["--readiness-delay", "3s"]);
     let stack = launcher::run::start(args).await.unwrap();
     let identity_addr = stack.identity_addr.unwrap();
     let groups_addr = stack.groups_addr.unwrap();

@@ -4,33 +4,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use clap::Parser;
-use e2e_tests::process::TempDir;
-use launcher::cli::RunArgs;
+use e2e_tests::{process::TempDir, stack::run_args};
 use reqwest::Method;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_file_admin_token_drives_scimctl() {
     let data_dir = TempDir::new("e2e-admin-bootstrap");
-    let args = RunArgs::try_parse_from([
-        "run",
-        "--data-dir",
-        &data_dir.path().display().to_string(),
-        "--http-addr",
-        "127.0.0.1:0",
-        "--identity-grpc-addr",
-        "127.0.0.1:0",
-        "--groups-grpc-addr",
-        "127.0.0.1:0",
-        "--rbac-grpc-addr",
-        "127.0.0.1:0",
-        "--audit-grpc-addr",
-        "127.0.0.1:0",
-        "--bootstrap-demo",
-        "true",
-    ])
-    .unwrap();
+    let args = run_args(data_dir.path(), &["--bootstrap-demo", "true"]);
     let stack = launcher::run::start(args).await.unwrap();
     let demo_file = data_dir.path().join("demo-workspace.json");
     let demo: Value = serde_json::from_str(&std::fs::read_to_string(&demo_file).unwrap()).unwrap();
