@@ -524,11 +524,20 @@ impl<'a> UserSet<'a> {
         }
     }
 
-    fn group_id(self) -> Option<&'a str> {
-        match self {
-            Self::GroupMembers(group_id) => Some(group_id),
-            Self::OnDefaultRole => None,
-        }
+    /// Runs `sql`, built on [`Self::clauses`], with the set's parameters
+    /// bound.
+    async fn fetch(
+        self,
+        connection: &mut AnyConnection,
+        workspace_id: &str,
+        sql: String,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
+        let query = match self {
+            Self::GroupMembers(group_id) => query.bind(group_id),
+            Self::OnDefaultRole => query,
+        };
+        Ok(query.fetch_all(&mut *connection).await?)
     }
 }
 
@@ -544,12 +553,7 @@ pub async fn users_in(
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!("SELECT {columns} {}", set.clauses());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
-    if let Some(group_id) = set.group_id() {
-        query = query.bind(group_id);
-    }
-    query
-        .fetch_all(&mut *connection)
+    set.fetch(connection, workspace_id, sql)
         .await?
         .iter()
         .map(user_row)
@@ -569,12 +573,7 @@ pub async fn memberships_in(
          WHERE g.workspace_id = $1",
         set.clauses()
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace_id);
-    if let Some(group_id) = set.group_id() {
-        query = query.bind(group_id);
-    }
-    query
-        .fetch_all(&mut *connection)
+    set.fetch(connection, workspace_id, sql)
         .await?
         .iter()
         .map(|row| Ok((row.try_get("user_id")?, row.try_get("group_id")?)))
