@@ -23,7 +23,7 @@ engine_tests!(
     mapping_moves_only_members,
     removed_member_returns_to_default,
     highest_ranked_mapping_wins,
-    unmapping_falls_back_to_other_mapped_group,
+    unmapping_falls_back_to_lower_mapping,
     mapping_counts_only_stored_members,
     mapping_ignores_memberships_in_other_workspaces,
     unmapping_restores_default,
@@ -96,6 +96,21 @@ async fn provision(service: &RbacService, workspace_id: &str, count: usize) -> V
         .collect();
     deliver(service, events).await;
     users
+}
+
+/// Creates one SCIM-managed user in the groups "low" and "high" and
+/// returns its id.
+async fn user_in_low_and_high(service: &RbacService, workspace_id: &str) -> String {
+    let users = provision(service, workspace_id, 1).await;
+    deliver(
+        service,
+        vec![
+            group_created(workspace_id, "low", &users),
+            group_created(workspace_id, "high", &users),
+        ],
+    )
+    .await;
+    users[0].clone()
 }
 
 async fn new_user_gets_default_role(ctx: TestContext) {
@@ -188,45 +203,27 @@ async fn removed_member_returns_to_default(ctx: TestContext) {
 
 async fn highest_ranked_mapping_wins(ctx: TestContext) {
     let ws = workspace();
-    let users = provision(&ctx.service, &ws, 1).await;
-    deliver(
-        &ctx.service,
-        vec![
-            group_created(&ws, "low", &users),
-            group_created(&ws, "high", &users),
-        ],
-    )
-    .await;
+    let user_id = user_in_low_and_high(&ctx.service, &ws).await;
     set_mapping(&ctx.service, &ws, "high", "admin").await;
 
     set_mapping(&ctx.service, &ws, "low", "viewer").await;
 
-    let answer = effective(&ctx.service, &ws, &users[0]).await;
+    let answer = effective(&ctx.service, &ws, &user_id).await;
     assert_eq!(answer.role, "admin");
     assert_eq!(answer.group_id, "high");
 }
 
-async fn unmapping_falls_back_to_other_mapped_group(ctx: TestContext) {
+async fn unmapping_falls_back_to_lower_mapping(ctx: TestContext) {
     let ws = workspace();
-    let users = provision(&ctx.service, &ws, 1).await;
-    deliver(
-        &ctx.service,
-        vec![
-            group_created(&ws, "low", &users),
-            group_created(&ws, "high", &users),
-        ],
-    )
-    .await;
+    let user_id = user_in_low_and_high(&ctx.service, &ws).await;
     set_mapping(&ctx.service, &ws, "low", "viewer").await;
     set_mapping(&ctx.service, &ws, "high", "admin").await;
 
     remove_mapping(&ctx.service, &ws, "high").await;
 
-    let answer = effective(&ctx.service, &ws, &users[0]).await;
-    assert_eq!(
-        (answer.role.as_str(), answer.group_id.as_str()),
-        ("viewer", "low")
-    );
+    let answer = effective(&ctx.service, &ws, &user_id).await;
+    assert_eq!(answer.role, "viewer");
+    assert_eq!(answer.group_id, "low");
 }
 
 /// Maps a group that names members whose users have not arrived yet. Only
